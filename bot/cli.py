@@ -1,0 +1,92 @@
+"""Command line: run the bot (``python -m bot``), or send one alert to the admins and exit
+(``python -m bot notify "<text>"``, for cron jobs and monitoring; exit status 1 when no admin was reached)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.formatting import esc
+from bot.logging_setup import configure_logging
+from bot.notifier import TelegramAdminNotifier
+from bot.redact import make_redactor, settings_secrets
+from storage import StorageError, open_database
+
+log = logging.getLogger("bot")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="smsrelay: SMS from Telegram.")
+    commands = parser.add_subparsers(dest="command")
+    notify_parser = commands.add_parser("notify", help="send a text to every admin chat and exit")
+    notify_parser.add_argument("text", help="the text to send (plain text)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print("smsrelay cannot start: the configuration has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("Set them in the environment or in .env (see .env.example).", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, make_redactor(settings_secrets(settings)))
+    if args.command == "notify":
+        if not args.text.strip():
+            print("notify: the text is empty", file=sys.stderr)
+            return 2
+        reached = asyncio.run(notify(settings, args.text))
+        print(f"delivered to {reached} admin chat(s)")
+        return 0 if reached else 1
+    return run(settings)
+
+
+def run(settings: Settings) -> int:
+    from bot.app import build_application  # PTB's application machinery is only needed here
+
+    application = build_application(settings)
+    log.info("smsrelay starting; providers: %s", ", ".join(p.value for p in settings.enabled_providers))
+    try:
+        application.run_polling(allowed_updates=["message", "callback_query"])
+    except StorageError as exc:
+        print(f"smsrelay cannot start: {exc}", file=sys.stderr)
+        return 3
+    except TelegramError as exc:
+        print(f"smsrelay cannot start: Telegram refused or could not be reached: {exc}", file=sys.stderr)
+        return 4
+    return 0
+
+
+async def admin_chat_ids(settings: Settings) -> list[int]:
+    """ADMIN_CHAT_IDS plus admins granted in the bot; the database is optional here."""
+    ids = list(dict.fromkeys(settings.admin_chat_ids))
+    try:
+        async with await open_database(settings.database_path) as db:
+            ids += [chat_id for chat_id in await db.chats.admin_ids() if chat_id not in ids]
+    except (StorageError, OSError) as exc:
+        log.warning("database not readable (%s); notifying ADMIN_CHAT_IDS only", exc)
+    return ids
+
+
+async def notify(settings: Settings, text: str) -> int:
+    bot = Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.telegram_file_url,
+    )
+    ids = await admin_chat_ids(settings)
+
+    async def admins() -> list[int]:
+        return ids
+
+    try:
+        async with bot:
+            return await TelegramAdminNotifier(bot, admins).to_admins(f"📣 {esc(text)}")
+    except TelegramError as exc:
+        log.error("Telegram refused or could not be reached: %s", exc)
+        return 0

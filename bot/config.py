@@ -1,0 +1,171 @@
+"""Settings from the environment and `.env`, checked once at start-up.
+
+Every name here is part of the public interface: operators set them, `.env.example` documents them. A problem is
+reported as one line per variable (``ConfigError.problems``), never as a pydantic traceback, and never with the
+value of a secret in it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.providers.types import ProviderName
+
+DEFAULT_TEXIN_BASE_URL = "https://texin.hotspotbillingsystem.co.ke/api/"
+DEFAULT_SMS254_SEND_URL = "https://api.254sms.com/version1/sendsms"
+# Not published by 254sms: this follows the send URL's pattern and is unverified (see .env.example).
+DEFAULT_SMS254_CREDITS_URL = "https://api.254sms.com/version1/credits"
+
+
+class ConfigError(Exception):
+    """The settings cannot be used; ``problems`` holds one readable line per variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # `TEXIN_API_KEY=` copied from .env.example means "not set"
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    telegram_bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    admin_chat_ids: Annotated[list[int], NoDecode]
+    database_path: Path = Path("data/smsrelay.db")
+    default_provider: ProviderName | None = None
+
+    texin_api_key: SecretStr | None = None
+    texin_base_url: str = DEFAULT_TEXIN_BASE_URL
+    texin_sender_id: str = "Texin"
+
+    sms254_username: str | None = None
+    sms254_api_key: SecretStr | None = None
+    sms254_send_url: str = DEFAULT_SMS254_SEND_URL
+    sms254_credits_url: str = DEFAULT_SMS254_CREDITS_URL
+    sms254_sender_id: str = "254sms"
+
+    low_balance_threshold: Decimal = Field(default=Decimal(100), ge=0)
+    texin_low_balance_threshold: Decimal | None = Field(default=None, ge=0)
+    sms254_low_balance_threshold: Decimal | None = Field(default=None, ge=0)
+    balance_check_interval: int = Field(default=900, ge=0)
+    confirm_above_units: int = Field(default=10, ge=0)
+
+    provider_timeout: float = Field(default=30.0, gt=0)
+    bulk_batch_size: int = Field(default=100, ge=1, le=1000)
+    bulk_concurrency: int = Field(default=4, ge=1, le=32)
+    bulk_progress_interval: float = Field(default=2.0, gt=0)
+    alert_fold_window: float = Field(default=600.0, ge=0)
+    delivery_check_interval: float = Field(default=30.0, ge=0)
+    delivery_first_check: float = Field(default=60.0, gt=0)
+    delivery_give_up_hours: float = Field(default=24.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("admin_chat_ids", mode="before")
+    @classmethod
+    def _split_chat_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.replace(";", ",").split(",")]
+            return [part for part in parts if part]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("default_provider", mode="before")
+    @classmethod
+    def _provider_alias(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            return {"254sms": "sms254"}.get(lowered, lowered)
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _providers_usable(self) -> Settings:
+        if not self.admin_chat_ids:
+            raise ValueError(
+                "ADMIN_CHAT_IDS: at least one admin chat id is needed, e.g. ADMIN_CHAT_IDS=123456789"
+            )
+        if (self.sms254_username is None) != (self.sms254_api_key is None):
+            missing = "SMS254_API_KEY" if self.sms254_api_key is None else "SMS254_USERNAME"
+            raise ValueError(f"{missing}: 254sms needs both SMS254_USERNAME and SMS254_API_KEY")
+        enabled = self.enabled_providers
+        if not enabled:
+            raise ValueError(
+                "TEXIN_API_KEY / SMS254_API_KEY: no SMS provider is configured; "
+                "set TEXIN_API_KEY, or SMS254_USERNAME and SMS254_API_KEY"
+            )
+        if self.default_provider is not None and self.default_provider not in enabled:
+            raise ValueError(
+                f"DEFAULT_PROVIDER: {self.default_provider.value} is chosen but its credentials are not set"
+            )
+        return self
+
+    @property
+    def enabled_providers(self) -> list[ProviderName]:
+        """Providers with credentials, in the order they are preferred."""
+        enabled = []
+        if self.texin_api_key is not None:
+            enabled.append(ProviderName.TEXIN)
+        if self.sms254_username is not None and self.sms254_api_key is not None:
+            enabled.append(ProviderName.SMS254)
+        return enabled
+
+    @property
+    def chosen_default_provider(self) -> ProviderName:
+        return self.default_provider or self.enabled_providers[0]
+
+    def low_balance_threshold_for(self, provider: ProviderName) -> Decimal:
+        specific = {
+            ProviderName.TEXIN: self.texin_low_balance_threshold,
+            ProviderName.SMS254: self.sms254_low_balance_threshold,
+        }[provider]
+        return self.low_balance_threshold if specific is None else specific
+
+
+def _describe(error: dict[str, Any]) -> str:
+    """One line naming the variable; the rejected value is left out because it may be a secret."""
+    location = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if not location:
+        # Model-level checks already start with the variable name.
+        return message
+    variable = location[0].upper()
+    if error.get("type") == "missing":
+        hint = _MISSING_HINTS.get(variable, "")
+        return f"{variable}: required but not set{hint}"
+    return f"{variable}: {message}"
+
+
+_MISSING_HINTS = {
+    "TELEGRAM_BOT_TOKEN": " (the token @BotFather gave you)",
+    "ADMIN_CHAT_IDS": " (comma-separated chat ids of the admins, e.g. 123456789)",
+}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and check the settings, raising ``ConfigError`` with readable lines."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = list(dict.fromkeys(_describe(dict(error)) for error in exc.errors()))
+        raise ConfigError(problems) from None

@@ -1,0 +1,70 @@
+"""Reading what people type after /send and /bulk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.phone import InvalidPhoneNumberError, normalise_phone
+from bot.providers.types import ProviderName
+from bot.services.errors import UserInputError
+from bot.services.registry import ProviderRegistry
+
+VIA_PREFIX = "via:"
+# Numbers are often typed in groups ("0712 345 678"): join up to this many leading tokens to find one.
+_MAX_NUMBER_TOKENS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class SendArguments:
+    provider: ProviderName | None
+    number: str
+    text: str
+
+
+def take_provider(args: str, registry: ProviderRegistry) -> tuple[ProviderName | None, str]:
+    """A leading ``via:<provider>`` chooses the provider; returns it and the rest of the text."""
+    stripped = args.lstrip()
+    first, _, rest = stripped.partition(" ")
+    first, newline, after_newline = first.partition("\n")
+    if not first.lower().startswith(VIA_PREFIX):
+        return None, args.strip()
+    name = registry.parse_name(first[len(VIA_PREFIX) :])
+    remainder = (after_newline + " " + rest) if newline else rest
+    return name, remainder.strip()
+
+
+def parse_send(args: str, registry: ProviderRegistry) -> SendArguments:
+    """``[via:x] <number> <message>``; the message keeps its line breaks."""
+    provider, rest = take_provider(args, registry)
+    if not rest:
+        raise UserInputError("Give a number and a message.")
+    head, _, body = rest.partition("\n")
+    tokens = head.split(" ")
+    tokens = [t for t in tokens if t]
+    number, used = _leading_number(tokens)
+    text = " ".join(tokens[used:])
+    if body:
+        text = f"{text}\n{body}" if text else body
+    text = text.strip()
+    if not text:
+        raise UserInputError("The message is empty: write the text after the number.")
+    return SendArguments(provider=provider, number=number, text=text)
+
+
+def _leading_number(tokens: list[str]) -> tuple[str, int]:
+    """The phone number at the start (possibly typed in groups) and how many tokens it took."""
+    if not tokens:
+        raise UserInputError("Give a number and a message.")
+    first_error: InvalidPhoneNumberError | None = None
+    for count in range(1, min(_MAX_NUMBER_TOKENS, len(tokens)) + 1):
+        candidate = "".join(tokens[:count])
+        if count > 1 and not tokens[count - 1].lstrip("+").replace("-", "").isdigit():
+            break
+        try:
+            normalise_phone(candidate)
+        except InvalidPhoneNumberError as exc:
+            first_error = first_error or exc
+            continue
+        return candidate, count
+    assert first_error is not None
+    raise UserInputError(f"“{first_error.raw}” is {first_error.reason}.")

@@ -1,0 +1,163 @@
+"""/bulk: one message to many numbers, always after a preview; also from an uploaded CSV/TXT file.
+
+Forms:
+  /bulk [via:x] 0712345678, 0722000000      numbers on the first line,
+  Message text on the following lines        the message below;
+  a CSV/TXT document with the caption ``/bulk <message>``, or ``/bulk <message>`` sent as a reply to such a
+  document or to a message holding numbers.
+"""
+
+from __future__ import annotations
+
+from telegram import Document, Message, Update
+from telegram.ext import ExtBot
+
+from bot.context import SmsContext
+from bot.formatting import esc, join_within_limit, money, plural
+from bot.handlers.arguments import take_provider
+from bot.handlers.bulk_progress import TelegramJobReporter
+from bot.handlers.common import command_args, keyboard, reply, sender_ids, usage
+from bot.handlers.send import length_line
+from bot.phone import split_numbers
+from bot.services.bulk import BulkDraft, ReporterFactory
+from bot.services.errors import UserInputError
+from bot.services.recipient_files import check_upload, numbers_from_file
+from bot.sms_text import MessageTextError
+from storage import BulkJobRecord
+
+USAGE = "/bulk 0712345678, 0722000000\nYour message on the next line"
+
+
+async def bulk_command(update: Update, context: SmsContext) -> None:
+    """Read recipients and message, then show the preview with Send / Cancel."""
+    message = update.effective_message
+    if message is None:
+        return
+    chat_id, user_id = sender_ids(update)
+    services = context.services
+    try:
+        provider, rest = take_provider(command_args(message), services.providers)
+        numbers, text, source = await _recipients_and_text(message, rest, context)
+        if not text.strip():
+            raise UserInputError("The message is empty: write it on the line after the numbers.")
+        draft = await services.bulk.prepare(
+            chat_id=chat_id, user_id=user_id, numbers=numbers, text=text, provider=provider, source=source
+        )
+    except (UserInputError, MessageTextError) as exc:
+        await reply(update, usage(str(exc), USAGE))
+        return
+    token = services.bulk_previews.put(draft, owner_user_id=user_id)
+    await reply(
+        update,
+        preview_text(draft),
+        keyboard(
+            (f"✅ Send to {len(draft.recipients.valid):,}", f"ok:bulk:{token}"),
+            ("✖️ Cancel", f"no:bulk:{token}"),
+        ),
+    )
+
+
+async def _recipients_and_text(
+    message: Message, rest: str, context: SmsContext
+) -> tuple[list[str], str, str | None]:
+    replied = message.reply_to_message
+    document = message.document or (replied.document if replied is not None else None)
+    if document is not None:
+        return await _numbers_from_document(document, context), rest, document.file_name
+    if replied is not None and (replied.text or replied.caption):
+        return split_numbers(replied.text or replied.caption or ""), rest, None
+    first_line, newline, below = rest.partition("\n")
+    if newline:
+        return split_numbers(first_line), below.strip(), None
+    # Everything on one line: leading tokens made of digits are numbers, the rest is the message.
+    tokens = first_line.split()
+    count = 0
+    while count < len(tokens) and _looks_numeric(tokens[count]):
+        count += 1
+    numbers = [n for token in tokens[:count] for n in split_numbers(token)]
+    return numbers, " ".join(tokens[count:]), None
+
+
+def _looks_numeric(token: str) -> bool:
+    stripped = token.replace(",", "").replace(";", "").replace("+", "").replace("-", "")
+    return stripped.isdigit()
+
+
+async def _numbers_from_document(document: Document, context: SmsContext) -> list[str]:
+    check_upload(document.file_name, document.mime_type, document.file_size)
+    telegram_file = await context.bot.get_file(document.file_id)
+    content = bytes(await telegram_file.download_as_bytearray())
+    return numbers_from_file(content, document.file_name).numbers
+
+
+def preview_text(draft: BulkDraft) -> str:
+    recipients = draft.recipients
+    source = f" from {esc(draft.source)}" if draft.source else ""
+    cost = (
+        money(draft.estimated_cost) if draft.estimated_cost is not None else "unknown (price not known yet)"
+    )
+    lines = [
+        "📨 <b>Bulk SMS preview</b>",
+        f"Recipients: <b>{len(recipients.valid):,}</b>{source}",
+    ]
+    if recipients.refused:
+        lines.append(f"Refused: {plural(len(recipients.refused), 'number')} (listed below)")
+    if recipients.duplicates:
+        lines.append(f"Duplicates removed: {len(recipients.duplicates):,}")
+    lines += [
+        f"Length: {length_line(draft.length, len(recipients.valid))}",
+        f"Estimated cost: {cost}",
+        f"Via: {draft.provider.label} (sender id {esc(draft.sender_id)})",
+        f"<blockquote>{esc(draft.text[:300])}{'…' if len(draft.text) > 300 else ''}</blockquote>",
+    ]
+    head = "\n".join(lines)
+    if not recipients.refused:
+        return head
+    items = [f"• {esc(r.raw[:40])}: {esc(r.reason)}" for r in recipients.refused]
+    return join_within_limit(head + "\nRefused numbers:", items, more=lambda n: f"…and {n:,} more")
+
+
+def reporter_factory(bot: ExtBot[None], message_id: int | None = None) -> ReporterFactory:
+    """Progress goes into ``message_id`` (the preview, for a new job) or a new message (resume, retry)."""
+
+    def make(job: BulkJobRecord, reason: str) -> TelegramJobReporter:
+        return TelegramJobReporter(bot, job, reason, message_id if reason == "start" else None)
+
+    return make
+
+
+async def bulk_button(update: Update, context: SmsContext) -> None:
+    """Send or Cancel under a bulk preview; Cancel under a running job's progress."""
+    query = update.callback_query
+    if query is None or query.data is None or query.message is None:
+        return
+    action, _, token = query.data.split(":", 2)
+    chat_id, user_id = sender_ids(update)
+    services = context.services
+    if action == "stop":
+        try:
+            stopping = await services.bulk.cancel(int(token), chat_id=chat_id, is_admin=context.is_admin)
+        except UserInputError as exc:
+            await query.answer(str(exc), show_alert=True)
+            return
+        await query.answer(
+            "Stopping: batches already out will finish." if stopping else "It has already finished."
+        )
+        return
+    owner = services.bulk_previews.owner(token)
+    if owner is not None and owner != user_id:
+        await query.answer("Only the person who asked can confirm or cancel this.", show_alert=True)
+        return
+    draft = services.bulk_previews.take(token)
+    if draft is None:
+        await query.answer("This preview has expired or was already used. Send /bulk again.")
+        await query.edit_message_reply_markup(None)
+        return
+    if action == "no":
+        await query.answer("Cancelled")
+        await query.edit_message_text(
+            f"✖️ Cancelled. Nothing was sent to the {len(draft.recipients.valid):,} recipients."
+        )
+        return
+    await query.answer("Starting…")
+    await services.bulk.start(draft, reporter_factory(context.bot, query.message.message_id))

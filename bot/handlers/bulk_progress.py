@@ -1,0 +1,145 @@
+"""The one progress message of a bulk job, edited as batches complete, and the summary at the end."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardMarkup
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ExtBot
+
+from bot.formatting import esc, join_within_limit, money, plural
+from bot.handlers.common import keyboard
+from bot.phone import display_phone
+from bot.providers.types import ProviderName
+from bot.services.bulk_runner import Progress
+from storage import BulkJobRecord, JobTotals, MessageRecord
+
+log = logging.getLogger(__name__)
+
+_HEADINGS = {
+    "start": "📤 Sending bulk job #{id}",
+    "resume": "🔄 Resuming bulk job #{id} after a restart",
+    "retry": "🔁 Retrying bulk job #{id}",
+}
+
+
+def cancel_markup(job_id: int) -> InlineKeyboardMarkup:
+    return keyboard(("⏹ Cancel the rest", f"stop:bulk:{job_id}"))
+
+
+def eta_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating…"
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def progress_text(job: BulkJobRecord, heading: str, progress: Progress, *, final: bool = False) -> str:
+    provider = ProviderName(job.provider).label
+    counts = f"✅ Sent: {progress.sent:,} · ❌ Failed: {progress.failed:,}"
+    if progress.unknown:
+        counts += f" · ❓ Unknown: {progress.unknown:,}"
+    if final:
+        last = (
+            "Done: the summary follows."
+            if not progress.remaining
+            else f"Stopped, {progress.remaining:,} left."
+        )
+    else:
+        last = f"⏳ Remaining: {progress.remaining:,} · ETA {eta_text(progress.eta_seconds)}"
+    return "\n".join([f"<b>{heading.format(id=job.id)}</b> via {provider}", counts, last])
+
+
+def summary_text(
+    job: BulkJobRecord, totals: JobTotals, failures: Sequence[MessageRecord], stopped_by: str | None
+) -> str:
+    provider = ProviderName(job.provider).label
+    estimated_units = job.segments * job.total_recipients
+    if stopped_by == "cancelled":
+        title = f"⏹ <b>Bulk job #{job.id} cancelled</b> via {provider}"
+    elif stopped_by:
+        title = f"⛔ <b>Bulk job #{job.id} stopped</b> via {provider}: {esc(stopped_by)}"
+    else:
+        title = f"🏁 <b>Bulk job #{job.id} finished</b> via {provider}"
+    lines = [
+        title,
+        f"✅ Sent: {totals.accepted:,}",
+        f"❌ Failed: {totals.failed:,}",
+    ]
+    if totals.unknown:
+        lines.append(f"❓ Unknown (maybe sent, not resent): {totals.unknown:,}")
+    if totals.cancelled:
+        lines.append(f"⏹ Not sent (cancelled): {totals.cancelled:,}")
+    if job.refused:
+        lines.append(f"🚫 Refused before sending: {job.refused:,}")
+    units = f"Units: {totals.units:,}"
+    if totals.units != estimated_units:
+        units += f" (estimated {estimated_units:,} for all {plural(job.total_recipients, 'recipient')})"
+    lines.append(units)
+    lines.append(f"Cost: {money(totals.cost)}")
+    head = "\n".join(lines)
+    if not failures:
+        return head
+    items = [
+        f"• {display_phone(m.recipient)}: {m.status.value}, {esc((m.error or '')[:120])}" for m in failures
+    ]
+    left_out = max(totals.failed + totals.unknown - len(failures), 0)
+    text = join_within_limit(
+        head + "\n\nNot delivered:",
+        items,
+        more=lambda n: f"…and {n + left_out:,} more: <code>/export {job.id}</code> lists them all.",
+    )
+    if left_out and text.endswith(items[-1]):
+        # Every fetched failure fitted, but not every failure was fetched.
+        text += f"\n…and {left_out:,} more: <code>/export {job.id}</code> lists them all."
+    return text
+
+
+class TelegramJobReporter:
+    """Implements ``ProgressReporter`` for one job in one chat."""
+
+    def __init__(self, bot: ExtBot[None], job: BulkJobRecord, reason: str, message_id: int | None) -> None:
+        self._bot = bot
+        self._chat_id = job.chat_id
+        self._heading = _HEADINGS.get(reason, _HEADINGS["start"])
+        self._message_id = message_id
+        self._last_text: str | None = None
+
+    async def started(self, job: BulkJobRecord, progress: Progress) -> None:
+        text = progress_text(job, self._heading, progress)
+        if self._message_id is None:
+            sent = await self._bot.send_message(self._chat_id, text, reply_markup=cancel_markup(job.id))
+            self._message_id = sent.message_id
+            self._last_text = text
+            return
+        await self._edit(text, cancel_markup(job.id))
+
+    async def progress(self, job: BulkJobRecord, progress: Progress) -> None:
+        await self._edit(progress_text(job, self._heading, progress), cancel_markup(job.id))
+
+    async def finished(
+        self, job: BulkJobRecord, totals: JobTotals, failures: Sequence[MessageRecord], stopped_by: str | None
+    ) -> None:
+        done = Progress(totals.accepted, totals.failed, totals.unknown, totals.open + totals.cancelled, None)
+        await self._edit(progress_text(job, self._heading, done, final=True), None)
+        await self._bot.send_message(self._chat_id, summary_text(job, totals, failures, stopped_by))
+
+    async def _edit(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        if self._message_id is None or text == self._last_text:
+            return
+        try:
+            await self._bot.edit_message_text(
+                text, chat_id=self._chat_id, message_id=self._message_id, reply_markup=markup
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+        except TelegramError:
+            log.warning("could not edit the progress message of a bulk job", exc_info=True)
+            return
+        self._last_text = text

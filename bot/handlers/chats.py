@@ -1,0 +1,91 @@
+"""/allow, /deny, /chats: admins decide which chats may use the bot (the guard lets only admins here)."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import SmsContext
+from bot.formatting import esc, join_within_limit, when
+from bot.handlers.common import command_args, reply, sender_ids, usage
+from bot.handlers.menus import set_chat_menu
+from bot.services.errors import UserInputError
+from storage import Role
+
+ALLOW_USAGE = "/allow <chat id> [admin|sender|viewer]"
+DENY_USAGE = "/deny <chat id>"
+
+
+def _chat_id(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+async def allow_command(update: Update, context: SmsContext) -> None:
+    """Let a chat use the bot, as sender unless another role is named; also changes a chat's role."""
+    message = update.effective_message
+    if message is None:
+        return
+    by_chat, by_user = sender_ids(update)
+    parts = command_args(message).split()
+    if not parts or len(parts) > 2 or (chat_id := _chat_id(parts[0])) is None:
+        await reply(update, usage("Give the chat id (a number; /start shows it in that chat).", ALLOW_USAGE))
+        return
+    try:
+        role = Role(parts[1].lower()) if len(parts) == 2 else Role.SENDER
+    except ValueError:
+        await reply(update, usage(f"Unknown role “{parts[1]}”.", ALLOW_USAGE))
+        return
+    try:
+        _, before = await context.services.access.allow(
+            by_chat_id=by_chat, by_user_id=by_user, chat_id=chat_id, role=role
+        )
+    except UserInputError as exc:
+        await reply(update, usage(str(exc), ALLOW_USAGE))
+        return
+    await set_chat_menu(context.bot, chat_id, role)
+    if before is None:
+        text = f"✅ Chat <code>{chat_id}</code> may now use the bot as <b>{role.value}</b>."
+    elif before is role:
+        text = f"ℹ️ Chat <code>{chat_id}</code> already is <b>{role.value}</b>."
+    else:
+        text = f"✅ Chat <code>{chat_id}</code> is now <b>{role.value}</b> (was {before.value})."
+    await reply(update, text)
+
+
+async def deny_command(update: Update, context: SmsContext) -> None:
+    """Take a chat's access away at once."""
+    message = update.effective_message
+    if message is None:
+        return
+    by_chat, by_user = sender_ids(update)
+    parts = command_args(message).split()
+    if len(parts) != 1 or (chat_id := _chat_id(parts[0])) is None:
+        await reply(update, usage("Give one chat id.", DENY_USAGE))
+        return
+    try:
+        removed = await context.services.access.deny(by_chat_id=by_chat, by_user_id=by_user, chat_id=chat_id)
+    except UserInputError as exc:
+        await reply(update, usage(str(exc), DENY_USAGE))
+        return
+    if removed:
+        await set_chat_menu(context.bot, chat_id, None)
+        await reply(update, f"✅ Chat <code>{chat_id}</code> can no longer use the bot.")
+    else:
+        await reply(update, f"ℹ️ Chat <code>{chat_id}</code> was not on the list.")
+
+
+async def chats_command(update: Update, context: SmsContext) -> None:
+    """The chats that may use the bot, with their roles."""
+    records = await context.services.access.chats()
+    items = []
+    for record in records:
+        added = "from ADMIN_CHAT_IDS" if record.added_by is None else f"by <code>{record.added_by}</code>"
+        title = f" {esc(record.title)}" if record.title else ""
+        items.append(
+            f"<code>{record.chat_id}</code>{title}: <b>{record.role.value}</b>, "
+            f"added {added}, {when(record.added_at)}"
+        )
+    head = f"👥 <b>Chats</b> ({len(records)})"
+    await reply(update, join_within_limit(head, items, more=lambda n: f"…and {n} more"))

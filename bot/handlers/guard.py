@@ -1,0 +1,96 @@
+"""The authorization guard: runs before every other handler (group -1) and stops what a chat may not do.
+
+Strangers get one polite refusal that shows their chat id (so an admin can /allow it) and the admins are told
+(once an hour per chat). Known chats get their role put on the context, and a command or button their role does
+not cover is refused here, so no handler needs its own check.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.context import SmsContext
+from bot.formatting import esc
+from bot.handlers.common import command_name
+from bot.permissions import COMMANDS_BY_NAME, may_use
+from storage import Role
+
+REFUSAL = (
+    "🔒 This bot sends SMS for a private team, and this chat is not on its list.\n"
+    "Your chat id is <code>{chat_id}</code>. Ask an admin to run <code>/allow {chat_id}</code> "
+    "if you should have access."
+)
+
+
+def callback_command(data: str | None) -> str | None:
+    """Buttons carry ``<action>:<command>:<token>``; the middle part is what the role must allow."""
+    if not data:
+        return None
+    parts = data.split(":")
+    return parts[1] if len(parts) >= 3 else None
+
+
+async def guard(update: Update, context: SmsContext) -> None:
+    """Strangers see their chat id and nothing else; members may only use their role's commands."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    services = context.services
+    role = await services.access.role_of(chat.id)
+    message = update.effective_message
+    query = update.callback_query
+    command = (
+        callback_command(query.data)
+        if query is not None
+        else (command_name(message) if message is not None else None)
+    )
+    if role is None:
+        await _refuse(update, context, chat.id, command)
+        raise ApplicationHandlerStop
+    context.role = role
+    if command is not None and command in COMMANDS_BY_NAME and not may_use(role, command):
+        text = f"/{command} is not for {_role_phrase(role)}. /help lists what you can use."
+        if query is not None:
+            await query.answer(text, show_alert=True)
+        elif message is not None:
+            await message.reply_text(f"🔒 {esc(text)}")
+        raise ApplicationHandlerStop
+
+
+async def _refuse(update: Update, context: SmsContext, chat_id: int, command: str | None) -> None:
+    chat = update.effective_chat
+    user = update.effective_user
+    message = update.effective_message
+    query = update.callback_query
+    private = chat is not None and chat.type == chat.PRIVATE
+    if query is None and (message is None or (command is None and not private)):
+        return  # group chatter that is not meant for the bot: stay quiet
+    if query is not None:
+        attempted = f"button {query.data}"
+    else:
+        attempted = (message.text or message.caption or "(no text)") if message is not None else "(unknown)"
+    # Audited and reported before the answer, so the record exists by the time the stranger reads it.
+    await context.services.access.refused(
+        chat_id=chat_id, user_id=None if user is None else user.id, name=_describe(update), attempted=attempted
+    )
+    if query is not None:
+        await query.answer("This chat may not use this bot.", show_alert=True)
+    elif message is not None:
+        await message.reply_text(REFUSAL.format(chat_id=chat_id))
+
+
+def _describe(update: Update) -> str:
+    chat = update.effective_chat
+    user = update.effective_user
+    parts = []
+    if chat is not None and chat.title:
+        parts.append(f"“{chat.title}” ({chat.type})")
+    if user is not None:
+        who = user.full_name + (f" @{user.username}" if user.username else "")
+        parts.append(f"{who}, user id {user.id}")
+    return "; ".join(parts) or "unknown"
+
+
+def _role_phrase(role: Role) -> str:
+    return {Role.ADMIN: "admins", Role.SENDER: "sender chats", Role.VIEWER: "viewer chats"}[role]

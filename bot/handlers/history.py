@@ -1,0 +1,76 @@
+"""/history [n] and /export [job id]."""
+
+from __future__ import annotations
+
+from telegram import InputFile, Update
+
+from bot.context import SmsContext
+from bot.formatting import join_within_limit, when
+from bot.handlers.common import command_args, reply, sender_ids, usage
+from bot.handlers.status import message_line
+from bot.providers.types import ProviderName
+from bot.services.errors import UserInputError
+
+HISTORY_USAGE = "/history [how many, up to 50]"
+EXPORT_USAGE = "/export [job id]"
+MAX_HISTORY = 50
+
+
+async def history_command(update: Update, context: SmsContext) -> None:
+    """Latest messages and bulk jobs of this chat (of every chat for admins)."""
+    message = update.effective_message
+    if message is None:
+        return
+    chat_id, _ = sender_ids(update)
+    arg = command_args(message)
+    if arg and not (arg.isdigit() and 1 <= int(arg) <= MAX_HISTORY):
+        await reply(update, usage(f"Give a number from 1 to {MAX_HISTORY}.", HISTORY_USAGE))
+        return
+    limit = int(arg) if arg else 10
+    history = await context.services.history.recent(chat_id=chat_id, is_admin=context.is_admin, limit=limit)
+    scope = "all chats" if history.all_chats else "this chat"
+    if not history.messages and not history.jobs:
+        await reply(update, f"Nothing sent from {scope} yet.")
+        return
+    items: list[str] = []
+    if history.jobs:
+        items.append("<b>Bulk jobs</b>")
+        for job, totals in history.jobs:
+            items.append(
+                f"📦 #{job.id} {job.state.value} · {ProviderName(job.provider).label} · "
+                f"{totals.accepted:,}/{job.total_recipients:,} sent, {totals.delivered:,} delivered, "
+                f"{totals.failed:,} failed · {when(job.created_at)}"
+                + (f" · chat <code>{job.chat_id}</code>" if history.all_chats else "")
+            )
+    if history.messages:
+        items.append("<b>Messages</b>")
+        items += [message_line(m) for m in history.messages]
+    head = f"🗂 <b>History</b> of {scope}"
+    await reply(update, join_within_limit(head, items, more=lambda n: f"…and {n} more lines"))
+
+
+async def export_command(update: Update, context: SmsContext) -> None:
+    """A CSV of this chat's messages, or of one bulk job's recipients, with their states."""
+    message = update.effective_message
+    if message is None:
+        return
+    chat_id, _ = sender_ids(update)
+    arg = command_args(message).lstrip("#")
+    history = context.services.history
+    try:
+        if not arg:
+            export = await history.export_chat(chat_id)
+        elif arg.isdigit():
+            export = await history.export_job(int(arg), chat_id=chat_id, is_admin=context.is_admin)
+        else:
+            raise UserInputError("Give a job number, or nothing for this chat's messages.")
+    except UserInputError as exc:
+        await reply(update, usage(str(exc), EXPORT_USAGE))
+        return
+    if export.rows == 0:
+        await reply(update, "Nothing to export yet.")
+        return
+    await message.reply_document(
+        InputFile(export.content, filename=export.file_name),
+        caption=f"📄 {export.rows:,} messages",
+    )

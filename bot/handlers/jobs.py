@@ -1,0 +1,68 @@
+"""Work nobody asked for: periodic balance checks, delivery follow-ups, and the start-up recovery report."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.error import TelegramError
+from telegram.ext import ExtBot
+
+from bot.context import SmsContext
+from bot.formatting import join_within_limit
+from bot.phone import display_phone
+from bot.providers.types import ProviderName
+from bot.runtime import Services
+from bot.services.bulk import ReporterFactory
+from bot.services.tracking import DeliverySummary
+
+log = logging.getLogger(__name__)
+
+
+async def check_balances(context: SmsContext) -> None:
+    """Every BALANCE_CHECK_INTERVAL: low-credit and unreachable alerts (the watcher decides when)."""
+    await context.services.watcher.check()
+
+
+async def track_deliveries(context: SmsContext) -> None:
+    """Every DELIVERY_CHECK_INTERVAL: follow up due messages; tell chats whose bulk deliveries settled."""
+    round_ = await context.services.tracker.run_due()
+    for summary in round_.summaries:
+        try:
+            await context.bot.send_message(summary.job.chat_id, delivery_summary_text(summary))
+        except TelegramError:
+            log.warning("could not send the delivery summary of job %s", summary.job.id, exc_info=True)
+
+
+def delivery_summary_text(summary: DeliverySummary) -> str:
+    job = summary.job
+    lines = [
+        f"📬 <b>Deliveries of bulk job #{job.id}</b> via {ProviderName(job.provider).label}",
+        f"Delivered: {summary.delivered:,}",
+        f"Failed: {summary.failed:,}",
+        f"Still pending: {summary.pending:,}",
+    ]
+    if summary.pending:
+        lines.append("The network gave no final word on the pending ones; we stopped asking.")
+    lines.append(f"<code>/export {job.id}</code> lists every number with its state.")
+    return "\n".join(lines)
+
+
+async def report_recovery(bot: ExtBot[None], services: Services, reporter_for: ReporterFactory) -> None:
+    """After a restart: rows caught mid-send become unknown (admins get the list), pending jobs resume."""
+    stuck = await services.bulk.recover_after_restart()
+    if stuck:
+        items = [
+            f"• #{m.id} {display_phone(m.recipient)}"
+            + (f" (job #{m.bulk_job_id})" if m.bulk_job_id else "")
+            + f", chat <code>{m.chat_id}</code>"
+            for m in stuck
+        ]
+        jobs = sorted({m.bulk_job_id for m in stuck if m.bulk_job_id is not None})
+        head = (
+            f"❓ <b>{len(stuck):,} messages were being sent when the bot stopped.</b>\n"
+            "They may or may not have gone out, so they are marked unknown and were not resent."
+        )
+        if jobs:
+            head += "\nTo send them again anyway: " + ", ".join(f"<code>/retry {j}</code>" for j in jobs)
+        await services.alerts.notice(join_within_limit(head, items, more=lambda n: f"…and {n:,} more"))
+    await services.bulk.resume_all(reporter_for)

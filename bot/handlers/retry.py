@@ -1,0 +1,63 @@
+"""/retry <job id>: an admin resends a job's failed and unknown recipients, after a preview."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import SmsContext
+from bot.handlers.bulk import reporter_factory
+from bot.handlers.common import command_args, keyboard, reply, sender_ids, usage
+from bot.services.errors import UserInputError
+
+USAGE = "/retry <job id>"
+
+
+async def retry_command(update: Update, context: SmsContext) -> None:
+    """Preview a retry of a job's failed and unknown recipients."""
+    chat_id, user_id = sender_ids(update)
+    message = update.effective_message
+    arg = command_args(message).lstrip("#") if message is not None else ""
+    if not arg.isdigit():
+        await reply(update, usage("Which job? Give its number.", USAGE))
+        return
+    try:
+        draft = await context.services.bulk.prepare_retry(int(arg), chat_id=chat_id, user_id=user_id)
+    except UserInputError as exc:
+        await reply(update, usage(str(exc), USAGE))
+        return
+    token = context.services.retry_previews.put(draft, owner_user_id=user_id)
+    lines = [
+        f"🔁 <b>Retry bulk job #{draft.job.id}?</b>",
+        f"Failed: {draft.failed:,} · Unknown: {draft.unknown:,}",
+    ]
+    if draft.unknown:
+        lines.append("⚠️ Unknown ones may already have the message: they could receive it twice.")
+    await reply(
+        update,
+        "\n".join(lines),
+        keyboard(("✅ Send again", f"ok:retry:{token}"), ("✖️ Cancel", f"no:retry:{token}")),
+    )
+
+
+async def retry_button(update: Update, context: SmsContext) -> None:
+    """Send again or Cancel under a retry preview."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    action, _, token = query.data.split(":", 2)
+    previews = context.services.retry_previews
+    if previews.owner(token) not in (None, query.from_user.id):
+        await query.answer("Only the person who asked can confirm or cancel this.", show_alert=True)
+        return
+    draft = previews.take(token)
+    if draft is None:
+        await query.answer("This preview has expired or was already used.")
+        await query.edit_message_reply_markup(None)
+        return
+    if action == "no":
+        await query.answer("Cancelled")
+        await query.edit_message_text(f"✖️ Retry of job #{draft.job.id} cancelled.")
+        return
+    await query.answer("Retrying…")
+    count = await context.services.bulk.retry(draft, reporter_factory(context.bot))
+    await query.edit_message_text(f"🔁 Retrying {count:,} recipients of job #{draft.job.id}; progress below.")

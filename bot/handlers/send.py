@@ -1,0 +1,136 @@
+"""/send: one SMS to one number, at once or after a preview when it costs more than CONFIRM_ABOVE_UNITS."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from telegram import Update
+
+from bot.context import SmsContext
+from bot.formatting import credits, esc, money, plural
+from bot.handlers.arguments import parse_send
+from bot.handlers.common import command_args, keyboard, reply, sender_ids, usage
+from bot.phone import InvalidPhoneNumberError, display_phone
+from bot.services.errors import UserInputError
+from bot.services.sending import SendReport, SingleSend
+from bot.sms_text import MessageTextError, SmsLength
+from storage import MessageStatus
+
+USAGE = "/send [via:texin|sms254] <number> <message>"
+
+
+async def send_command(update: Update, context: SmsContext) -> None:
+    """Send one SMS, or show a Send / Cancel preview when it costs more than the configured units."""
+    message = update.effective_message
+    if message is None:
+        return
+    chat_id, user_id = sender_ids(update)
+    services = context.services
+    try:
+        args = parse_send(command_args(message), services.providers)
+        request = services.sending.prepare(
+            chat_id=chat_id, user_id=user_id, number=args.number, text=args.text, provider=args.provider
+        )
+    except (UserInputError, InvalidPhoneNumberError, MessageTextError) as exc:
+        await reply(update, usage(str(exc), USAGE))
+        return
+    if request.units > services.settings.confirm_above_units:
+        price = await services.balances.unit_price(request.provider)
+        token = services.send_previews.put(request, owner_user_id=user_id)
+        await reply(
+            update,
+            preview_text(request, price, services.settings.confirm_above_units),
+            keyboard(("✅ Send", f"ok:send:{token}"), ("✖️ Cancel", f"no:send:{token}")),
+        )
+        return
+    report = await services.sending.send(request)
+    await reply(update, report_text(report))
+
+
+async def send_button(update: Update, context: SmsContext) -> None:
+    """Send or Cancel pressed under a /send preview."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    action, _, token = query.data.split(":", 2)
+    previews = context.services.send_previews
+    user_id = query.from_user.id
+    owner = previews.owner(token)
+    if owner is not None and owner != user_id:
+        await query.answer("Only the person who asked can confirm or cancel this.", show_alert=True)
+        return
+    request = previews.take(token)
+    if request is None:
+        await query.answer("This preview has expired or was already used. Send the command again.")
+        await query.edit_message_reply_markup(None)
+        return
+    if action == "no":
+        await query.answer("Cancelled")
+        await query.edit_message_text(f"✖️ Cancelled. Nothing was sent to {display_phone(request.recipient)}.")
+        return
+    await query.answer("Sending…")
+    await query.edit_message_text(f"⏳ Sending to {display_phone(request.recipient)}…")
+    report = await context.services.sending.send(request)
+    await query.edit_message_text(report_text(report))
+
+
+def length_line(length: SmsLength, recipients: int = 1) -> str:
+    parts = plural(length.segments, "SMS part")
+    line = f"{parts} ({length.encoding.value}, {plural(length.characters, 'character')})"
+    if recipients != 1:
+        line += f" × {plural(recipients, 'recipient')}"
+    return line + f" = {plural(length.units(recipients), 'unit')}"
+
+
+def preview_text(request: SingleSend, unit_price: Decimal | None, limit: int) -> str:
+    cost = "unknown" if unit_price is None else money(unit_price * request.units)
+    return (
+        f"📝 <b>Send this SMS?</b> It costs more than {plural(limit, 'unit')}.\n"
+        f"To: {display_phone(request.recipient)}\n"
+        f"Via: {request.provider.label} (sender id {esc(request.sender_id)})\n"
+        f"Length: {length_line(request.length)}\n"
+        f"Estimated cost: {cost}\n"
+        f"<blockquote>{esc(request.text[:500])}{'…' if len(request.text) > 500 else ''}</blockquote>"
+    )
+
+
+def units_text(reported: int | None, estimated: int) -> str:
+    """The provider's figure, with our estimate beside it when they differ."""
+    if reported is None:
+        return f"{estimated} (estimated)"
+    if reported != estimated:
+        return f"{reported} (we estimated {estimated})"
+    return str(reported)
+
+
+def report_text(report: SendReport) -> str:
+    request = report.request
+    to = display_phone(request.recipient)
+    via = request.provider.label
+    if report.status is MessageStatus.SENT:
+        lines = [f"✅ <b>Sent</b> to {to} via {via}"]
+        ids = f"Message #{report.message_id}"
+        if report.provider_message_id:
+            ids += f" · {via} id <code>{esc(report.provider_message_id)}</code>"
+        lines.append(ids)
+        figures = f"Units: {units_text(report.units, request.units)}"
+        if report.cost is not None:
+            figures += f" · Cost: {money(report.cost)}"
+        if report.balance_after is not None:
+            figures += f" · Balance: {credits(report.balance_after)}"
+        lines.append(figures)
+        if report.simulation:
+            lines.append(f"⚠️ {via} is in simulation mode: the SMS was not really delivered.")
+        return "\n".join(lines)
+    if report.status is MessageStatus.UNKNOWN:
+        return (
+            f"❓ <b>Not confirmed</b>: {to} via {via}\n"
+            f"{esc(report.error or 'no answer')}\n"
+            f"Message #{report.message_id} is marked unknown and will not be resent. "
+            f"Check <code>/status {report.message_id}</code> before sending again."
+        )
+    return (
+        f"❌ <b>Not sent</b> to {to} via {via}\n"
+        f"{esc(report.error or 'refused')}\n"
+        f"Message #{report.message_id} is recorded as failed."
+    )

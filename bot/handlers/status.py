@@ -1,0 +1,101 @@
+"""/status [id]: one message's state (asking Texin when it can), or this chat's latest messages."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import SmsContext
+from bot.formatting import esc, money, when
+from bot.handlers.common import command_args, reply, sender_ids, usage
+from bot.phone import display_phone
+from bot.providers.types import ProviderName
+from bot.services.errors import UserInputError
+from bot.services.status import StatusReport
+from storage import MessageRecord, MessageStatus
+
+USAGE = "/status [message id]"
+
+STATUS_ICONS = {
+    MessageStatus.PENDING: "🕓",
+    MessageStatus.SENDING: "📤",
+    MessageStatus.SENT: "✅",
+    MessageStatus.DELIVERED: "📬",
+    MessageStatus.FAILED: "❌",
+    MessageStatus.UNKNOWN: "❓",
+    MessageStatus.CANCELLED: "⏹",
+}
+
+
+async def status_command(update: Update, context: SmsContext) -> None:
+    """With an id: that message's state. Alone: this chat's ten latest messages."""
+    message = update.effective_message
+    if message is None:
+        return
+    chat_id, _ = sender_ids(update)
+    services = context.services
+    ident = command_args(message)
+    if not ident:
+        latest = await services.status.latest(chat_id=chat_id, limit=10)
+        if not latest:
+            await reply(update, "No messages sent from this chat yet.")
+            return
+        lines = ["<b>Latest messages</b> (<code>/status id</code> for details)"]
+        lines += [message_line(m) for m in latest]
+        await reply(update, "\n".join(lines))
+        return
+    if len(ident.split()) > 1:
+        await reply(update, usage("Give one message id.", USAGE))
+        return
+    try:
+        report = await services.status.lookup(ident, chat_id=chat_id, is_admin=context.is_admin)
+    except UserInputError as exc:
+        await reply(update, usage(str(exc), USAGE))
+        return
+    await reply(update, report_text(report))
+
+
+def message_line(message: MessageRecord) -> str:
+    preview = message.body[:40] + ("…" if len(message.body) > 40 else "")
+    job = f" · job #{message.bulk_job_id}" if message.bulk_job_id else ""
+    return (
+        f"{STATUS_ICONS[message.status]} #{message.id} {message.status.value} · "
+        f"{display_phone(message.recipient)}{job} · {esc(preview)}"
+    )
+
+
+def report_text(report: StatusReport) -> str:
+    message = report.message
+    provider = ProviderName(message.provider).label
+    lines = [
+        f"{STATUS_ICONS[message.status]} <b>Message #{message.id}: {message.status.value}</b>",
+        f"To: {display_phone(message.recipient)} via {provider}",
+    ]
+    if message.provider_message_id:
+        lines.append(f"{provider} id: <code>{esc(message.provider_message_id)}</code>")
+    if message.bulk_job_id:
+        lines.append(f"Bulk job #{message.bulk_job_id}")
+    figures = f"Parts: {message.segments}"
+    if message.units is not None:
+        figures += f" · Units: {message.units}"
+    if message.cost is not None:
+        figures += f" · Cost: {money(message.cost)}"
+    lines.append(figures)
+    lines.append(f"Created: {when(message.created_at)} · Updated: {when(message.updated_at)}")
+    if message.error:
+        lines.append(f"Error: {esc(message.error)}")
+    delivery = report.delivery
+    if delivery is not None:
+        said = f"{provider} says: <b>{esc(delivery.provider_status or 'no status')}</b>"
+        if delivery.delivered_at:
+            said += f", delivered {esc(delivery.delivered_at)}"
+        elif delivery.sent_at:
+            said += f", sent {esc(delivery.sent_at)}"
+        lines.append(said)
+        if delivery.error_message:
+            lines.append(f"{provider} error: {esc(delivery.error_message)}")
+    if report.note:
+        lines.append(f"ℹ️ {esc(report.note)}")
+    lines.append(
+        f"<blockquote>{esc(message.body[:300])}{'…' if len(message.body) > 300 else ''}</blockquote>"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""Logging for the process: one format, secrets masked in every line, httpx's request lines kept off INFO.
+
+httpx logs every request URL at INFO, and Telegram's token is part of those URLs: its logger stays at WARNING
+(python-telegram-bot's examples do the same). The masking formatter is the second line of defence, for
+tracebacks that quote a URL or a request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+
+class RedactingFormatter(logging.Formatter):
+    def __init__(self, redact: Callable[[str], str], fmt: str) -> None:
+        super().__init__(fmt)
+        self._redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redact(super().format(record))
+
+
+def configure_logging(level: str, redact: Callable[[str], str]) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter(redact, "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -1,0 +1,50 @@
+"""Who may do what: roles per chat and the commands each role may use.
+
+One table, read by the authorization guard (before any handler runs), by /help (to list only what the chat may
+use) and by the command menu.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    usage: str
+    description: str  # the command menu's text (Telegram: 3–256 characters)
+    roles: frozenset[Role]
+
+
+_ALL = frozenset({Role.ADMIN, Role.SENDER, Role.VIEWER})
+_SENDERS = frozenset({Role.ADMIN, Role.SENDER})
+_ADMINS = frozenset({Role.ADMIN})
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "/start", "What this bot does", _ALL),
+    Command("help", "/help", "Commands you can use here", _ALL),
+    Command("send", "/send [via:texin|sms254] <number> <message>", "Send one SMS", _SENDERS),
+    Command("bulk", "/bulk <numbers> then the message on the next lines", "Send one SMS to many", _SENDERS),
+    Command("status", "/status [id]", "Delivery status of a message, or the latest ones", _ALL),
+    Command("balance", "/balance", "Credit left with each provider", _ALL),
+    Command("history", "/history [n]", "Latest messages and bulk jobs", _ALL),
+    Command("export", "/export [job id]", "CSV of this chat's messages or of a job", _SENDERS),
+    Command("retry", "/retry <job id>", "Resend a job's failed and unknown recipients", _ADMINS),
+    Command("allow", "/allow <chat id> [admin|sender|viewer]", "Let a chat use the bot", _ADMINS),
+    Command("deny", "/deny <chat id>", "Take a chat's access away", _ADMINS),
+    Command("chats", "/chats", "Chats that may use the bot", _ADMINS),
+)
+
+COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
+
+
+def commands_for(role: Role) -> list[Command]:
+    return [command for command in COMMANDS if role in command.roles]
+
+
+def may_use(role: Role, command_name: str) -> bool:
+    command = COMMANDS_BY_NAME.get(command_name)
+    return command is not None and role in command.roles

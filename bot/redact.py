@@ -1,0 +1,37 @@
+"""Removing secrets from any text before it leaves the process (alerts, error reports, logs we write)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from urllib.parse import quote
+
+from pydantic import SecretStr
+
+from bot.config import Settings
+
+MASK = "***"
+
+
+def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+    """A function replacing every secret, also in its URL-quoted form (the token sits in request URLs)."""
+    variants = sorted(
+        {form for secret in secrets if len(secret) >= 4 for form in (secret, quote(secret, safe=""))},
+        key=len,
+        reverse=True,
+    )
+
+    def redact(text: str) -> str:
+        for secret in variants:
+            text = text.replace(secret, MASK)
+        return text
+
+    return redact
+
+
+def settings_secrets(settings: Settings) -> list[str]:
+    values: list[SecretStr | None] = [
+        settings.telegram_bot_token,
+        settings.texin_api_key,
+        settings.sms254_api_key,
+    ]
+    return [value.get_secret_value() for value in values if value is not None]

@@ -1,0 +1,118 @@
+"""Everything the handlers use, built once in ``post_init`` and closed in ``post_shutdown``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.config import Settings
+from bot.redact import make_redactor, settings_secrets
+from bot.services.access import AccessService
+from bot.services.alerts import AdminNotifier, AlertService
+from bot.services.balance import BalanceService
+from bot.services.balance_watch import BalanceWatcher
+from bot.services.bulk import BulkDraft, BulkService, RetryDraft
+from bot.services.history import HistoryService
+from bot.services.previews import PreviewStore
+from bot.services.registry import ProviderRegistry, build_registry
+from bot.services.sending import SendingService, SingleSend
+from bot.services.status import StatusService
+from bot.services.tracking import DeliveryTracker, TrackingSchedule
+from storage import Database, open_database
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    providers: ProviderRegistry
+    alerts: AlertService
+    access: AccessService
+    sending: SendingService
+    bulk: BulkService
+    status: StatusService
+    balances: BalanceService
+    watcher: BalanceWatcher
+    tracker: DeliveryTracker
+    history: HistoryService
+    send_previews: PreviewStore[SingleSend]
+    bulk_previews: PreviewStore[BulkDraft]
+    retry_previews: PreviewStore[RetryDraft]
+    redact: Callable[[str], str]
+
+    async def aclose(self, *, grace: float = 10.0) -> None:
+        """Stop bulk jobs cleanly (pending rows resume next start), then close clients and the database."""
+        await self.bulk.shutdown(grace)
+        await self.alerts.aclose()
+        await self.providers.aclose()
+        await self.db.close()
+
+
+async def open_services(
+    settings: Settings,
+    notifier_for: Callable[[Callable[[], Awaitable[list[int]]]], AdminNotifier],
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    providers: ProviderRegistry | None = None,
+) -> Services:
+    """Open the database, seed the admins, build the provider clients and the services on top."""
+    db = await open_database(settings.database_path, clock=clock)
+    try:
+        registry = providers or build_registry(settings)
+        redact = make_redactor(settings_secrets(settings))
+        notifier = notifier_for(db.chats.admin_ids)
+        alerts = AlertService(
+            notifier,
+            db.alert_state,
+            redact=redact,
+            clock=clock,
+            fold_window=timedelta(seconds=settings.alert_fold_window),
+        )
+        access = AccessService(db, alerts)
+        await access.seed_admins(settings.admin_chat_ids)
+        balances = BalanceService(registry, timeout=settings.provider_timeout + 5)
+        status = StatusService(db, registry)
+        services = Services(
+            settings=settings,
+            db=db,
+            providers=registry,
+            alerts=alerts,
+            access=access,
+            sending=SendingService(db, registry, alerts),
+            bulk=BulkService(
+                db,
+                registry,
+                balances,
+                alerts,
+                batch_size=settings.bulk_batch_size,
+                concurrency=settings.bulk_concurrency,
+                progress_interval=settings.bulk_progress_interval,
+            ),
+            status=status,
+            balances=balances,
+            watcher=BalanceWatcher(balances, alerts, settings.low_balance_threshold_for),
+            tracker=DeliveryTracker(
+                db,
+                registry,
+                status,
+                TrackingSchedule(
+                    first_check=timedelta(seconds=settings.delivery_first_check),
+                    give_up_after=timedelta(hours=settings.delivery_give_up_hours),
+                ),
+                clock=clock,
+            ),
+            history=HistoryService(db),
+            send_previews=PreviewStore(),
+            bulk_previews=PreviewStore(),
+            retry_previews=PreviewStore(),
+            redact=redact,
+        )
+    except BaseException:
+        await db.close()
+        raise
+    return services

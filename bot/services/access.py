@@ -1,0 +1,56 @@
+"""Which chats may use the bot, in which role; every change and every refusal is audited.
+
+The role is read from the database on every update, so ``/deny`` takes effect at once.
+"""
+
+from __future__ import annotations
+
+from bot.services.alerts import AlertService
+from bot.services.errors import UserInputError
+from storage import ChatRecord, Database, LastAdminError, Role, audit_actions
+
+
+class AccessService:
+    def __init__(self, db: Database, alerts: AlertService) -> None:
+        self._db = db
+        self._alerts = alerts
+
+    async def seed_admins(self, chat_ids: list[int]) -> None:
+        """ADMIN_CHAT_IDS are admins (added or promoted, never demoted); the repository audits the change."""
+        await self._db.chats.seed_admins(chat_ids)
+
+    async def role_of(self, chat_id: int) -> Role | None:
+        record = await self._db.chats.get(chat_id)
+        return None if record is None else record.role
+
+    async def allow(
+        self, *, by_chat_id: int, by_user_id: int | None, chat_id: int, role: Role
+    ) -> tuple[ChatRecord, Role | None]:
+        """Grant or change a role (audited by the repository); returns the record and the role it had before."""
+        before = await self._db.chats.get(chat_id)
+        try:
+            record = await self._db.chats.grant(chat_id, role, added_by=by_chat_id, actor_user_id=by_user_id)
+        except LastAdminError:
+            raise UserInputError("That is the last admin chat; make another chat admin first.") from None
+        return record, None if before is None else before.role
+
+    async def deny(self, *, by_chat_id: int, by_user_id: int | None, chat_id: int) -> bool:
+        try:
+            return await self._db.chats.revoke(chat_id, by=by_chat_id, actor_user_id=by_user_id)
+        except LastAdminError:
+            raise UserInputError("That is the last admin chat; it cannot be removed.") from None
+
+    async def chats(self) -> list[ChatRecord]:
+        return await self._db.chats.list()
+
+    async def admin_chat_ids(self) -> list[int]:
+        return await self._db.chats.admin_ids()
+
+    async def refused(self, *, chat_id: int, user_id: int | None, name: str, attempted: str) -> None:
+        await self._db.audit.record(
+            audit_actions.REFUSED,
+            actor_chat_id=chat_id,
+            actor_user_id=user_id,
+            detail=attempted[:200],
+        )
+        await self._alerts.intruder(chat_id=chat_id, name=name, attempted=attempted)

@@ -1,0 +1,166 @@
+"""Telling the admins, without being asked, and without flooding them.
+
+Every alert goes to every admin chat. Repeats of the same alert (same key) within ``fold_window`` are not sent one
+by one: the first goes out at once, the rest are counted and summed up in one message when the window closes.
+Intruder alerts are limited per chat per hour, and that limit is remembered across restarts (the state lives in
+the database), as is the low-balance state, so a restart never repeats an alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.formatting import esc, truncate
+from bot.providers.types import ProviderName
+
+log = logging.getLogger(__name__)
+
+INTRUDER_INTERVAL = timedelta(hours=1)
+
+
+class AdminNotifier(Protocol):
+    async def to_admins(self, html: str) -> int:
+        """Send to every admin chat; return how many received it."""
+        ...
+
+
+class AlertStateStore(Protocol):
+    async def get(self, key: str) -> str | None: ...
+
+    async def put(self, key: str, value: str) -> None: ...
+
+
+@dataclass(slots=True)
+class _Fold:
+    first_html: str
+    repeats: int = 0
+    flush: asyncio.Task[None] | None = None
+
+
+class AlertService:
+    def __init__(
+        self,
+        notifier: AdminNotifier,
+        state: AlertStateStore,
+        *,
+        redact: Callable[[str], str],
+        clock: Callable[[], datetime],
+        fold_window: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self._notifier = notifier
+        self._state = state
+        self._redact = redact
+        self._clock = clock
+        self._fold_window = fold_window
+        self._folds: dict[str, _Fold] = {}
+
+    async def raise_alert(self, key: str, html: str) -> None:
+        """Send ``html`` to the admins now, or fold it into the alert with the same key already sent."""
+        fold = self._folds.get(key)
+        if fold is not None:
+            fold.repeats += 1
+            return
+        fold = _Fold(first_html=html)
+        self._folds[key] = fold
+        fold.flush = asyncio.create_task(self._close_fold(key), name=f"alert-fold:{key}")
+        await self._deliver(html)
+
+    async def _close_fold(self, key: str) -> None:
+        await asyncio.sleep(self._fold_window.total_seconds())
+        fold = self._folds.pop(key, None)
+        if fold is not None and fold.repeats:
+            minutes = max(1, round(self._fold_window.total_seconds() / 60))
+            await self._deliver(
+                f"🔁 The alert below happened <b>{fold.repeats} more time{'s' if fold.repeats != 1 else ''}</b> "
+                f"in the last {minutes} min:\n\n{fold.first_html}"
+            )
+
+    async def _deliver(self, html: str) -> None:
+        try:
+            reached = await self._notifier.to_admins(self._redact(html))
+        except Exception:
+            log.exception("could not deliver an alert to the admins")
+            return
+        if reached == 0:
+            log.error("an alert reached no admin chat")
+
+    async def aclose(self) -> None:
+        tasks = [fold.flush for fold in self._folds.values() if fold.flush is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._folds.clear()
+
+    # --- what happens -------------------------------------------------------------------------------------
+
+    async def send_failed(
+        self,
+        provider: ProviderName,
+        error: str,
+        *,
+        chat_id: int,
+        user_id: int | None,
+        recipients: int,
+        unknown: bool = False,
+        job_id: int | None = None,
+    ) -> None:
+        what = f"bulk job #{job_id}" if job_id is not None else "a send"
+        if unknown:
+            head = f"❓ <b>Outcome unknown</b> for {what} through {provider.label}"
+            tail = "These messages may or may not have gone out; they are marked unknown and are not resent."
+        else:
+            head = f"⚠️ <b>{provider.label} failed</b> {what}"
+            tail = ""
+        html = (
+            f"{head}\n"
+            f"Chat: <code>{chat_id}</code>, user: <code>{user_id if user_id is not None else '-'}</code>, "
+            f"{recipients} recipient{'s' if recipients != 1 else ''}\n"
+            f"Error: {esc(truncate(error, 300))}"
+        )
+        if tail:
+            html += f"\n{tail}"
+        await self.raise_alert(f"send:{provider.value}:{unknown}:{truncate(error, 80)}", html)
+
+    async def handler_error(
+        self, where: str, error: str, *, chat_id: int | None, user_id: int | None
+    ) -> None:
+        html = (
+            f"🐞 <b>Error</b> while handling {esc(where)}\n"
+            f"Chat: <code>{chat_id if chat_id is not None else '-'}</code>, "
+            f"user: <code>{user_id if user_id is not None else '-'}</code>\n"
+            # The end of a traceback says what failed; keep that when it is long.
+            f"<pre>{esc(error if len(error) <= 3000 else '…' + error[-3000:])}</pre>"
+        )
+        await self.raise_alert(f"error:{where}:{truncate(error.splitlines()[-1] if error else '', 80)}", html)
+
+    async def intruder(self, *, chat_id: int, name: str, attempted: str) -> bool:
+        """Report a refused chat at most once per hour per chat; return whether it was reported."""
+        key = f"intruder:{chat_id}"
+        now = self._clock()
+        last = await self._state.get(key)
+        if last is not None and now - datetime.fromisoformat(last) < INTRUDER_INTERVAL:
+            return False
+        await self._state.put(key, now.isoformat())
+        await self._deliver(
+            "🚫 <b>Refused chat</b>\n"
+            f"Chat id: <code>{chat_id}</code>\n"
+            f"Name: {esc(truncate(name, 100))}\n"
+            f"Tried: {esc(truncate(attempted, 200))}\n"
+            f"To let it in: <code>/allow {chat_id} sender</code>"
+        )
+        return True
+
+    async def notice(self, html: str) -> None:
+        """A one-off message for the admins that needs no folding (start-up reports, job lists)."""
+        await self._deliver(html)
+
+    async def get_state(self, key: str) -> str | None:
+        return await self._state.get(key)
+
+    async def put_state(self, key: str, value: str) -> None:
+        await self._state.put(key, value)

@@ -1,0 +1,104 @@
+"""What was sent: latest messages and jobs for /history, and CSV exports for /export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from bot.services.errors import NotAllowedError, NotFoundError
+from storage import BulkJobRecord, Database, JobTotals, MessageRecord
+
+EXPORT_COLUMNS = (
+    "id",
+    "created_at",
+    "updated_at",
+    "chat_id",
+    "recipient",
+    "status",
+    "provider",
+    "provider_message_id",
+    "bulk_job_id",
+    "encoding",
+    "segments",
+    "units",
+    "cost",
+    "error",
+    "body",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    messages: list[MessageRecord]
+    jobs: list[tuple[BulkJobRecord, JobTotals]]
+    all_chats: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    file_name: str
+    content: bytes
+    rows: int
+
+
+class HistoryService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def recent(self, *, chat_id: int, is_admin: bool, limit: int) -> History:
+        """This chat's latest messages and jobs; everyone's for admins."""
+        if is_admin:
+            messages = await self._db.messages.list_recent(limit=limit)
+            jobs = await self._db.jobs.list_recent(limit=min(limit, 10))
+        else:
+            messages = await self._db.messages.list_for_chat(chat_id, limit=limit)
+            jobs = await self._db.jobs.list_for_chat(chat_id, limit=min(limit, 10))
+        with_totals = [(job, await self._db.jobs.totals(job.id)) for job in jobs]
+        return History(messages, with_totals, is_admin)
+
+    async def export_chat(self, chat_id: int) -> Export:
+        rows = self._db.messages.iter_for_chat(chat_id)
+        content, count = await _csv(rows)
+        return Export(f"smsrelay-chat-{chat_id}.csv", content, count)
+
+    async def export_job(self, job_id: int, *, chat_id: int, is_admin: bool) -> Export:
+        job = await self._db.jobs.get(job_id)
+        if job is None or (job.chat_id != chat_id and not is_admin):
+            if job is not None:
+                raise NotAllowedError(f"Bulk job #{job_id} belongs to another chat.")
+            raise NotFoundError(f"There is no bulk job #{job_id}.")
+        content, count = await _csv(self._db.messages.iter_for_job(job_id))
+        return Export(f"smsrelay-job-{job_id}.csv", content, count)
+
+
+async def _csv(pages: AsyncIterator[list[MessageRecord]]) -> tuple[bytes, int]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    async for page in pages:
+        for m in page:
+            writer.writerow(
+                (
+                    m.id,
+                    m.created_at.isoformat(),
+                    m.updated_at.isoformat(),
+                    m.chat_id,
+                    m.recipient,
+                    m.status.value,
+                    m.provider,
+                    m.provider_message_id or "",
+                    m.bulk_job_id or "",
+                    m.encoding,
+                    m.segments,
+                    "" if m.units is None else m.units,
+                    "" if m.cost is None else str(m.cost),
+                    m.error or "",
+                    m.body,
+                )
+            )
+            count += 1
+    # utf-8-sig so Excel opens it with the right characters.
+    return buffer.getvalue().encode("utf-8-sig"), count

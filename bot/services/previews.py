@@ -1,0 +1,58 @@
+"""Previews waiting for their Send button: kept in memory for a while, taken exactly once.
+
+``take`` removes the entry before anything is sent, so two quick presses of Send can never send twice. After a
+restart the previews are gone and Send answers that the preview expired: sending needs a fresh command.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+DEFAULT_TTL = 30 * 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry(Generic[T]):
+    value: T
+    owner_user_id: int | None
+    expires_at: float
+
+
+class PreviewStore(Generic[T]):
+    def __init__(self, *, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._entries: dict[str, _Entry[T]] = {}
+
+    def put(self, value: T, *, owner_user_id: int | None) -> str:
+        """Keep ``value`` and return a short token for the buttons' callback data."""
+        self._drop_expired()
+        token = secrets.token_urlsafe(9)
+        self._entries[token] = _Entry(value, owner_user_id, self._clock() + self._ttl)
+        return token
+
+    def owner(self, token: str) -> int | None:
+        entry = self._entries.get(token)
+        return None if entry is None else entry.owner_user_id
+
+    def take(self, token: str) -> T | None:
+        """The value, removed; ``None`` when unknown, expired or already taken."""
+        entry = self._entries.pop(token, None)
+        if entry is None or entry.expires_at < self._clock():
+            return None
+        return entry.value
+
+    def __len__(self) -> int:
+        self._drop_expired()
+        return len(self._entries)
+
+    def _drop_expired(self) -> None:
+        now = self._clock()
+        for token in [t for t, e in self._entries.items() if e.expires_at < now]:
+            del self._entries[token]

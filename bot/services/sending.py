@@ -1,0 +1,192 @@
+"""One SMS to one number: validate, record, send, record the outcome.
+
+The row is written as ``sending`` before the provider is called, so a crash mid-call leaves a trace that start-up
+turns into ``unknown`` instead of a message nobody knows about. Provider faults never escape as exceptions: they
+become a ``SendReport`` the handler can show, and the admins are told.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bot.phone import normalise_phone
+from bot.providers.errors import OutcomeUnknownError, ProviderError
+from bot.providers.types import ProviderName, RecipientState, SendResult
+from bot.services.alerts import AlertService
+from bot.services.registry import ProviderRegistry
+from bot.sms_text import SmsLength, check_message
+from storage import Database, MessageStatus, NewMessage, audit_actions
+
+
+@dataclass(frozen=True, slots=True)
+class SingleSend:
+    """A validated send, either waiting for the user's Send button or about to go out."""
+
+    chat_id: int
+    user_id: int | None
+    provider: ProviderName
+    sender_id: str
+    recipient: str
+    text: str
+    length: SmsLength
+
+    @property
+    def units(self) -> int:
+        return self.length.units(1)
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    request: SingleSend
+    message_id: int  # our id, for /status
+    status: MessageStatus  # sent, failed or unknown
+    provider_message_id: str | None = None
+    units: int | None = None  # the provider's figure
+    cost: Decimal | None = None
+    balance_after: Decimal | None = None
+    simulation: bool = False
+    error: str | None = None
+
+
+class SendingService:
+    def __init__(self, db: Database, providers: ProviderRegistry, alerts: AlertService) -> None:
+        self._db = db
+        self._providers = providers
+        self._alerts = alerts
+
+    def prepare(
+        self,
+        *,
+        chat_id: int,
+        user_id: int | None,
+        number: str,
+        text: str,
+        provider: ProviderName | None = None,
+    ) -> SingleSend:
+        """Check everything before anything is stored or sent; raises ``UserInputError``-like errors."""
+        recipient = normalise_phone(number)
+        length = check_message(text)
+        client = self._providers.get(provider)
+        return SingleSend(
+            chat_id=chat_id,
+            user_id=user_id,
+            provider=client.name,
+            sender_id=client.default_sender_id,
+            recipient=recipient,
+            text=text,
+            length=length,
+        )
+
+    async def send(self, request: SingleSend) -> SendReport:
+        client = self._providers.get(request.provider)
+        record = await self._db.messages.add(
+            NewMessage(
+                chat_id=request.chat_id,
+                user_id=request.user_id,
+                provider=request.provider.value,
+                recipient=request.recipient,
+                body=request.text,
+                encoding=request.length.encoding.value,
+                segments=request.length.segments,
+                status=MessageStatus.SENDING,
+            )
+        )
+        try:
+            result = await client.send([request.recipient], request.text, request.sender_id)
+        except OutcomeUnknownError as exc:
+            report = await self._finish(request, record.id, MessageStatus.UNKNOWN, error=str(exc))
+            await self._alerts.send_failed(
+                request.provider,
+                str(exc),
+                chat_id=request.chat_id,
+                user_id=request.user_id,
+                recipients=1,
+                unknown=True,
+            )
+            return report
+        except ProviderError as exc:
+            report = await self._finish(request, record.id, MessageStatus.FAILED, error=str(exc))
+            await self._alerts.send_failed(
+                request.provider, str(exc), chat_id=request.chat_id, user_id=request.user_id, recipients=1
+            )
+            return report
+        except BaseException:
+            # A bug or a cancellation after the request may have left: never leave the row looking unsent.
+            await self._db.messages.set_status(
+                record.id, MessageStatus.UNKNOWN, error="interrupted while sending; outcome unknown"
+            )
+            raise
+        return await self._record_result(request, record.id, result)
+
+    async def _record_result(self, request: SingleSend, message_id: int, result: SendResult) -> SendReport:
+        outcome = result.outcomes[0]
+        if outcome.state is RecipientState.ACCEPTED:
+            status, error = MessageStatus.SENT, None
+        elif outcome.state is RecipientState.REJECTED:
+            status, error = MessageStatus.FAILED, outcome.error or "refused by the provider"
+        else:
+            status, error = MessageStatus.UNKNOWN, "the provider's answer did not mention this number"
+        report = await self._finish(
+            request,
+            message_id,
+            status,
+            provider_message_id=outcome.provider_message_id,
+            units=result.units,
+            cost=result.cost,
+            balance_after=result.balance_after,
+            simulation=result.simulation,
+            error=error,
+        )
+        if status is not MessageStatus.SENT:
+            await self._alerts.send_failed(
+                request.provider,
+                error or "",
+                chat_id=request.chat_id,
+                user_id=request.user_id,
+                recipients=1,
+                unknown=status is MessageStatus.UNKNOWN,
+            )
+        return report
+
+    async def _finish(
+        self,
+        request: SingleSend,
+        message_id: int,
+        status: MessageStatus,
+        *,
+        provider_message_id: str | None = None,
+        units: int | None = None,
+        cost: Decimal | None = None,
+        balance_after: Decimal | None = None,
+        simulation: bool = False,
+        error: str | None = None,
+    ) -> SendReport:
+        await self._db.messages.set_status(
+            message_id,
+            status,
+            provider_message_id=provider_message_id,
+            units=units if units is not None else (request.units if status is MessageStatus.SENT else None),
+            cost=cost,
+            error=error,
+        )
+        await self._db.audit.record(
+            audit_actions.SEND,
+            actor_chat_id=request.chat_id,
+            actor_user_id=request.user_id,
+            target=request.recipient,
+            detail=f"{request.provider.value} message #{message_id}: {status.value}"
+            + (f" ({error})" if error else ""),
+            units=units if units is not None else request.units,
+        )
+        return SendReport(
+            request=request,
+            message_id=message_id,
+            status=status,
+            provider_message_id=provider_message_id,
+            units=units,
+            cost=cost,
+            balance_after=balance_after,
+            simulation=simulation,
+            error=error,
+        )

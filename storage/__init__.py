@@ -1,0 +1,71 @@
+"""SQLite storage for smsrelay: open the database, then use its repositories (``db.chats``, ``db.messages``,
+``db.jobs``, ``db.audit``). No SQL lives outside this package."""
+
+from storage import audit as audit_actions
+from storage.audit import AuditRepository
+from storage.chats import ChatRepository
+from storage.codec import Clock
+from storage.database import Database, open_database
+from storage.errors import (
+    InvalidTransitionError,
+    LastAdminError,
+    MigrationError,
+    NotFoundError,
+    SchemaTooNewError,
+    StorageError,
+)
+from storage.jobs import BulkJobRepository
+from storage.messages import MessageRepository
+from storage.migrations import migrate
+from storage.models import (
+    ALLOWED_TRANSITIONS,
+    FINAL_JOB_STATES,
+    REQUEUEABLE,
+    AuditRecord,
+    BulkJobRecord,
+    ChatRecord,
+    JobState,
+    JobTotals,
+    MessageOutcome,
+    MessageRecord,
+    MessageStatus,
+    NewBulkJob,
+    NewMessage,
+    RejectedOutcome,
+    Role,
+    check_transition,
+)
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "FINAL_JOB_STATES",
+    "REQUEUEABLE",
+    "AuditRecord",
+    "AuditRepository",
+    "BulkJobRecord",
+    "BulkJobRepository",
+    "ChatRecord",
+    "ChatRepository",
+    "Clock",
+    "Database",
+    "InvalidTransitionError",
+    "JobState",
+    "JobTotals",
+    "LastAdminError",
+    "MessageOutcome",
+    "MessageRecord",
+    "MessageRepository",
+    "MessageStatus",
+    "MigrationError",
+    "NewBulkJob",
+    "NewMessage",
+    "NotFoundError",
+    "RejectedOutcome",
+    "Role",
+    "SchemaTooNewError",
+    "StorageError",
+    "audit_actions",
+    "check_transition",
+    "migrate",
+    "open_database",
+]

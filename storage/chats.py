@@ -1,0 +1,153 @@
+"""Which chats may use the bot, with which role, and who let them in.
+
+Every lookup reads the table (no cache), so a revoked chat loses access with its very next update. Each change
+writes its audit row in the same transaction: an access change without its audit row cannot exist. The "last
+admin" rule is checked inside that transaction too, so two admins demoting each other at once cannot both win.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sqlite3
+from collections.abc import Iterable
+
+from storage import audit
+from storage.audit import AuditRepository
+from storage.codec import text_to_time
+from storage.connection import SharedConnection
+from storage.errors import LastAdminError
+from storage.models import ChatRecord, Role
+
+_COLUMNS = "chat_id, role, title, added_by, added_at, updated_at"
+
+
+def _chat_from_row(row: sqlite3.Row) -> ChatRecord:
+    return ChatRecord(
+        chat_id=row["chat_id"],
+        role=Role(row["role"]),
+        title=row["title"],
+        added_by=row["added_by"],
+        added_at=text_to_time(row["added_at"]),
+        updated_at=text_to_time(row["updated_at"]),
+    )
+
+
+class ChatRepository:
+    def __init__(self, conn: SharedConnection, audit_log: AuditRepository) -> None:
+        self._conn = conn
+        self._audit = audit_log
+
+    async def get(self, chat_id: int) -> ChatRecord | None:
+        row = await self._conn.fetch_one(f"SELECT {_COLUMNS} FROM chats WHERE chat_id = ?", (chat_id,))
+        return None if row is None else _chat_from_row(row)
+
+    async def list(self) -> builtins.list[ChatRecord]:
+        """Every chat with access, in the order they were added."""
+        rows = await self._conn.fetch_all(f"SELECT {_COLUMNS} FROM chats ORDER BY added_at, chat_id")
+        return [_chat_from_row(row) for row in rows]
+
+    async def admin_ids(self) -> builtins.list[int]:
+        rows = await self._conn.fetch_all(
+            "SELECT chat_id FROM chats WHERE role = ? ORDER BY chat_id", (Role.ADMIN.value,)
+        )
+        return [int(row["chat_id"]) for row in rows]
+
+    async def seed_admins(self, chat_ids: Iterable[int]) -> builtins.list[int]:
+        """Make every ADMIN_CHAT_IDS chat an admin (adding or promoting it); returns the ids that changed.
+
+        Runs at every start-up, so it changes nothing the second time. It never demotes or removes anyone: an
+        admin removed at run time while still listed in ADMIN_CHAT_IDS comes back at the next start.
+        """
+        changed: builtins.list[int] = []
+        async with self._conn.transaction():
+            for chat_id in dict.fromkeys(chat_ids):
+                existing = await self.get(chat_id)
+                if existing is not None and existing.role is Role.ADMIN:
+                    continue
+                now = self._conn.now_text()
+                if existing is None:
+                    await self._conn.execute(
+                        "INSERT INTO chats (chat_id, role, title, added_by, added_at, updated_at)"
+                        " VALUES (?, ?, NULL, NULL, ?, ?)",
+                        (chat_id, Role.ADMIN.value, now, now),
+                    )
+                    detail = "admin, from ADMIN_CHAT_IDS"
+                else:
+                    await self._set_role(chat_id, Role.ADMIN, None, now)
+                    detail = f"admin (was {existing.role.value}), from ADMIN_CHAT_IDS"
+                await self._audit.record(
+                    audit.GRANT, actor_chat_id=None, actor_user_id=None, target=chat_id, detail=detail
+                )
+                changed.append(chat_id)
+        return changed
+
+    async def grant(
+        self,
+        chat_id: int,
+        role: Role,
+        added_by: int | None,
+        title: str | None = None,
+        *,
+        actor_user_id: int | None = None,
+    ) -> ChatRecord:
+        """Allow a chat or change its role; ``added_by`` is the admin chat doing it (kept from the first).
+
+        Raises ``LastAdminError`` when this would demote the only admin.
+        """
+        async with self._conn.transaction():
+            existing = await self.get(chat_id)
+            now = self._conn.now_text()
+            if existing is None:
+                await self._conn.execute(
+                    "INSERT INTO chats (chat_id, role, title, added_by, added_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (chat_id, role.value, title, added_by, now, now),
+                )
+                detail = f"{role.value} (new)"
+            else:
+                if existing.role is Role.ADMIN and role is not Role.ADMIN:
+                    await self._refuse_if_last_admin(chat_id)
+                await self._set_role(chat_id, role, title, now)
+                detail = f"{role.value} (was {existing.role.value})"
+            await self._audit.record(
+                audit.GRANT,
+                actor_chat_id=added_by,
+                actor_user_id=actor_user_id,
+                target=chat_id,
+                detail=detail,
+            )
+            record = await self.get(chat_id)
+        assert record is not None  # written just above, in this transaction
+        return record
+
+    async def revoke(self, chat_id: int, by: int | None, *, actor_user_id: int | None = None) -> bool:
+        """Take a chat's access away at once; False when it had none. ``LastAdminError`` for the only one."""
+        async with self._conn.transaction():
+            existing = await self.get(chat_id)
+            if existing is None:
+                return False
+            if existing.role is Role.ADMIN:
+                await self._refuse_if_last_admin(chat_id)
+            await self._conn.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
+            await self._audit.record(
+                audit.REVOKE,
+                actor_chat_id=by,
+                actor_user_id=actor_user_id,
+                target=chat_id,
+                detail=f"was {existing.role.value}",
+            )
+        return True
+
+    async def _set_role(self, chat_id: int, role: Role, title: str | None, now: str) -> None:
+        await self._conn.execute(
+            "UPDATE chats SET role = ?, title = COALESCE(?, title), updated_at = ? WHERE chat_id = ?",
+            (role.value, title, now, chat_id),
+        )
+
+    async def _refuse_if_last_admin(self, chat_id: int) -> None:
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(*) AS others FROM chats WHERE role = ? AND chat_id != ?",
+            (Role.ADMIN.value, chat_id),
+        )
+        if row is None or row["others"] == 0:
+            raise LastAdminError(chat_id)

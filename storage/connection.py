@@ -1,0 +1,141 @@
+"""One aiosqlite connection shared by every task of the bot, with write transactions taken one at a time.
+
+All tasks share a single SQLite connection, so a transaction is connection state: if task B ran a statement
+while task A was between BEGIN and COMMIT, B's statement would land inside A's transaction (and be rolled back
+with it, or see A's uncommitted rows). An ``asyncio.Lock`` therefore guards transactions and reads alike, and
+the task that holds it may nest further ``transaction()`` blocks, which become savepoints. That is what lets a
+service write a change and its audit row atomically while each repository method opens its own transaction.
+
+``BEGIN IMMEDIATE`` takes SQLite's write lock up front, so another process (``python -m bot notify``) waits
+on the busy timeout instead of failing halfway with "database is locked" when a read transaction upgrades.
+
+Never await network calls inside a transaction: every other task's database access waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.codec import Clock, time_to_text
+
+Params = Sequence[Any]
+
+
+class SharedConnection:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def now_text(self) -> str:
+        return time_to_text(self._clock())
+
+    def _owned_here(self) -> bool:
+        return self._owner is not None and self._owner is asyncio.current_task()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Commit when the block ends, roll back if it raises; nested blocks in one task are savepoints."""
+        if self._owned_here():
+            async with self._savepoint():
+                yield
+            return
+        async with self._lock:
+            self._owner = asyncio.current_task()
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    await self._rollback()
+                    raise
+                try:
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    # A failed or cancelled COMMIT must not leave the shared connection inside a transaction.
+                    await self._rollback()
+                    raise
+            finally:
+                self._owner = None
+
+    @contextlib.asynccontextmanager
+    async def _savepoint(self) -> AsyncIterator[None]:
+        self._depth += 1
+        name = f"nested_{self._depth}"  # a counter, never outside input
+        try:
+            await self._conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield
+            except BaseException:
+                await self._conn.execute(f"ROLLBACK TO {name}")
+                await self._conn.execute(f"RELEASE {name}")
+                raise
+            await self._conn.execute(f"RELEASE {name}")
+        finally:
+            self._depth -= 1
+
+    async def _rollback(self) -> None:
+        # The statement queue of aiosqlite runs in order, so even when this await is cancelled the ROLLBACK
+        # still runs before the next task's BEGIN. "no transaction is active" means COMMIT got there first.
+        with contextlib.suppress(sqlite3.OperationalError):
+            await self._conn.execute("ROLLBACK")
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """Wait for our turn on the connection unless this task already holds it."""
+        if self._owned_here():
+            yield
+        else:
+            async with self._lock:
+                yield
+
+    def _require_transaction(self) -> None:
+        if not self._owned_here():
+            raise RuntimeError("writes must run inside `async with ... transaction()`")
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._turn():
+            return list(await self._conn.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one write inside the current transaction; returns the number of rows changed."""
+        self._require_transaction()
+        cursor = await self._conn.execute(sql, params)
+        return cursor.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run one INSERT inside the current transaction; returns the new row id."""
+        self._require_transaction()
+        cursor = await self._conn.execute(sql, params)
+        rowid = cursor.lastrowid
+        if rowid is None:  # pragma: no cover - sqlite3 always sets it after an INSERT
+            raise RuntimeError("INSERT did not report a row id")
+        return rowid
+
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run one statement for many parameter rows in the current transaction; returns rows changed."""
+        self._require_transaction()
+        cursor = await self._conn.executemany(sql, rows)
+        return cursor.rowcount
+
+    async def close(self) -> None:
+        if self._owned_here():
+            raise RuntimeError("cannot close the database inside one of its transactions")
+        async with self._lock:
+            await self._conn.close()

@@ -1,0 +1,101 @@
+"""Opening the SQLite file the bot lives on, and the ``Database`` object the rest of the program holds.
+
+One connection for the whole process (see ``connection.py`` for how tasks share it). WAL lets the bot and a
+second process such as ``python -m bot notify`` read while the other writes; the busy timeout makes a writer
+wait for the other's transaction instead of failing; foreign keys are enforced. Migrations run before the
+object is returned, and a file written by a newer program is refused with ``SchemaTooNewError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import aiosqlite
+
+from storage.alert_state import AlertStateRepository
+from storage.audit import AuditRepository
+from storage.chats import ChatRepository
+from storage.codec import Clock, utc_now
+from storage.connection import SharedConnection
+from storage.errors import StorageError
+from storage.jobs import BulkJobRepository
+from storage.messages import MessageRepository
+from storage.migrations import migrate
+from storage.tracking import TrackingRepository
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    """The repositories over one shared connection; build it with ``open_database``."""
+
+    def __init__(self, conn: aiosqlite.Connection, *, path: Path, clock: Clock | None = None) -> None:
+        self.path = path
+        self._shared = SharedConnection(conn, clock or utc_now)
+        self.audit = AuditRepository(self._shared)
+        self.chats = ChatRepository(self._shared, self.audit)
+        self.messages = MessageRepository(self._shared)
+        self.jobs = BulkJobRepository(self._shared, self.messages)
+        self.tracking = TrackingRepository(self._shared)
+        self.alert_state = AlertStateRepository(self._shared)
+        self._closed = False
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Group several repository calls into one atomic write (e.g. a change and its audit row).
+
+        Concurrent tasks take turns; calls inside the block join it. Do not await network calls inside.
+        """
+        return self._shared.transaction()
+
+    async def schema_version(self) -> int:
+        row = await self._shared.fetch_one("PRAGMA user_version")
+        return 0 if row is None else int(row[0])
+
+    async def close(self) -> None:
+        """Wait for the running transaction, then close; calling it twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._shared.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+async def open_database(
+    path: str | Path,
+    *,
+    clock: Clock | None = None,
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    migrations_dir: Traversable | Path | None = None,
+) -> Database:
+    """Open (creating the folder and file if needed), configure, migrate; the caller must ``close()`` it."""
+    path = Path(path)
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    # isolation_level=None: sqlite3 must not open transactions behind our back; SharedConnection does that.
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+    try:
+        conn.row_factory = sqlite3.Row
+        # busy_timeout first: switching to WAL needs a lock another process may be holding.
+        await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
+        mode = next(iter(await conn.execute_fetchall("PRAGMA journal_mode = WAL")))[0]
+        if str(mode).lower() != "wal":
+            raise StorageError(f"{path}: SQLite refused WAL mode (got {mode!r}); is it on a network share?")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; FULL would fsync every commit
+        await migrate(conn, migrations_dir)
+    except BaseException:
+        await conn.close()
+        raise
+    return Database(conn, path=path, clock=clock)

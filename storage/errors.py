@@ -1,0 +1,65 @@
+"""Errors raised by the storage layer.
+
+Callers catch a precise leaf; the tree::
+
+    StorageError                    anything raised on purpose by ``storage``
+    ├── SchemaTooNewError           the file was written by a newer smsrelay: refused, never used
+    ├── MigrationError              a migration file is misnamed, missing, or failed (nothing half-applied)
+    ├── NotFoundError               a write named a row that does not exist (also a ``LookupError``)
+    ├── InvalidTransitionError      a message status change the rules forbid (also a ``ValueError``)
+    └── LastAdminError              removing or demoting the only admin (also a ``ValueError``)
+
+``sqlite3`` errors pass through unchanged: ``IntegrityError`` for a broken constraint (a message naming a bulk
+job that does not exist), ``OperationalError`` when another process held the write lock longer than the busy
+timeout.
+"""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base of the errors the storage layer raises itself."""
+
+
+class SchemaTooNewError(StorageError):
+    """The database was migrated by a newer program; using it could corrupt data this one does not know."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"database schema version {found} is newer than this program knows ({known}); "
+            "upgrade smsrelay or use another DATABASE_PATH"
+        )
+        self.found = found
+        self.known = known
+
+
+class MigrationError(StorageError):
+    """A migration could not be loaded or applied; the database keeps the version it had before that file."""
+
+
+class NotFoundError(StorageError, LookupError):
+    """A write named a row (message, bulk job) that does not exist."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} {key} does not exist")
+        self.kind = kind
+        self.key = key
+
+
+class InvalidTransitionError(StorageError, ValueError):
+    """A message may not go from ``current`` to ``requested`` (a delivered SMS cannot become pending)."""
+
+    def __init__(self, current: str, requested: str, message_id: int | None = None) -> None:
+        which = f"message {message_id}" if message_id is not None else "a message"
+        super().__init__(f"{which} cannot go from {current} to {requested}")
+        self.current = current
+        self.requested = requested
+        self.message_id = message_id
+
+
+class LastAdminError(StorageError, ValueError):
+    """The change would leave no admin chat, so nobody could manage access any more."""
+
+    def __init__(self, chat_id: int) -> None:
+        super().__init__(f"chat {chat_id} is the last admin; make another chat admin first")
+        self.chat_id = chat_id

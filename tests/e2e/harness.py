@@ -1,0 +1,205 @@
+"""The real bot ``Application`` against the fake Bot API and fake providers, all over loopback HTTP.
+
+``BotHarness`` plays the people in the chats (``say``, ``upload``, ``press``) and reads what the bot answered.
+The bot runs in the test's event loop through PTB's own lifecycle: initialize, ``post_init``, polling, stop,
+``post_stop``, shutdown, ``post_shutdown`` — the order ``run_polling`` uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from bot.app import SmsApplication, build_application
+from bot.config import Settings
+from bot.providers.sms254 import Sms254Client
+from bot.providers.texin import TexinClient
+from bot.providers.types import ProviderName, SmsProvider
+from bot.runtime import Services, utc_now
+from bot.services.registry import ProviderRegistry
+from tests.fakes.sms254_server import Sms254FakeServer
+from tests.fakes.telegram_server import FakeTelegram, SentMessage
+from tests.fakes.texin_server import TexinFakeServer
+from tests.providers.support import FAST_RETRY
+
+ADMIN = 1001
+SENDER = 2002
+VIEWER = 3003
+STRANGER = 4004
+
+# Long enough for a loaded CI machine, short enough that fault tests stay quick.
+PROVIDER_TIMEOUT = httpx.Timeout(connect=1.0, read=1.0, write=1.0, pool=1.0)
+
+
+def test_settings(
+    telegram: FakeTelegram,
+    texin: TexinFakeServer | None,
+    sms254: Sms254FakeServer | None,
+    database_path: Path,
+    **overrides: Any,
+) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_bot_token": SecretStr(telegram.token),
+        "telegram_api_url": telegram.base_url,
+        "telegram_file_url": telegram.base_file_url,
+        "admin_chat_ids": [ADMIN],
+        "database_path": database_path,
+        "balance_check_interval": 0,
+        "delivery_check_interval": 0,
+        "provider_timeout": 1.0,
+        "confirm_above_units": 3,
+        "bulk_progress_interval": 0.2,
+        "alert_fold_window": 5.0,
+    }
+    if texin is not None:
+        values.update(texin_api_key=SecretStr(texin.api_key), texin_base_url=texin.base_url)
+    if sms254 is not None:
+        values.update(
+            sms254_username=sms254.username,
+            sms254_api_key=SecretStr(sms254.api_key),
+            sms254_send_url=sms254.send_url,
+            sms254_credits_url=sms254.credits_url,
+        )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def fast_registry(settings: Settings, *, batch_size: int | None = None) -> ProviderRegistry:
+    """Like production's registry, with quick retries so failure paths do not slow the suite."""
+    providers: dict[ProviderName, SmsProvider] = {}
+    size = batch_size or settings.bulk_batch_size
+    if settings.texin_api_key is not None:
+        providers[ProviderName.TEXIN] = TexinClient(
+            api_key=settings.texin_api_key,
+            base_url=settings.texin_base_url,
+            sender_id=settings.texin_sender_id,
+            timeout=PROVIDER_TIMEOUT,
+            retry=FAST_RETRY,
+            max_batch_size=size,
+        )
+    if settings.sms254_username is not None and settings.sms254_api_key is not None:
+        providers[ProviderName.SMS254] = Sms254Client(
+            username=settings.sms254_username,
+            api_key=settings.sms254_api_key,
+            send_url=settings.sms254_send_url,
+            credits_url=settings.sms254_credits_url,
+            sender_id=settings.sms254_sender_id,
+            timeout=PROVIDER_TIMEOUT,
+            retry=FAST_RETRY,
+            max_batch_size=size,
+        )
+    return ProviderRegistry(providers, settings.chosen_default_provider)
+
+
+@contextlib.asynccontextmanager
+async def running(application: SmsApplication) -> AsyncIterator[SmsApplication]:
+    """Run the application the way ``run_polling`` does, and stop it the same way."""
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        await application.start()
+        try:
+            yield application
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
+    finally:
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+
+@dataclass
+class BotHarness:
+    telegram: FakeTelegram
+    texin: TexinFakeServer
+    sms254: Sms254FakeServer
+    application: SmsApplication
+    settings: Settings
+
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data.services
+
+    async def say(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        predicate: Callable[[SentMessage], bool] | None = None,
+        timeout: float = 10.0,
+        **kwargs: Any,
+    ) -> SentMessage:
+        """Type ``text`` in ``chat_id`` and return the bot's first answer there (new or edited)."""
+        mark = self.telegram.mark()
+        self.telegram.send_text(chat_id, text, **kwargs)
+        return await self.telegram.wait_for_message(chat_id, predicate, timeout=timeout, after=mark)
+
+    async def upload(
+        self, chat_id: int, content: bytes, file_name: str, caption: str, *, mime_type: str = "text/csv"
+    ) -> SentMessage:
+        mark = self.telegram.mark()
+        self.telegram.send_document(chat_id, content, file_name, mime_type=mime_type, caption=caption)
+        return await self.telegram.wait_for_message(chat_id, timeout=10.0, after=mark)
+
+    async def press(
+        self,
+        chat_id: int,
+        message: SentMessage,
+        label_part: str,
+        *,
+        predicate: Callable[[SentMessage], bool] | None = None,
+        timeout: float = 10.0,
+    ) -> SentMessage:
+        """Press the button whose label contains ``label_part``; return the next bot message or edit."""
+        data = button_data(message, label_part)
+        mark = self.telegram.mark()
+        self.telegram.press_button(chat_id, message.message_id, data)
+        return await self.telegram.wait_for_message(chat_id, predicate, timeout=timeout, after=mark)
+
+    async def alert(self, predicate: Callable[[SentMessage], bool], timeout: float = 10.0) -> SentMessage:
+        return await self.telegram.wait_for_message(ADMIN, predicate, timeout=timeout)
+
+
+def button_data(message: SentMessage, label_part: str) -> str:
+    markup = message.reply_markup or {}
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if label_part in button["text"]:
+                return str(button["callback_data"])
+    raise AssertionError(f"no button with {label_part!r} under: {message.text!r} ({markup})")
+
+
+async def start_bot(
+    telegram: FakeTelegram,
+    texin: TexinFakeServer,
+    sms254: Sms254FakeServer,
+    database_path: Path,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    use_texin: bool = True,
+    use_sms254: bool = True,
+    batch_size: int | None = None,
+    **overrides: Any,
+) -> tuple[SmsApplication, Settings]:
+    settings = test_settings(
+        telegram, texin if use_texin else None, sms254 if use_sms254 else None, database_path, **overrides
+    )
+    application = build_application(
+        settings, providers=fast_registry(settings, batch_size=batch_size), clock=clock
+    )
+    return application, settings
