@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.phone import InvalidPhoneNumberError, normalise_phone
+from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.providers.types import ProviderName
 from bot.services.errors import UserInputError
 from bot.services.registry import ProviderRegistry
@@ -12,6 +12,7 @@ from bot.services.registry import ProviderRegistry
 VIA_PREFIX = "via:"
 # Numbers are often typed in groups ("0712 345 678"): join up to this many leading tokens to find one.
 _MAX_NUMBER_TOKENS = 4
+_NUMBER_PUNCTUATION = str.maketrans("", "", ",;+-()")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +69,31 @@ def _leading_number(tokens: list[str]) -> tuple[str, int]:
         return candidate, count
     assert first_error is not None
     raise UserInputError(f"“{first_error.raw}” is {first_error.reason}.")
+
+
+def split_bulk_text(text: str) -> tuple[list[str], str]:
+    """Numbers first, then the message: leading lines made only of numbers are the list (commas, spaces or
+    line breaks between them); the first line with a word starts the message. On that first line itself,
+    leading number tokens still count as numbers (``/bulk 0712345678 Water off tomorrow``)."""
+    lines = text.split("\n")
+    numbers: list[str] = []
+    index = 0
+    while index < len(lines) and lines[index].strip() and _only_numbers(lines[index]):
+        numbers += split_numbers(lines[index])
+        index += 1
+    if index < len(lines) and not numbers:
+        tokens = lines[index].split()
+        count = 0
+        while count < len(tokens) and _looks_numeric(tokens[count]):
+            count += 1
+        numbers = [n for token in tokens[:count] for n in split_numbers(token)]
+        lines[index] = " ".join(tokens[count:])
+    return numbers, "\n".join(lines[index:]).strip()
+
+
+def _only_numbers(line: str) -> bool:
+    return all(_looks_numeric(token) for token in split_numbers(line))
+
+
+def _looks_numeric(token: str) -> bool:
+    return token.translate(_NUMBER_PUNCTUATION).isdigit()

@@ -14,7 +14,7 @@ from telegram.ext import ExtBot
 
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, money, plural
-from bot.handlers.arguments import take_provider
+from bot.handlers.arguments import split_bulk_text, take_provider
 from bot.handlers.bulk_progress import TelegramJobReporter
 from bot.handlers.common import command_args, keyboard, reply, sender_ids, usage
 from bot.handlers.send import length_line
@@ -66,21 +66,8 @@ async def _recipients_and_text(
         return await _numbers_from_document(document, context), rest, document.file_name
     if replied is not None and (replied.text or replied.caption):
         return split_numbers(replied.text or replied.caption or ""), rest, None
-    first_line, newline, below = rest.partition("\n")
-    if newline:
-        return split_numbers(first_line), below.strip(), None
-    # Everything on one line: leading tokens made of digits are numbers, the rest is the message.
-    tokens = first_line.split()
-    count = 0
-    while count < len(tokens) and _looks_numeric(tokens[count]):
-        count += 1
-    numbers = [n for token in tokens[:count] for n in split_numbers(token)]
-    return numbers, " ".join(tokens[count:]), None
-
-
-def _looks_numeric(token: str) -> bool:
-    stripped = token.replace(",", "").replace(";", "").replace("+", "").replace("-", "")
-    return stripped.isdigit()
+    numbers, text = split_bulk_text(rest)
+    return numbers, text, None
 
 
 async def _numbers_from_document(document: Document, context: SmsContext) -> list[str]:

@@ -38,7 +38,10 @@ async def start(update: Update, context: SmsContext) -> None:
     if role in (Role.ADMIN, Role.SENDER) and len(context.services.providers) > 1:
         names = ", ".join(p.name.value for p in context.services.providers)
         default = context.services.providers.default.value
-        text += f"\n\nProviders: {names} (default {default}). Choose one with <code>via:name</code> after /send or /bulk."
+        text += (
+            f"\n\nProviders: {names} (default {default}). "
+            "Choose one with <code>via:name</code> after /send or /bulk."
+        )
     await reply(update, text)
 
 

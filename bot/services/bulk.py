@@ -128,6 +128,8 @@ class BulkService:
                 segments=draft.length.segments,
                 provider=draft.provider.value,
                 sender_id=draft.sender_id,
+                refused=len(draft.recipients.refused),
+                duplicates=len(draft.recipients.duplicates),
             ),
             draft.recipients.valid,
         )

@@ -1,0 +1,122 @@
+"""A bulk job survives SIGKILL: restarted, the bot resumes by itself and nobody gets the SMS twice.
+
+The bot runs as a real process (``python -m bot``) against the fake Bot API and the fake Texin living in this
+test. It is killed while batches are in flight; the fake counts every recipient it accepted. After the restart,
+every recipient has been sent exactly once, except those reported as ``unknown`` (in flight at the kill), which
+are sent at most once and never resent automatically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from storage import MessageStatus, open_database
+from tests.e2e.harness import ADMIN, button_data
+from tests.fakes.telegram_server import FakeTelegram
+from tests.fakes.texin_server import TexinFakeServer
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPIENTS = [f"07{i:08d}" for i in range(400)]
+
+
+def bot_environment(telegram: FakeTelegram, texin: TexinFakeServer, database: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(database.parent),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "PYTHONPATH": str(REPO),
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.base_url,
+        "TELEGRAM_FILE_URL": telegram.base_file_url,
+        "ADMIN_CHAT_IDS": str(ADMIN),
+        "DATABASE_PATH": str(database),
+        "TEXIN_API_KEY": texin.api_key,
+        "TEXIN_BASE_URL": texin.base_url,
+        "BULK_BATCH_SIZE": "10",
+        "BULK_CONCURRENCY": "3",
+        "BULK_PROGRESS_INTERVAL": "0.3",
+        "PROVIDER_TIMEOUT": "5",
+        "BALANCE_CHECK_INTERVAL": "0",
+        "DELIVERY_CHECK_INTERVAL": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def start_bot_process(environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot"], cwd=log.parent, env=environment, stdout=output, stderr=output
+        )
+
+
+async def wait_until(condition: object, timeout: float, what: str) -> None:
+    assert callable(condition)
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_bulk_resumes_after_kill_without_duplicates(tmp_path: Path) -> None:
+    database = tmp_path / "smsrelay.db"
+    log = tmp_path / "bot.log"
+    with FakeTelegram() as telegram, TexinFakeServer(latency=0.08) as texin:
+        environment = bot_environment(telegram, texin, database)
+        first = start_bot_process(environment, log)
+        try:
+            await telegram.wait_for_request("setMyCommands", timeout=30)
+            mark = telegram.mark()
+            telegram.send_text(ADMIN, "/bulk " + " ".join(RECIPIENTS) + "\nPower is back")
+            preview = await telegram.wait_for_message(ADMIN, lambda m: "preview" in m.text, after=mark, timeout=30)
+            telegram.press_button(ADMIN, preview.message_id, button_data(preview, "Send"))
+            await wait_until(lambda: texin.received.total() >= 100, 30, "a third of the job to go out")
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        received_before_restart = texin.received.total()
+        assert received_before_restart < len(RECIPIENTS), "the job finished before the kill: nothing to resume"
+
+        mark = telegram.mark()
+        second = start_bot_process(environment, log)
+        try:
+            summary = await telegram.wait_for_message(
+                ADMIN, lambda m: "finished" in m.text, after=mark, timeout=60
+            )
+            resumed = [m for m in telegram.messages(ADMIN) if m.seq > mark and "Resuming bulk job" in m.html]
+            assert resumed, "the chat was not told that its job resumed"
+        finally:
+            second.send_signal(signal.SIGTERM)
+            try:
+                second.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                second.kill()
+                raise
+
+        async with await open_database(database) as db:
+            [job] = await db.jobs.list_for_chat(ADMIN)
+            rows = [row for page in [await db.messages.list_for_job(job.id, limit=1000)] for row in page]
+            totals = await db.jobs.totals(job.id)
+        unknown = {row.recipient for row in rows if row.status is MessageStatus.UNKNOWN}
+        assert len(rows) == len(RECIPIENTS)
+        assert totals.pending == 0 and totals.sending == 0
+        for row in rows:
+            count = texin.received[row.recipient]
+            if row.recipient in unknown:
+                assert count <= 1, f"{row.recipient} (unknown) received {count} times"
+            else:
+                assert row.status is MessageStatus.SENT, row
+                assert count == 1, f"{row.recipient} received {count} times"
+        assert f"Sent: {totals.accepted:,}" in summary.text
+        if unknown:
+            report = [m for m in telegram.messages(ADMIN) if "were being sent when the bot stopped" in m.text]
+            assert report, "the admins were not given the unknown rows"
+            assert f"/retry {job.id}" in report[0].text
+        assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
