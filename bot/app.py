@@ -84,9 +84,7 @@ def build_application(
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
-        .defaults(
-            Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
-        )
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .context_types(ContextTypes(context=SmsContext, bot_data=AppState))
         # Slow provider calls in one chat must not hold up the others.
         .concurrent_updates(True)
@@ -133,7 +131,10 @@ def schedule_jobs(application: SmsApplication, settings: Settings) -> None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
     if settings.balance_check_interval > 0:
         job_queue.run_repeating(
-            check_balances, interval=settings.balance_check_interval, first=5, name="balance-check"
+            check_balances,
+            interval=settings.balance_check_interval,
+            first=min(5, settings.balance_check_interval),
+            name="balance-check",
         )
     if settings.delivery_check_interval > 0:
         job_queue.run_repeating(

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     low_balance_threshold: Decimal = Field(default=Decimal(100), ge=0)
     texin_low_balance_threshold: Decimal | None = Field(default=None, ge=0)
     sms254_low_balance_threshold: Decimal | None = Field(default=None, ge=0)
-    balance_check_interval: int = Field(default=900, ge=0)
+    balance_check_interval: float = Field(default=900, ge=0)
     confirm_above_units: int = Field(default=10, ge=0)
 
     provider_timeout: float = Field(default=30.0, gt=0)
@@ -101,9 +101,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _providers_usable(self) -> Settings:
         if not self.admin_chat_ids:
-            raise ValueError(
-                "ADMIN_CHAT_IDS: at least one admin chat id is needed, e.g. ADMIN_CHAT_IDS=123456789"
-            )
+            raise ValueError("ADMIN_CHAT_IDS: at least one admin chat id is needed, e.g. ADMIN_CHAT_IDS=123456789")
         if (self.sms254_username is None) != (self.sms254_api_key is None):
             missing = "SMS254_API_KEY" if self.sms254_api_key is None else "SMS254_USERNAME"
             raise ValueError(f"{missing}: 254sms needs both SMS254_USERNAME and SMS254_API_KEY")

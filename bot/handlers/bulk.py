@@ -57,9 +57,7 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
     )
 
 
-async def _recipients_and_text(
-    message: Message, rest: str, context: SmsContext
-) -> tuple[list[str], str, str | None]:
+async def _recipients_and_text(message: Message, rest: str, context: SmsContext) -> tuple[list[str], str, str | None]:
     replied = message.reply_to_message
     document = message.document or (replied.document if replied is not None else None)
     if document is not None:
@@ -80,9 +78,7 @@ async def _numbers_from_document(document: Document, context: SmsContext) -> lis
 def preview_text(draft: BulkDraft) -> str:
     recipients = draft.recipients
     source = f" from {esc(draft.source)}" if draft.source else ""
-    cost = (
-        money(draft.estimated_cost) if draft.estimated_cost is not None else "unknown (price not known yet)"
-    )
+    cost = money(draft.estimated_cost) if draft.estimated_cost is not None else "unknown (price not known yet)"
     lines = [
         "📨 <b>Bulk SMS preview</b>",
         f"Recipients: <b>{len(recipients.valid):,}</b>{source}",
@@ -127,9 +123,7 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
         except UserInputError as exc:
             await query.answer(str(exc), show_alert=True)
             return
-        await query.answer(
-            "Stopping: batches already out will finish." if stopping else "It has already finished."
-        )
+        await query.answer("Stopping: batches already out will finish." if stopping else "It has already finished.")
         return
     owner = services.bulk_previews.owner(token)
     if owner is not None and owner != user_id:

@@ -45,11 +45,7 @@ def progress_text(job: BulkJobRecord, heading: str, progress: Progress, *, final
     if progress.unknown:
         counts += f" · ❓ Unknown: {progress.unknown:,}"
     if final:
-        last = (
-            "Done: the summary follows."
-            if not progress.remaining
-            else f"Stopped, {progress.remaining:,} left."
-        )
+        last = "Done: the summary follows." if not progress.remaining else f"Stopped, {progress.remaining:,} left."
     else:
         last = f"⏳ Remaining: {progress.remaining:,} · ETA {eta_text(progress.eta_seconds)}"
     return "\n".join([f"<b>{heading.format(id=job.id)}</b> via {provider}", counts, last])
@@ -85,9 +81,7 @@ def summary_text(
     head = "\n".join(lines)
     if not failures:
         return head
-    items = [
-        f"• {display_phone(m.recipient)}: {m.status.value}, {esc((m.error or '')[:120])}" for m in failures
-    ]
+    items = [f"• {display_phone(m.recipient)}: {m.status.value}, {esc((m.error or '')[:120])}" for m in failures]
     left_out = max(totals.failed + totals.unknown - len(failures), 0)
     text = join_within_limit(
         head + "\n\nNot delivered:",

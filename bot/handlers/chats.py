@@ -84,8 +84,7 @@ async def chats_command(update: Update, context: SmsContext) -> None:
         added = "from ADMIN_CHAT_IDS" if record.added_by is None else f"by <code>{record.added_by}</code>"
         title = f" {esc(record.title)}" if record.title else ""
         items.append(
-            f"<code>{record.chat_id}</code>{title}: <b>{record.role.value}</b>, "
-            f"added {added}, {when(record.added_at)}"
+            f"<code>{record.chat_id}</code>{title}: <b>{record.role.value}</b>, added {added}, {when(record.added_at)}"
         )
     head = f"👥 <b>Chats</b> ({len(records)})"
     await reply(update, join_within_limit(head, items, more=lambda n: f"…and {n} more"))

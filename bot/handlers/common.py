@@ -30,9 +30,7 @@ def command_args(message: Message) -> str:
 
 def keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
     """One row of buttons from (label, callback data) pairs."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]]
-    )
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]])
 
 
 def problem(text: str) -> str:

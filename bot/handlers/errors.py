@@ -54,9 +54,7 @@ def _describe(update: Update) -> str:
 async def _apologise(update: Update) -> None:
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(
-                "Something went wrong; the admins have been told.", show_alert=True
-            )
+            await update.callback_query.answer("Something went wrong; the admins have been told.", show_alert=True)
         elif update.effective_message is not None:
             await update.effective_message.reply_text(USER_APOLOGY)
     except TelegramError:

@@ -41,9 +41,7 @@ async def guard(update: Update, context: SmsContext) -> None:
     message = update.effective_message
     query = update.callback_query
     command = (
-        callback_command(query.data)
-        if query is not None
-        else (command_name(message) if message is not None else None)
+        callback_command(query.data) if query is not None else (command_name(message) if message is not None else None)
     )
     if role is None:
         await _refuse(update, context, chat.id, command)

@@ -39,8 +39,7 @@ async def start(update: Update, context: SmsContext) -> None:
         names = ", ".join(p.name.value for p in context.services.providers)
         default = context.services.providers.default.value
         text += (
-            f"\n\nProviders: {names} (default {default}). "
-            "Choose one with <code>via:name</code> after /send or /bulk."
+            f"\n\nProviders: {names} (default {default}). Choose one with <code>via:name</code> after /send or /bulk."
         )
     await reply(update, text)
 

@@ -95,7 +95,5 @@ def report_text(report: StatusReport) -> str:
             lines.append(f"{provider} error: {esc(delivery.error_message)}")
     if report.note:
         lines.append(f"ℹ️ {esc(report.note)}")
-    lines.append(
-        f"<blockquote>{esc(message.body[:300])}{'…' if len(message.body) > 300 else ''}</blockquote>"
-    )
+    lines.append(f"<blockquote>{esc(message.body[:300])}{'…' if len(message.body) > 300 else ''}</blockquote>")
     return "\n".join(lines)

@@ -126,9 +126,7 @@ class AlertService:
             html += f"\n{tail}"
         await self.raise_alert(f"send:{provider.value}:{unknown}:{truncate(error, 80)}", html)
 
-    async def handler_error(
-        self, where: str, error: str, *, chat_id: int | None, user_id: int | None
-    ) -> None:
+    async def handler_error(self, where: str, error: str, *, chat_id: int | None, user_id: int | None) -> None:
         html = (
             f"🐞 <b>Error</b> while handling {esc(where)}\n"
             f"Chat: <code>{chat_id if chat_id is not None else '-'}</code>, "

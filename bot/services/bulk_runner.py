@@ -10,6 +10,7 @@ accepted rows so that the rows always add up to what the provider charged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Sequence
@@ -158,10 +159,7 @@ class JobRunner:
         except BaseException:
             # A bug or a cancellation while the request may be out: the rows must not look unsent.
             await self._db.jobs.record_outcomes(
-                [
-                    MessageOutcome(row.id, MessageStatus.UNKNOWN, error="interrupted while sending")
-                    for row in batch
-                ]
+                [MessageOutcome(row.id, MessageStatus.UNKNOWN, error="interrupted while sending") for row in batch]
             )
             raise
         else:
@@ -205,10 +203,8 @@ class JobRunner:
         """Edit the progress message at most every ``progress_interval`` seconds while batches go out."""
         last: Progress | None = None
         while not done.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), self._progress_interval)
-            except TimeoutError:
-                pass
             if done.is_set():
                 return
             current = self.progress()
@@ -228,9 +224,7 @@ class JobRunner:
             log.exception("could not report bulk job progress")
 
 
-def outcomes_from_result(
-    batch: Sequence[MessageRecord], result: SendResult, segments: int
-) -> list[MessageOutcome]:
+def outcomes_from_result(batch: Sequence[MessageRecord], result: SendResult, segments: int) -> list[MessageOutcome]:
     """Turn one batch answer into row outcomes, spreading the provider's units and cost over accepted rows."""
     by_recipient = {outcome.recipient: outcome for outcome in result.outcomes}
     accepted_rows = [
@@ -246,9 +240,7 @@ def outcomes_from_result(
         outcome = by_recipient.get(row.recipient)
         if outcome is None or outcome.state is RecipientState.UNKNOWN:
             outcomes.append(
-                MessageOutcome(
-                    row.id, MessageStatus.UNKNOWN, error="the provider's answer did not mention it"
-                )
+                MessageOutcome(row.id, MessageStatus.UNKNOWN, error="the provider's answer did not mention it")
             )
         elif outcome.state is RecipientState.REJECTED:
             outcomes.append(

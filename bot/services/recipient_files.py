@@ -40,9 +40,7 @@ def check_upload(file_name: str | None, mime_type: str | None, size: int | None)
     """Refuse what cannot be a list of numbers before downloading it."""
     suffix = PurePath(file_name or "").suffix.lower()
     if suffix in SPREADSHEET_SUFFIXES:
-        raise UserInputError(
-            f"“{file_name}” is a spreadsheet. Save it as CSV (File → Save as → CSV) and send that."
-        )
+        raise UserInputError(f"“{file_name}” is a spreadsheet. Save it as CSV (File → Save as → CSV) and send that.")
     is_text_mime = (
         mime_type is None
         or mime_type.startswith("text/")

@@ -175,8 +175,7 @@ class SendingService:
             actor_chat_id=request.chat_id,
             actor_user_id=request.user_id,
             target=request.recipient,
-            detail=f"{request.provider.value} message #{message_id}: {status.value}"
-            + (f" ({error})" if error else ""),
+            detail=f"{request.provider.value} message #{message_id}: {status.value}" + (f" ({error})" if error else ""),
             units=units if units is not None else request.units,
         )
         return SendReport(

@@ -56,9 +56,7 @@ class StatusService:
             return StatusReport(message, None, f"{provider_name.label} is no longer configured: our record.")
         provider = self._providers.get(provider_name)
         if not provider.supports_status:
-            return StatusReport(
-                message, None, f"{provider_name.label} has no status call: this is our record."
-            )
+            return StatusReport(message, None, f"{provider_name.label} has no status call: this is our record.")
         if message.provider_message_id is None:
             return StatusReport(message, None, "No provider message id to ask about: this is our record.")
         try:

@@ -199,7 +199,5 @@ async def start_bot(
     settings = test_settings(
         telegram, texin if use_texin else None, sms254 if use_sms254 else None, database_path, **overrides
     )
-    application = build_application(
-        settings, providers=fast_registry(settings, batch_size=batch_size), clock=clock
-    )
+    application = build_application(settings, providers=fast_registry(settings, batch_size=batch_size), clock=clock)
     return application, settings

@@ -87,9 +87,7 @@ async def test_bulk_resumes_after_kill_without_duplicates(tmp_path: Path) -> Non
         mark = telegram.mark()
         second = start_bot_process(environment, log)
         try:
-            summary = await telegram.wait_for_message(
-                ADMIN, lambda m: "finished" in m.text, after=mark, timeout=60
-            )
+            summary = await telegram.wait_for_message(ADMIN, lambda m: "finished" in m.text, after=mark, timeout=60)
             resumed = [m for m in telegram.messages(ADMIN) if m.seq > mark and "Resuming bulk job" in m.html]
             assert resumed, "the chat was not told that its job resumed"
         finally:

@@ -85,7 +85,7 @@ class TelegramObserver:
         self,
         chat_id: int,
         predicate: Callable[[SentMessage], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline per call reads best in tests
+        timeout: float = 5.0,
         *,
         after: int = 0,
     ) -> SentMessage:
@@ -111,7 +111,7 @@ class TelegramObserver:
         self,
         method: str,
         predicate: Callable[[RecordedRequest], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline per call reads best in tests
+        timeout: float = 5.0,
         *,
         after: int = 0,
     ) -> RecordedRequest:
