@@ -75,7 +75,9 @@ async def open_services(
         )
         access = AccessService(db, alerts)
         await access.seed_admins(settings.admin_chat_ids)
-        balances = BalanceService(registry, timeout=settings.provider_timeout + 5)
+        balances = BalanceService(
+            registry, timeout=settings.provider_timeout + 5, max_age=settings.balance_cache_seconds
+        )
         status = StatusService(db, registry)
         services = Services(
             settings=settings,
@@ -83,7 +85,7 @@ async def open_services(
             providers=registry,
             alerts=alerts,
             access=access,
-            sending=SendingService(db, registry, alerts),
+            sending=SendingService(db, registry, alerts, balances),
             bulk=BulkService(
                 db,
                 registry,

@@ -9,18 +9,57 @@ outcome is checked against the transition rules in SQL, so a late "sent" never o
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from storage.codec import chunks, decimal_to_text, placeholders, text_to_time
 from storage.connection import SharedConnection
 from storage.messages import MESSAGE_COLUMNS, message_from_row
-from storage.models import MessageOutcome, MessageRecord, MessageStatus, RejectedOutcome, allowed_previous
+from storage.models import (
+    ALLOWED_TRANSITIONS,
+    ClaimedRow,
+    MessageOutcome,
+    MessageRecord,
+    MessageStatus,
+    RejectedOutcome,
+)
 
 _PENDING = MessageStatus.PENDING.value
 _SENDING = MessageStatus.SENDING.value
+# Every (from, to) pair a recorded outcome may make; bound into the statement that records a batch.
+_ALLOWED_PAIRS = tuple(
+    (current.value, target.value) for current, targets in ALLOWED_TRANSITIONS.items() for target in sorted(targets)
+)
+# Six parameters per outcome, well under SQLite's limit on parameters per statement.
+_OUTCOMES_PER_STATEMENT = 2000
+
+
+def _record_statement(count: int) -> str:
+    """One UPDATE for many outcomes: a VALUES table joined on id, guarded by the allowed transitions."""
+    outcome_rows = ", ".join(["(?, ?, ?, ?, ?, ?)"] * count)
+    allowed_rows = ", ".join(["(?, ?)"] * len(_ALLOWED_PAIRS))
+    return (
+        f"WITH outcome(id, status, provider_message_id, units, cost, error) AS (VALUES {outcome_rows}),"
+        f" allowed(current, target) AS (VALUES {allowed_rows})"
+        " UPDATE messages SET status = outcome.status,"
+        " provider_message_id = COALESCE(outcome.provider_message_id, messages.provider_message_id),"
+        " units = COALESCE(outcome.units, messages.units), cost = COALESCE(outcome.cost, messages.cost),"
+        " error = COALESCE(outcome.error, messages.error), updated_at = ?"
+        " FROM outcome WHERE messages.id = outcome.id AND EXISTS"
+        " (SELECT 1 FROM allowed WHERE allowed.current = messages.status AND allowed.target = outcome.status)"
+    )
+
+
+def _record_parameters(outcomes: Sequence[MessageOutcome], now: str) -> tuple[Any, ...]:
+    values: builtins.list[Any] = []
+    for o in outcomes:
+        values += (o.message_id, o.status.value, o.provider_message_id, o.units, decimal_to_text(o.cost), o.error)
+    for pair in _ALLOWED_PAIRS:
+        values += pair
+    values.append(now)
+    return tuple(values)
 
 
 class BatchOperations:
@@ -53,16 +92,19 @@ class BatchOperations:
             await self._set_sending(claimed, now)
         return sorted(claimed)
 
-    async def claim_batch(self, job_id: int, size: int) -> builtins.list[MessageRecord]:
-        """``next_pending_batch`` and ``mark_sending`` in one transaction: the rows returned are sending."""
-        now = self._conn.now_text()
-        async with self._conn.transaction():
-            batch = await self.next_pending_batch(job_id, size)
-            await self._set_sending([message.id for message in batch], now)
-        sending_since = text_to_time(now)
-        return [
-            dataclasses.replace(message, status=MessageStatus.SENDING, updated_at=sending_since) for message in batch
-        ]
+    async def claim_batch(self, job_id: int, size: int) -> builtins.list[ClaimedRow]:
+        """Up to ``size`` pending rows of the job (lowest ids first), marked ``sending`` by one statement.
+
+        Only what a send needs comes back. This runs once per provider request of a bulk job, so it is a single
+        atomic UPDATE … RETURNING rather than a transaction of several statements.
+        """
+        rows, _ = await self._conn.write_one(
+            "UPDATE messages SET status = ?, updated_at = ? WHERE id IN"
+            " (SELECT id FROM messages WHERE bulk_job_id = ? AND status = ? ORDER BY id LIMIT ?)"
+            " RETURNING id, recipient",
+            (_SENDING, self._conn.now_text(), job_id, _PENDING, size),
+        )
+        return sorted((ClaimedRow(int(row["id"]), str(row["recipient"])) for row in rows), key=lambda r: r.id)
 
     async def _set_sending(self, ids: Sequence[int], now: str) -> None:
         for chunk in chunks(ids):
@@ -72,34 +114,24 @@ class BatchOperations:
             )
 
     async def record_outcomes(self, outcomes: Sequence[MessageOutcome]) -> builtins.list[RejectedOutcome]:
-        """Store a batch's outcomes in one transaction; returns those not applied (usually none).
+        """Store a batch's outcomes atomically; returns those not applied (usually none).
 
-        Each update only matches a row in a state allowed to reach the new status (checked in the WHERE), so a
-        late "sent" never overwrites a "delivered". Rejected outcomes are returned rather than raised: the
-        valid ones in the same batch describe SMS that really went out and must be recorded.
-        Fields given as None keep their stored value.
+        Each row only changes when the transition rules allow its current status to reach the new one (the
+        allowed pairs are part of the statement), so a late "sent" never overwrites a "delivered". Rejected
+        outcomes are returned rather than raised: the valid ones in the same batch describe SMS that really
+        went out and must be recorded. Fields given as None keep their stored value.
         """
         if not outcomes:
             return []
         now = self._conn.now_text()
-        by_status: defaultdict[MessageStatus, builtins.list[tuple[Any, ...]]] = defaultdict(list)
-        for outcome in outcomes:
-            by_status[outcome.status].append(
-                (outcome.status.value, outcome.provider_message_id, outcome.units,
-                 decimal_to_text(outcome.cost), outcome.error, now, outcome.message_id)
-            )  # fmt: skip
         applied = 0
-        async with self._conn.transaction():
-            for status, rows in by_status.items():
-                previous = sorted(state.value for state in allowed_previous(status))
-                if not previous:
-                    continue  # nothing may move there by an outcome (pending: only requeue)
-                applied += await self._conn.execute_many(
-                    "UPDATE messages SET status = ?, provider_message_id = COALESCE(?, provider_message_id),"
-                    " units = COALESCE(?, units), cost = COALESCE(?, cost), error = COALESCE(?, error),"
-                    f" updated_at = ? WHERE id = ? AND status IN ({placeholders(len(previous))})",
-                    [(*row, *previous) for row in rows],
-                )
+        parts = list(chunks(outcomes, _OUTCOMES_PER_STATEMENT))
+        async with contextlib.AsyncExitStack() as stack:
+            if len(parts) > 1:
+                await stack.enter_async_context(self._conn.transaction())
+            for part in parts:
+                _, changed = await self._conn.write_one(_record_statement(len(part)), _record_parameters(part, now))
+                applied += changed
             if applied == len(outcomes):
                 return []
             return await self._not_applied(outcomes)

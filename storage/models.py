@@ -123,6 +123,14 @@ class MessageRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimedRow:
+    """A bulk job's row just marked ``sending``: what the provider call needs."""
+
+    id: int
+    recipient: str
+
+
+@dataclass(frozen=True, slots=True)
 class MessageOutcome:
     """What a provider said about one row; fields left None keep the value already stored."""
 

@@ -200,9 +200,7 @@ async def test_edit_that_changes_nothing_is_refused_as_not_modified(
     message_id = sent["result"]["message_id"]
     edit = {"chat_id": CHAT, "message_id": message_id, "parse_mode": "HTML"}
 
-    same = await call(
-        client, "editMessageText", text="<strong>Total</strong>: 3", reply_markup=KEYBOARD, **edit
-    )
+    same = await call(client, "editMessageText", text="<strong>Total</strong>: 3", reply_markup=KEYBOARD, **edit)
     markup_same = await call(
         client, "editMessageReplyMarkup", chat_id=CHAT, message_id=message_id, reply_markup=KEYBOARD
     )
@@ -236,9 +234,7 @@ async def test_edit_without_markup_removes_the_keyboard_so_its_button_cannot_be_
 
 
 @pytest.mark.parametrize(("data", "accepted"), [("é" * 32, True), ("é" * 32 + "x", False), ("", False)])
-async def test_callback_data_is_limited_to_64_bytes(
-    client: httpx.AsyncClient, data: str, accepted: bool
-) -> None:
+async def test_callback_data_is_limited_to_64_bytes(client: httpx.AsyncClient, data: str, accepted: bool) -> None:
     markup = {"inline_keyboard": [[{"text": "Go", "callback_data": data}]]}
 
     status, body = await send_html(client, "Choose", reply_markup=markup)
@@ -248,9 +244,7 @@ async def test_callback_data_is_limited_to_64_bytes(
         assert body["description"] == "Bad Request: BUTTON_DATA_INVALID"
 
 
-async def test_blocked_chat_gets_forbidden_and_others_do_not(
-    telegram: FakeTelegram, client: httpx.AsyncClient
-) -> None:
+async def test_blocked_chat_gets_forbidden_and_others_do_not(telegram: FakeTelegram, client: httpx.AsyncClient) -> None:
     telegram.block_chat(CHAT)
 
     blocked = await call(client, "sendMessage", chat_id=CHAT, text="hi")
@@ -296,14 +290,10 @@ async def test_token_and_method_are_checked_like_telegram(telegram: FakeTelegram
     assert unknown.status_code == 400  # never 404: python-telegram-bot reads 404 as an invalid token
 
 
-async def test_parameters_arrive_the_same_in_every_encoding(
-    telegram: FakeTelegram, client: httpx.AsyncClient
-) -> None:
+async def test_parameters_arrive_the_same_in_every_encoding(telegram: FakeTelegram, client: httpx.AsyncClient) -> None:
     no_body = await client.post("getMe")
     form = await call(client, "sendMessage", chat_id=CHAT, text="form", reply_markup=KEYBOARD)
-    as_json = await client.post(
-        "sendMessage", json={"chat_id": CHAT, "text": "json", "reply_markup": KEYBOARD}
-    )
+    as_json = await client.post("sendMessage", json={"chat_id": CHAT, "text": "json", "reply_markup": KEYBOARD})
     query = await client.get("sendMessage", params={"chat_id": str(CHAT), "text": "query"})
     multipart = await client.post(
         "sendDocument",
@@ -311,9 +301,7 @@ async def test_parameters_arrive_the_same_in_every_encoding(
         files={"document": ("a.txt", b"\r\n--x\r\n")},
     )
 
-    assert [no_body.status_code, form[0], as_json.status_code, query.status_code, multipart.status_code] == [
-        200
-    ] * 5
+    assert [no_body.status_code, form[0], as_json.status_code, query.status_code, multipart.status_code] == [200] * 5
     sends = telegram.requests("sendMessage")
     assert [(r.params["chat_id"], r.params["text"]) for r in sends] == [
         (CHAT, "form"),
@@ -383,9 +371,7 @@ async def test_offset_confirms_earlier_updates_and_limit_caps_the_batch(
     assert telegram.pending_updates() == []
 
 
-async def test_newer_poll_ends_a_held_one_with_conflict(
-    telegram: FakeTelegram, client: httpx.AsyncClient
-) -> None:
+async def test_newer_poll_ends_a_held_one_with_conflict(telegram: FakeTelegram, client: httpx.AsyncClient) -> None:
     held = asyncio.create_task(call(client, "getUpdates", timeout=10))
     await telegram.wait_for_request("getUpdates")
 

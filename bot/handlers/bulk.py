@@ -9,6 +9,8 @@ Forms:
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Document, Message, Update
 from telegram.ext import ExtBot
 
@@ -18,7 +20,7 @@ from bot.handlers.arguments import split_bulk_text, take_provider
 from bot.handlers.bulk_progress import TelegramJobReporter
 from bot.handlers.common import command_args, keyboard, reply, sender_ids, usage
 from bot.handlers.send import length_line
-from bot.phone import split_numbers
+from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.services.bulk import BulkDraft, ReporterFactory
 from bot.services.errors import UserInputError
 from bot.services.recipient_files import check_upload, numbers_from_file
@@ -26,6 +28,7 @@ from bot.sms_text import MessageTextError
 from storage import BulkJobRecord
 
 USAGE = "/bulk 0712345678, 0722000000\nYour message on the next line"
+REPLIED_SOURCE = "the message you replied to"
 
 
 async def bulk_command(update: Update, context: SmsContext) -> None:
@@ -39,7 +42,8 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
         provider, rest = take_provider(command_args(message), services.providers)
         numbers, text, source = await _recipients_and_text(message, rest, context)
         if not text.strip():
-            raise UserInputError("The message is empty: write it on the line after the numbers.")
+            where = "on the line after the numbers" if source is None else "after /bulk"
+            raise UserInputError(f"The message is empty: write it {where}.")
         draft = await services.bulk.prepare(
             chat_id=chat_id, user_id=user_id, numbers=numbers, text=text, provider=provider, source=source
         )
@@ -58,21 +62,36 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
 
 
 async def _recipients_and_text(message: Message, rest: str, context: SmsContext) -> tuple[list[str], str, str | None]:
+    numbers, text = split_bulk_text(rest)
     replied = message.reply_to_message
+    if message.document is None and (replied is None or _has_phone(numbers)):
+        # Numbers typed in the command win over whatever message it happens to reply to.
+        return numbers, text, None
     document = message.document or (replied.document if replied is not None else None)
     if document is not None:
         return await _numbers_from_document(document, context), rest, document.file_name
     if replied is not None and (replied.text or replied.caption):
-        return split_numbers(replied.text or replied.caption or ""), rest, None
-    numbers, text = split_bulk_text(rest)
+        return split_numbers(replied.text or replied.caption or ""), rest, REPLIED_SOURCE
     return numbers, text, None
+
+
+def _has_phone(numbers: list[str]) -> bool:
+    """Whether a leading number token is really a phone number, not "10" in "/bulk 10 minutes to closing"."""
+    for number in numbers:
+        try:
+            normalise_phone(number)
+        except InvalidPhoneNumberError:
+            continue
+        return True
+    return False
 
 
 async def _numbers_from_document(document: Document, context: SmsContext) -> list[str]:
     check_upload(document.file_name, document.mime_type, document.file_size)
     telegram_file = await context.bot.get_file(document.file_id)
     content = bytes(await telegram_file.download_as_bytearray())
-    return numbers_from_file(content, document.file_name).numbers
+    # A 10 MB file takes a moment to read: keep the event loop free for other chats.
+    return (await asyncio.to_thread(numbers_from_file, content, document.file_name)).numbers
 
 
 def preview_text(draft: BulkDraft) -> str:

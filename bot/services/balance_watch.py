@@ -36,7 +36,7 @@ class BalanceWatcher:
         self._recover_after = recover_after
 
     async def check(self) -> list[BalanceReport]:
-        reports = await self._balances.check_all()
+        reports = await self._balances.check_all(fresh=True)
         for report in reports:
             await self._track_reachability(report)
             if report.balance is not None:

@@ -151,6 +151,7 @@ class BulkService:
             self._db,
             provider,
             self._alerts,
+            self._balances,
             batch_size=self._batch_size,
             concurrency=self._concurrency,
             progress_interval=self._progress_interval,

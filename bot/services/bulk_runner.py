@@ -28,7 +28,17 @@ from bot.providers.errors import (
 )
 from bot.providers.types import RecipientState, SendResult, SmsProvider
 from bot.services.alerts import AlertService
-from storage import BulkJobRecord, Database, JobState, JobTotals, MessageOutcome, MessageRecord, MessageStatus
+from bot.services.balance import BalanceService
+from storage import (
+    BulkJobRecord,
+    ClaimedRow,
+    Database,
+    JobState,
+    JobTotals,
+    MessageOutcome,
+    MessageRecord,
+    MessageStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +76,7 @@ class JobRunner:
         db: Database,
         provider: SmsProvider,
         alerts: AlertService,
+        balances: BalanceService,
         *,
         batch_size: int,
         concurrency: int,
@@ -74,13 +85,16 @@ class JobRunner:
         self._db = db
         self._provider = provider
         self._alerts = alerts
+        self._balances = balances
         self._batch_size = min(batch_size, provider.max_batch_size)
         self._concurrency = concurrency
         self._progress_interval = progress_interval
         self.cancelled = asyncio.Event()  # a person pressed Cancel: the rest is not sent
         self.stopping = asyncio.Event()  # the bot shuts down: the rest stays pending and resumes later
         self._stopped_by: str | None = None
-        self._claim_lock = asyncio.Lock()
+        # Requests in flight at once; twice as many workers wait on it so a freed slot is taken at once.
+        self._in_flight = asyncio.Semaphore(concurrency)
+        self._stop_reason: str | None = None
         self._counts = {"sent": 0, "failed": 0, "unknown": 0, "remaining": 0}
         self._done_this_run = 0
         self._started = time.monotonic()
@@ -100,7 +114,7 @@ class JobRunner:
         done = asyncio.Event()
         reporting = asyncio.create_task(self._report_loop(job, reporter, done), name=f"job-{job.id}-progress")
         try:
-            await asyncio.gather(*(self._worker(job) for _ in range(self._concurrency)))
+            await asyncio.gather(*(self._worker(job) for _ in range(2 * self._concurrency)))
         finally:
             done.set()
             await reporting
@@ -123,18 +137,26 @@ class JobRunner:
 
     async def _worker(self, job: BulkJobRecord) -> None:
         while not (self.cancelled.is_set() or self.stopping.is_set()):
-            async with self._claim_lock:
+            async with self._in_flight:
+                # Claimed inside the slot, right before the request: a row is ``sending`` only when its request
+                # is about to leave, so a crash never marks unsent rows as "maybe sent".
+                if self.cancelled.is_set() or self.stopping.is_set():
+                    return
                 batch = await self._db.jobs.claim_batch(job.id, self._batch_size)
-            if not batch:
-                return
-            await self._send_batch(job, batch)
+                if not batch:
+                    return
+                outcomes = await self._send_batch(job, batch)
+            # Recorded after the slot is free, so the next request leaves while this one is written down.
+            await self._db.jobs.record_outcomes(outcomes)
+            self._count(outcomes)
+            if self._stop_reason is not None:
+                await self._stop_job(job, self._stop_reason)
 
-    async def _send_batch(self, job: BulkJobRecord, batch: Sequence[MessageRecord]) -> None:
+    async def _send_batch(self, job: BulkJobRecord, batch: Sequence[ClaimedRow]) -> list[MessageOutcome]:
         recipients = [row.recipient for row in batch]
         try:
             result = await self._provider.send(recipients, job.body, job.sender_id)
         except OutcomeUnknownError as exc:
-            outcomes = [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=str(exc)) for row in batch]
             await self._alerts.send_failed(
                 self._provider.name,
                 str(exc),
@@ -144,8 +166,8 @@ class JobRunner:
                 unknown=True,
                 job_id=job.id,
             )
+            return [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=str(exc)) for row in batch]
         except ProviderError as exc:
-            outcomes = [MessageOutcome(row.id, MessageStatus.FAILED, error=str(exc)) for row in batch]
             await self._alerts.send_failed(
                 self._provider.name,
                 str(exc),
@@ -155,24 +177,22 @@ class JobRunner:
                 job_id=job.id,
             )
             if isinstance(exc, _ACCOUNT_ERRORS):
-                await self._stop_job(job, str(exc))
+                self._stop_reason = str(exc)
+            return [MessageOutcome(row.id, MessageStatus.FAILED, error=str(exc)) for row in batch]
         except BaseException:
             # A bug or a cancellation while the request may be out: the rows must not look unsent.
             await self._db.jobs.record_outcomes(
                 [MessageOutcome(row.id, MessageStatus.UNKNOWN, error="interrupted while sending") for row in batch]
             )
             raise
-        else:
-            outcomes = outcomes_from_result(batch, result, job.segments)
-        await self._db.jobs.record_outcomes(outcomes)
-        self._count(outcomes)
+        self._balances.note_balance_after_send(self._provider.name, result.balance_after)
+        return outcomes_from_result(batch, result, job.segments)
 
     async def _stop_job(self, job: BulkJobRecord, reason: str) -> None:
         if self._stopped_by is None:
             self._stopped_by = reason
             self.stopping.set()
-            async with self._claim_lock:
-                failed = await self._db.jobs.fail_pending(job.id, f"not sent: the job stopped ({reason})")
+            failed = await self._db.jobs.fail_pending(job.id, f"not sent: the job stopped ({reason})")
             self._counts["failed"] += failed
             self._counts["remaining"] -= failed
 
@@ -224,7 +244,7 @@ class JobRunner:
             log.exception("could not report bulk job progress")
 
 
-def outcomes_from_result(batch: Sequence[MessageRecord], result: SendResult, segments: int) -> list[MessageOutcome]:
+def outcomes_from_result(batch: Sequence[ClaimedRow], result: SendResult, segments: int) -> list[MessageOutcome]:
     """Turn one batch answer into row outcomes, spreading the provider's units and cost over accepted rows."""
     by_recipient = {outcome.recipient: outcome for outcome in result.outcomes}
     accepted_rows = [

@@ -14,6 +14,7 @@ from bot.phone import normalise_phone
 from bot.providers.errors import OutcomeUnknownError, ProviderError
 from bot.providers.types import ProviderName, RecipientState, SendResult
 from bot.services.alerts import AlertService
+from bot.services.balance import BalanceService
 from bot.services.registry import ProviderRegistry
 from bot.sms_text import SmsLength, check_message
 from storage import Database, MessageStatus, NewMessage, audit_actions
@@ -50,10 +51,13 @@ class SendReport:
 
 
 class SendingService:
-    def __init__(self, db: Database, providers: ProviderRegistry, alerts: AlertService) -> None:
+    def __init__(
+        self, db: Database, providers: ProviderRegistry, alerts: AlertService, balances: BalanceService
+    ) -> None:
         self._db = db
         self._providers = providers
         self._alerts = alerts
+        self._balances = balances
 
     def prepare(
         self,
@@ -120,6 +124,7 @@ class SendingService:
         return await self._record_result(request, record.id, result)
 
     async def _record_result(self, request: SingleSend, message_id: int, result: SendResult) -> SendReport:
+        self._balances.note_balance_after_send(request.provider, result.balance_after)
         outcome = result.outcomes[0]
         if outcome.state is RecipientState.ACCEPTED:
             status, error = MessageStatus.SENT, None

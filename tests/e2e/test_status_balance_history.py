@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
-from storage import MessageStatus
+from storage import MessageStatus, Role
 from tests.e2e.harness import ADMIN, SENDER, VIEWER, BotHarness
 
 
@@ -125,3 +126,29 @@ async def test_export_of_another_chats_job_is_refused(bot: BotHarness) -> None:
     [job] = await bot.services.db.jobs.list_for_chat(ADMIN)
     reply = await bot.say(SENDER, f"/export {job.id}")
     assert "another chat" in reply.text and reply.document is None
+
+
+async def test_chats_asking_at_once_share_one_call_per_provider(bot: BotHarness) -> None:
+    chats = [9001 + index for index in range(10)]
+    for chat_id in chats:
+        await bot.services.access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=chat_id, role=Role.VIEWER)
+    mark = bot.telegram.mark()
+    for chat_id in chats:
+        bot.telegram.send_text(chat_id, "/balance")
+    for chat_id in chats:
+        reply = await bot.telegram.wait_for_message(chat_id, after=mark)
+        assert "Texin: 1,000 units" in reply.text and "254sms: 1,000 units" in reply.text
+    assert len(bot.texin.requests_to("/api/get_balance")) == 1
+    assert len(bot.sms254.requests_to("/version1/credits")) == 1
+
+
+async def test_a_recent_balance_is_reused_and_a_send_refreshes_it(bot: BotHarness) -> None:
+    await bot.say(VIEWER, "/balance")
+    bot.texin.credits = Decimal(500)  # spent elsewhere: not seen until the answer is older than its limit
+    again = await bot.say(VIEWER, "/balance")
+    assert "Texin: 1,000 units" in again.text
+    assert len(bot.texin.requests_to("/api/get_balance")) == 1
+    await sent_message_id(bot, SENDER, "/send 0712345678 hello")  # Texin reports the balance after the send
+    after_send = await bot.say(VIEWER, "/balance")
+    assert "Texin: 499 units" in after_send.text
+    assert len(bot.texin.requests_to("/api/get_balance")) == 1

@@ -259,6 +259,7 @@ class FakeProviderServer:
                 self._connections.discard(connection)
 
     def _handle(self, handler: _Handler) -> None:
+        arrived = time.monotonic()
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
         try:
@@ -274,8 +275,6 @@ class FakeProviderServer:
             self._requests.append(logged)
             self._paths[path] += 1
             fault = self._faults.popleft() if self._faults else None
-        if self.latency:
-            self._stopping.wait(self.latency)
         kind = fault.kind if fault else None
         if kind == "slow":
             self._stopping.wait(self.slow_seconds)
@@ -286,6 +285,10 @@ class FakeProviderServer:
         else:
             reply = self._common_fault(kind) or self.fault_reply(kind, path, body)
         self._write_ledger()
+        if self.latency:
+            # ``latency`` is the whole time the provider takes, its own work included, so a benchmark's
+            # "ideal" (requests × latency ÷ concurrency) is what this fake really costs.
+            self._stopping.wait(max(0.0, self.latency - (time.monotonic() - arrived)))
         if kind in ("timeout", "drop"):
             # The work is done and counted, but no answer comes: the client cannot know it was sent.
             if kind == "timeout":

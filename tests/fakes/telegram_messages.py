@@ -94,9 +94,7 @@ class MessageMethods:
         caption = params.get("caption")
         parsed = ParsedText("")
         if caption is not None:
-            parsed = format_text(
-                str(caption), params.get("parse_mode"), params.get("caption_entities"), caption=True
-            )
+            parsed = format_text(str(caption), params.get("parse_mode"), params.get("caption_entities"), caption=True)
         markup = check_markup(params.get("reply_markup"))
         reply_to = self._reply_target(chat_id, params)
         sent = SentMessage(
@@ -108,9 +106,7 @@ class MessageMethods:
             entities=parsed.entities,
             parse_mode=params.get("parse_mode"),
             reply_markup=markup,
-            document=SentDocument(
-                stored.file_id, stored.file_name, stored.mime_type, stored.content, caption
-            ),
+            document=SentDocument(stored.file_id, stored.file_name, stored.mime_type, stored.content, caption),
             date=int(time.time()),
             reply_to_message_id=reply_to,
         )

@@ -63,9 +63,7 @@ class BotApi:
             try:
                 if handler is None:
                     # Telegram answers 404, which python-telegram-bot would report as an invalid token.
-                    raise ApiError(
-                        400, f'Bad Request: method "{method}" is not implemented by the fake server'
-                    )
+                    raise ApiError(400, f'Bad Request: method "{method}" is not implemented by the fake server')
                 queued = state.failures.get(name)
                 if queued:
                     raise queued.popleft()
@@ -120,16 +118,12 @@ class BotApi:
         state = self.state
         query_id = str(params.get("callback_query_id") or "")
         if query_id not in state.open_queries:
-            raise ApiError(
-                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
-            )
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         text = params.get("text")
         if isinstance(text, str) and len(text) > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         state.open_queries.discard(query_id)
-        answer = CallbackAnswer(
-            state.next_seq(), query_id, text, params.get("show_alert") is True, params.get("url")
-        )
+        answer = CallbackAnswer(state.next_seq(), query_id, text, params.get("show_alert") is True, params.get("url"))
         state.answers.append(answer)
         state.changed()
         return True

@@ -100,9 +100,8 @@ class TelegramObserver:
             return None
 
         def explain() -> str:
-            return (
-                f"no matching bot message in chat {chat_id} after seq {after} within {timeout} s\n"
-                + self._dump(chat_id)
+            return f"no matching bot message in chat {chat_id} after seq {after} within {timeout} s\n" + self._dump(
+                chat_id
             )
 
         return await self._wait(find, timeout, explain)
@@ -128,9 +127,8 @@ class TelegramObserver:
 
         def explain() -> str:
             seen = ", ".join(f"{r.method}[{r.seq}]" for r in requests[-30:] if r.seq > after) or "none"
-            return (
-                f"no matching {wanted} call after seq {after} within {timeout} s; calls seen: {seen}\n"
-                + self._dump(None)
+            return f"no matching {wanted} call after seq {after} within {timeout} s; calls seen: {seen}\n" + self._dump(
+                None
             )
 
         return await self._wait(find, timeout, explain)

@@ -22,9 +22,7 @@ NOT_MODIFIED = (
     "same as a current content and reply markup of the message"
 )
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
-_TEXT_BUTTON = (
-    "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
-)
+_TEXT_BUTTON = "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
 _BUTTON_ACTIONS = (
     "callback_data",
     "url",
@@ -71,8 +69,7 @@ def explicit_entities(value: Any) -> tuple[Entity, ...]:
         return ()
     try:
         return tuple(
-            Entity(e["type"], int(e["offset"]), int(e["length"]), e.get("url"), e.get("language"))
-            for e in value
+            Entity(e["type"], int(e["offset"]), int(e["length"]), e.get("url"), e.get("language")) for e in value
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ApiError(400, "Bad Request: can't parse entities JSON object") from exc
@@ -113,9 +110,7 @@ def check_markup(markup: Any) -> dict[str, Any] | None:
         raise ApiError(400, 'Bad Request: field "inline_keyboard" must be an Array of Arrays')
     for button in (button for row in rows for button in row):
         if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-            raise ApiError(
-                400, 'Bad Request: can\'t parse inline keyboard button: Field "text" must be of type String'
-            )
+            raise ApiError(400, 'Bad Request: can\'t parse inline keyboard button: Field "text" must be of type String')
         data = button.get("callback_data")
         if data is not None:
             if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA:

@@ -132,9 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         url = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(url.path)
-        body = read_body(
-            self.rfile, self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding")
-        )
+        body = read_body(self.rfile, self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
         if path.startswith("/file/bot"):
             token, _, file_path = path.removeprefix("/file/bot").partition("/")
             if token != fake.token:
@@ -293,9 +291,7 @@ class FakeTelegram(TelegramObserver):
             reply_to_message_id=reply_to_message_id,
         )
 
-    def press_button(
-        self, chat_id: int, message_id: int, callback_data: str, *, user_id: int | None = None
-    ) -> str:
+    def press_button(self, chat_id: int, message_id: int, callback_data: str, *, user_id: int | None = None) -> str:
         """The user presses a button the message shows now (else AssertionError); returns the query id."""
         return self.state.press_button(chat_id, message_id, callback_data, user_id)
 

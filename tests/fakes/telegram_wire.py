@@ -66,9 +66,7 @@ class UploadedFile:
     content: bytes
 
 
-def read_body(
-    stream: BinaryIO | io.BufferedIOBase, content_length: str | None, transfer_encoding: str | None
-) -> bytes:
+def read_body(stream: BinaryIO | io.BufferedIOBase, content_length: str | None, transfer_encoding: str | None) -> bytes:
     """The request body, whether sent with Content-Length or chunked."""
     if transfer_encoding and "chunked" in transfer_encoding.lower():
         chunks: list[bytes] = []
@@ -135,9 +133,7 @@ def _normalise(params: dict[str, Any]) -> dict[str, Any]:
     return normalised
 
 
-def decode_call(
-    content_type: str | None, body: bytes, query: str
-) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+def decode_call(content_type: str | None, body: bytes, query: str) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
     """Parameters and uploaded files of one call, from the query string and any of the four body encodings."""
     params: dict[str, Any] = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
     files: dict[str, UploadedFile] = {}

@@ -116,8 +116,9 @@ async def test_claim_batch_returns_rows_already_marked_sending(db: Database, clo
 
     assert [m.recipient for m in first] == numbers(3)
     assert [m.recipient for m in second] == numbers(2, start=3)
-    assert {(m.status, m.updated_at) for m in first} == {(MessageStatus.SENDING, later)}
-    assert [m for m in await db.messages.list_for_job(job.id) if m.id in {r.id for r in first}] == first
+    stored = {m.id: m for m in await db.messages.list_for_job(job.id)}
+    assert {(stored[r.id].status, stored[r.id].updated_at) for r in first} == {(MessageStatus.SENDING, later)}
+    assert [stored[r.id].recipient for r in first] == [r.recipient for r in first]
     assert await db.jobs.claim_batch(job.id, 3) == []
 
 
