@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import SmsContext
+from bot.formatting import plural
 from bot.handlers.bulk import reporter_factory
 from bot.handlers.common import command_args, keyboard, reply, sender_ids, usage
 from bot.services.errors import UserInputError
@@ -60,4 +61,4 @@ async def retry_button(update: Update, context: SmsContext) -> None:
         return
     await query.answer("Retrying…")
     count = await context.services.bulk.retry(draft, reporter_factory(context.bot))
-    await query.edit_message_text(f"🔁 Retrying {count:,} recipients of job #{draft.job.id}; progress below.")
+    await query.edit_message_text(f"🔁 Retrying {plural(count, 'recipient')} of job #{draft.job.id}; progress below.")

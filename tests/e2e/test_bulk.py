@@ -167,3 +167,28 @@ async def test_unknown_outcome_of_a_batch_is_never_resent(bot: BotHarness) -> No
     [job] = await bot.services.db.jobs.list_for_chat(SENDER)
     rows = await bot.services.db.messages.list_for_job(job.id)
     assert {row.status for row in rows} == {MessageStatus.UNKNOWN}
+
+
+async def test_admin_retries_a_jobs_failed_and_unknown_recipients_after_a_preview(bot: BotHarness) -> None:
+    bot.texin.failing_numbers = {"254722000000"}
+    preview = await bot.say(ADMIN, "/bulk 0712345678, 0722000000, 0733000000\nRetry me")
+    await bot.press(ADMIN, preview, "Send", predicate=is_summary)
+    [job] = await bot.services.db.jobs.list_for_chat(ADMIN)
+    assert "no failed or unknown" not in (await bot.say(ADMIN, f"/retry {job.id}")).text
+    bot.texin.failing_numbers = set()  # the gateway recovered
+    retry_preview = bot.telegram.last_message(ADMIN)
+    assert "Failed: 1" in retry_preview.text and "Unknown: 0" in retry_preview.text
+    await bot.press(
+        ADMIN, retry_preview, "Send again", predicate=lambda m: "finished" in m.text and "Sent: 3" in m.text
+    )
+    assert bot.texin.received == {"254712345678": 1, "254722000000": 1, "254733000000": 1}
+    totals = await bot.services.db.jobs.totals(job.id)
+    assert totals.sent == 3 and totals.failed == 0
+    nothing_left = await bot.say(ADMIN, f"/retry {job.id}")
+    assert "no failed or unknown recipients" in nothing_left.text
+
+
+async def test_retry_is_for_admins_and_needs_a_job_number(bot: BotHarness) -> None:
+    assert "not for sender chats" in (await bot.say(SENDER, "/retry 1")).text
+    assert "Usage: /retry" in (await bot.say(ADMIN, "/retry")).text
+    assert "no bulk job #99" in (await bot.say(ADMIN, "/retry 99")).text
