@@ -37,13 +37,13 @@ async def run(folder: Path) -> int:
 
         started = time.perf_counter()
         batches = 0
-        while batch := await db.jobs.next_pending_batch(record.id, BATCH):
-            claimed = await db.jobs.mark_sending([message.id for message in batch])
+        # The bulk runner's own path: claim (pending → sending), then record the provider's answer.
+        while batch := await db.jobs.claim_batch(record.id, BATCH):
             rejected = await db.jobs.record_outcomes(
                 [
-                    MessageOutcome(message_id, MessageStatus.SENT, provider_message_id=f"b{message_id}",
+                    MessageOutcome(row.id, MessageStatus.SENT, provider_message_id=f"b{row.id}",
                                    units=1, cost=UNIT_PRICE)
-                    for message_id in claimed
+                    for row in batch
                 ]
             )  # fmt: skip
             if rejected:
@@ -51,7 +51,7 @@ async def run(folder: Path) -> int:
                 return 1
             batches += 1
         batch_seconds = time.perf_counter() - started
-        print(f"batches: {batches} x {BATCH} (next batch, mark sending, record outcomes) in {batch_seconds:.2f} s "
+        print(f"batches: {batches} x {BATCH} (claim batch, record outcomes) in {batch_seconds:.2f} s "
               f"= {batch_seconds / batches * 1000:.1f} ms per batch")  # fmt: skip
 
         started = time.perf_counter()
