@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Comman
 
 from bot.app import build_application
 from storage import Role
-from tests.e2e.harness import ADMIN, test_settings
+from tests.e2e.harness import ADMIN, running, test_settings
 from tests.fakes import sms254_server, texin_server
 from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.telegram_server import FakeTelegram, SentMessage
@@ -91,29 +91,6 @@ def bare_application(telegram: FakeTelegram) -> AnyApplication:
     )
     application.add_handler(CommandHandler("balance", bare_balance))
     return application
-
-
-@contextlib.asynccontextmanager
-async def running(application: AnyApplication) -> AsyncIterator[None]:
-    """The order ``run_polling`` uses, hooks included, in this event loop (as ``tests/e2e/harness.py`` does)."""
-    await application.initialize()
-    try:
-        if application.post_init is not None:
-            await application.post_init(application)
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=10)
-        await application.start()
-        try:
-            yield
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            if application.post_stop is not None:
-                await application.post_stop(application)
-    finally:
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
 
 
 @contextlib.contextmanager
