@@ -62,8 +62,9 @@ class QuietReporter:
     def __init__(self) -> None:
         self.updates = 0
 
-    async def started(self, job: BulkJobRecord, progress: Progress) -> None:
+    async def started(self, job: BulkJobRecord, progress: Progress) -> int | None:
         self.updates += 1
+        return None
 
     async def progress(self, job: BulkJobRecord, progress: Progress) -> None:
         self.updates += 1

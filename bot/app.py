@@ -8,11 +8,12 @@ while the bot can still edit their progress) → shutdown → ``post_shutdown`` 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from telegram import LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -51,7 +52,25 @@ SmsApplication = Application[Any, SmsContext, Any, Any, AppState, Any]
 
 # New messages only: an edited "/send …" must never send a second time.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
-BULK_CAPTION = filters.Document.ALL & filters.CaptionRegex(r"^/bulk(@\w+)?(\s|$)") & NEW_MESSAGES
+
+
+class _CaptionCommand(filters.MessageFilter):
+    """A document whose caption starts with ``/<name>`` (any case, phones capitalise captions), optionally
+    ``@``-addressed to this bot. CommandHandler only reads message texts, never captions."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=f"CaptionCommand({name})")
+        self._pattern = re.compile(rf"^/{name}(?:@(\w+))?(?:\s|$)", re.IGNORECASE)
+
+    def filter(self, message: Message) -> bool:
+        match = self._pattern.match(message.caption or "")
+        if match is None:
+            return False
+        addressed = match.group(1)
+        return addressed is None or addressed.lower() == (message.get_bot().username or "").lower()
+
+
+BULK_CAPTION = filters.Document.ALL & _CaptionCommand("bulk") & NEW_MESSAGES
 
 
 def build_application(
@@ -72,19 +91,31 @@ def build_application(
         await report_recovery(application.bot, services, reporter_factory(application.bot))
         schedule_jobs(application, settings)
 
+    # Both return early when post_init failed (a bad database, say): its own error is the one to show.
     async def post_stop(application: SmsApplication) -> None:
-        await application.bot_data.services.bulk.shutdown(grace=settings.provider_timeout + 5)
+        if application.bot_data.ready:
+            services = application.bot_data.services
+            await services.bulk.shutdown(grace=settings.provider_timeout + 5)
+            await services.alerts.aclose()  # folded repeats go out while the bot can still send
 
     async def post_shutdown(application: SmsApplication) -> None:
-        await application.bot_data.services.aclose(grace=0)
-        application.bot_data.services = None
+        if application.bot_data.ready:
+            await application.bot_data.services.aclose(grace=0)
+            application.bot_data.services = None
 
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                # The answer to a /send someone deleted meanwhile still arrives, just without the quote.
+                allow_sending_without_reply=True,
+            )
+        )
         .context_types(ContextTypes(context=SmsContext, bot_data=AppState))
         # Slow provider calls in one chat must not hold up the others.
         .concurrent_updates(True)

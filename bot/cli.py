@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.formatting import esc
+from bot.formatting import esc, truncate
 from bot.logging_setup import configure_logging
 from bot.notifier import TelegramAdminNotifier
 from bot.redact import make_redactor, settings_secrets
@@ -86,7 +86,8 @@ async def notify(settings: Settings, text: str) -> int:
 
     try:
         async with bot:
-            return await TelegramAdminNotifier(bot, admins).to_admins(f"📣 {esc(text)}")
+            # Cut before escaping so no entity is split; Telegram counts the text after parsing: under 4,096.
+            return await TelegramAdminNotifier(bot, admins).to_admins(f"📣 {esc(truncate(text, 3500))}")
     except TelegramError as exc:
         log.error("Telegram refused or could not be reached: %s", exc)
         return 0

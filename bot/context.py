@@ -19,6 +19,10 @@ class AppState:
         self._services: Services | None = None
 
     @property
+    def ready(self) -> bool:
+        return self._services is not None
+
+    @property
     def services(self) -> Services:
         if self._services is None:
             raise RuntimeError("services are not ready: post_init has not run")

@@ -29,9 +29,9 @@ def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
 
 
 def settings_secrets(settings: Settings) -> list[str]:
-    values: list[SecretStr | None] = [
-        settings.telegram_bot_token,
-        settings.texin_api_key,
-        settings.sms254_api_key,
-    ]
-    return [value.get_secret_value() for value in values if value is not None]
+    """Everything that signs in somewhere; 254sms's username counts, it is half of its credentials."""
+    values: list[SecretStr | None] = [settings.telegram_bot_token, settings.texin_api_key, settings.sms254_api_key]
+    secrets = [value.get_secret_value() for value in values if value is not None]
+    if settings.sms254_username:
+        secrets.append(settings.sms254_username)
+    return secrets

@@ -49,6 +49,9 @@ def _record_statement(count: int) -> str:
         " error = COALESCE(outcome.error, messages.error), updated_at = ?"
         " FROM outcome WHERE messages.id = outcome.id AND EXISTS"
         " (SELECT 1 FROM allowed WHERE allowed.current = messages.status AND allowed.target = outcome.status)"
+        # The changed ids, not the cursor's rowcount: Python 3.11's sqlite3 reports -1 for a statement that
+        # starts with WITH.
+        " RETURNING messages.id"
     )
 
 
@@ -98,7 +101,7 @@ class BatchOperations:
         Only what a send needs comes back. This runs once per provider request of a bulk job, so it is a single
         atomic UPDATE … RETURNING rather than a transaction of several statements.
         """
-        rows, _ = await self._conn.write_one(
+        rows = await self._conn.write_one(
             "UPDATE messages SET status = ?, updated_at = ? WHERE id IN"
             " (SELECT id FROM messages WHERE bulk_job_id = ? AND status = ? ORDER BY id LIMIT ?)"
             " RETURNING id, recipient",
@@ -130,8 +133,8 @@ class BatchOperations:
             if len(parts) > 1:
                 await stack.enter_async_context(self._conn.transaction())
             for part in parts:
-                _, changed = await self._conn.write_one(_record_statement(len(part)), _record_parameters(part, now))
-                applied += changed
+                changed = await self._conn.write_one(_record_statement(len(part)), _record_parameters(part, now))
+                applied += len(changed)
             if applied == len(outcomes):
                 return []
             return await self._not_applied(outcomes)

@@ -55,8 +55,10 @@ class SharedConnection:
         async with self._lock:
             self._owner = asyncio.current_task()
             try:
-                await self._conn.execute("BEGIN IMMEDIATE")
                 try:
+                    # Inside the try: a BEGIN already queued to the database thread still runs when this task is
+                    # cancelled while waiting for it (busy timeout), and must then be rolled back, not orphaned.
+                    await self._conn.execute("BEGIN IMMEDIATE")
                     yield
                 except BaseException:
                     await self._rollback()
@@ -134,16 +136,18 @@ class SharedConnection:
         cursor = await self._conn.executemany(sql, rows)
         return cursor.rowcount
 
-    async def write_one(self, sql: str, params: Params = ()) -> tuple[list[sqlite3.Row], int]:
-        """One write statement that is atomic on its own (rows it returns, rows changed).
+    async def write_one(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """One write statement that is atomic on its own; returns the rows of its RETURNING clause.
 
         Outside a transaction SQLite runs a single statement as its own transaction, so the hot paths of a bulk
-        job (claim a batch, record a batch) cost one round trip to the database thread instead of four.
+        job (claim a batch, record a batch) cost one round trip to the database thread instead of four. Execute
+        and fetch are one call to that thread: a cancelled caller cannot leave the statement half-stepped.
         """
         async with self._turn():
-            cursor = await self._conn.execute(sql, params)
-            rows = list(await cursor.fetchall())
-            return rows, cursor.rowcount
+            if not self._owned_here() and self._conn.in_transaction:
+                # Nobody owns a transaction, yet one is open: never let this write disappear into it.
+                await self._rollback()
+            return list(await self._conn.execute_fetchall(sql, params))
 
     async def close(self) -> None:
         if self._owned_here():

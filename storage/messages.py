@@ -209,8 +209,10 @@ class MessageRepository:
     async def requeue(self, ids: Sequence[int]) -> int:
         """Put failed/unknown rows back to pending for a retry a person asked for; returns how many moved.
 
-        Other rows are left alone. Their old error is cleared. A finished bulk job that gets pending rows back
-        is reopened (state ``queued``) so the bulk runner picks it up like any job with pending work.
+        Other rows are left alone. What the earlier attempt left behind is cleared (error, provider id, units,
+        cost, delivery follow-up), so the new attempt is not confused with it. A finished bulk job that gets
+        pending rows back is reopened (state ``queued``) so the bulk runner picks it up like any job with
+        pending work.
         """
         if not ids:
             return 0
@@ -220,7 +222,8 @@ class MessageRepository:
         async with self._conn.transaction():
             for chunk in chunks(list(dict.fromkeys(ids)), 400):
                 moved += await self._conn.execute(
-                    f"UPDATE messages SET status = ?, error = NULL, updated_at = ?"
+                    f"UPDATE messages SET status = ?, error = NULL, provider_message_id = NULL, units = NULL,"
+                    f" cost = NULL, tracking_done = 0, next_check_at = NULL, check_attempts = 0, updated_at = ?"
                     f" WHERE status IN ({placeholders(len(requeueable))})"
                     f" AND id IN ({placeholders(len(chunk))})",
                     (MessageStatus.PENDING.value, now, *requeueable, *chunk),
@@ -228,7 +231,7 @@ class MessageRepository:
             if moved:
                 finished = [state.value for state in sorted(FINAL_JOB_STATES)]
                 await self._conn.execute(
-                    f"UPDATE bulk_jobs SET state = ?, finished_at = NULL, updated_at = ?"
+                    f"UPDATE bulk_jobs SET state = ?, finished_at = NULL, delivery_summary_at = NULL, updated_at = ?"
                     f" WHERE state IN ({placeholders(len(finished))}) AND EXISTS ("
                     "SELECT 1 FROM messages m WHERE m.bulk_job_id = bulk_jobs.id AND m.status = ?)",
                     (JobState.QUEUED.value, now, *finished, MessageStatus.PENDING.value),

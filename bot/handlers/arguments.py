@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.formatting import truncate
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.providers.types import ProviderName
 from bot.services.errors import UserInputError
@@ -68,7 +69,7 @@ def _leading_number(tokens: list[str]) -> tuple[str, int]:
             continue
         return candidate, count
     assert first_error is not None
-    raise UserInputError(f"“{first_error.raw}” is {first_error.reason}.")
+    raise UserInputError(f"“{truncate(first_error.raw, 40)}” is {first_error.reason}.")
 
 
 def split_bulk_text(text: str) -> tuple[list[str], str]:

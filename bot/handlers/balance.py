@@ -27,8 +27,6 @@ def balance_text(reports: list[BalanceReport]) -> str:
         line = f"{label}: <b>{credits(balance.credits)}</b> units"
         if balance.cost_per_unit is not None:
             line += f" (≈ {money(balance.credits * balance.cost_per_unit)} at {money(balance.cost_per_unit)}/unit)"
-        if balance.account:
-            line += f" · account {esc(balance.account)}"
         if report.age_seconds >= 1:
             line += f" (as of {report.age_seconds:.0f} s ago)"
         lines.append(line)

@@ -18,9 +18,10 @@ from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, money, plural
 from bot.handlers.arguments import split_bulk_text, take_provider
 from bot.handlers.bulk_progress import TelegramJobReporter
-from bot.handlers.common import command_args, keyboard, reply, sender_ids, usage
+from bot.handlers.common import command_args, drop_buttons, keyboard, reply, sender_ids, usage
 from bot.handlers.send import length_line
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
+from bot.providers.types import ProviderName
 from bot.services.bulk import BulkDraft, ReporterFactory
 from bot.services.errors import UserInputError
 from bot.services.recipient_files import check_upload, numbers_from_file
@@ -97,7 +98,12 @@ async def _numbers_from_document(document: Document, context: SmsContext) -> lis
 def preview_text(draft: BulkDraft) -> str:
     recipients = draft.recipients
     source = f" from {esc(draft.source)}" if draft.source else ""
-    cost = money(draft.estimated_cost) if draft.estimated_cost is not None else "unknown (price not known yet)"
+    if draft.estimated_cost is not None:
+        cost = money(draft.estimated_cost)
+    elif draft.provider is ProviderName.SMS254:
+        cost = "not known (254sms does not report prices)"
+    else:
+        cost = f"not known ({draft.provider.label} did not give its price)"
     lines = [
         "📨 <b>Bulk SMS preview</b>",
         f"Recipients: <b>{len(recipients.valid):,}</b>{source}",
@@ -151,7 +157,7 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
     draft = services.bulk_previews.take(token)
     if draft is None:
         await query.answer("This preview has expired or was already used. Send /bulk again.")
-        await query.edit_message_reply_markup(None)
+        await drop_buttons(query)
         return
     if action == "no":
         await query.answer("Cancelled")

@@ -104,14 +104,19 @@ class TelegramJobReporter:
         self._message_id = message_id
         self._last_text: str | None = None
 
-    async def started(self, job: BulkJobRecord, progress: Progress) -> None:
+    async def started(self, job: BulkJobRecord, progress: Progress) -> int | None:
         text = progress_text(job, self._heading, progress)
-        if self._message_id is None:
-            sent = await self._bot.send_message(self._chat_id, text, reply_markup=cancel_markup(job.id))
-            self._message_id = sent.message_id
-            self._last_text = text
-            return
-        await self._edit(text, cancel_markup(job.id))
+        if self._message_id is not None:
+            await self._edit(text, cancel_markup(job.id))
+            return self._message_id
+        if job.progress_message_id is not None:
+            # The message of the run a restart interrupted: its Cancel button must not look alive.
+            self._message_id = job.progress_message_id
+            await self._edit("⏸ Interrupted by a restart; the job continues in the message below.", None)
+        sent = await self._bot.send_message(self._chat_id, text, reply_markup=cancel_markup(job.id))
+        self._message_id = sent.message_id
+        self._last_text = text
+        return self._message_id
 
     async def progress(self, job: BulkJobRecord, progress: Progress) -> None:
         await self._edit(progress_text(job, self._heading, progress), cancel_markup(job.id))
@@ -121,9 +126,11 @@ class TelegramJobReporter:
     ) -> None:
         done = Progress(totals.accepted, totals.failed, totals.unknown, totals.open + totals.cancelled, None)
         await self._edit(progress_text(job, self._heading, done, final=True), None)
+        # Sent whatever happened to the progress message (deleted, too old to edit): the chat must get its result.
         await self._bot.send_message(self._chat_id, summary_text(job, totals, failures, stopped_by))
 
     async def _edit(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        """Edit the progress message; a refusal (deleted, not modified, flood) is logged, never raised."""
         if self._message_id is None or text == self._last_text:
             return
         try:
@@ -132,7 +139,8 @@ class TelegramJobReporter:
             )
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
-                raise
+                log.warning("could not edit the progress message of a bulk job: %s", exc)
+                return
         except TelegramError:
             log.warning("could not edit the progress message of a bulk job", exc_info=True)
             return

@@ -22,6 +22,16 @@ def _chat_id(text: str) -> int | None:
         return None
 
 
+def _bootstrap_note(context: SmsContext, chat_id: int) -> str:
+    """ADMIN_CHAT_IDS are made admins at every start: a change to one of them lasts only until a restart."""
+    if chat_id not in context.services.settings.admin_chat_ids:
+        return ""
+    return (
+        "\n⚠️ This chat is listed in ADMIN_CHAT_IDS, so it becomes admin again when the bot restarts. "
+        "Remove it from ADMIN_CHAT_IDS to make this last."
+    )
+
+
 async def allow_command(update: Update, context: SmsContext) -> None:
     """Let a chat use the bot, as sender unless another role is named; also changes a chat's role."""
     message = update.effective_message
@@ -51,6 +61,8 @@ async def allow_command(update: Update, context: SmsContext) -> None:
         text = f"ℹ️ Chat <code>{chat_id}</code> already is <b>{role.value}</b>."
     else:
         text = f"✅ Chat <code>{chat_id}</code> is now <b>{role.value}</b> (was {before.value})."
+    if role is not Role.ADMIN:
+        text += _bootstrap_note(context, chat_id)
     await reply(update, text)
 
 
@@ -71,7 +83,8 @@ async def deny_command(update: Update, context: SmsContext) -> None:
         return
     if removed:
         await set_chat_menu(context.bot, chat_id, None)
-        await reply(update, f"✅ Chat <code>{chat_id}</code> can no longer use the bot.")
+        text = f"✅ Chat <code>{chat_id}</code> can no longer use the bot."
+        await reply(update, text + _bootstrap_note(context, chat_id))
     else:
         await reply(update, f"ℹ️ Chat <code>{chat_id}</code> was not on the list.")
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+import contextlib
 
-from bot.formatting import esc
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.error import BadRequest
+
+from bot.formatting import esc, truncate
 
 
 def command_name(message: Message) -> str | None:
@@ -28,6 +31,12 @@ def command_args(message: Message) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
+async def drop_buttons(query: CallbackQuery) -> None:
+    """Take a stale keyboard away; already gone (a second tap) or the message deleted is fine."""
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(None)
+
+
 def keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
     """One row of buttons from (label, callback data) pairs."""
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]])
@@ -39,7 +48,8 @@ def problem(text: str) -> str:
 
 
 def usage(what: str, example: str) -> str:
-    return f"⚠️ {esc(what)}\nUsage: <code>{esc(example)}</code>"
+    # Refusals can quote what the user sent; a cap keeps any of them far from Telegram's 4,096 limit.
+    return f"⚠️ {esc(truncate(what, 1500))}\nUsage: <code>{esc(example)}</code>"
 
 
 async def reply(update: Update, html: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:

@@ -52,10 +52,14 @@ def _describe(update: Update) -> str:
 
 
 async def _apologise(update: Update) -> None:
-    try:
-        if update.callback_query is not None:
+    if update.callback_query is not None:
+        try:
             await update.callback_query.answer("Something went wrong; the admins have been told.", show_alert=True)
-        elif update.effective_message is not None:
-            await update.effective_message.reply_text(USER_APOLOGY)
+            return
+        except TelegramError:
+            pass  # already answered ("Sending…") before the failure: say it in the chat instead
+    try:
+        if update.effective_chat is not None:
+            await update.effective_chat.send_message(USER_APOLOGY)
     except TelegramError:
         log.warning("could not tell the user about an error", exc_info=True)

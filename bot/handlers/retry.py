@@ -7,7 +7,7 @@ from telegram import Update
 from bot.context import SmsContext
 from bot.formatting import plural
 from bot.handlers.bulk import reporter_factory
-from bot.handlers.common import command_args, keyboard, reply, sender_ids, usage
+from bot.handlers.common import command_args, drop_buttons, keyboard, problem, reply, sender_ids, usage
 from bot.services.errors import UserInputError
 
 USAGE = "/retry <job id>"
@@ -53,12 +53,17 @@ async def retry_button(update: Update, context: SmsContext) -> None:
     draft = previews.take(token)
     if draft is None:
         await query.answer("This preview has expired or was already used.")
-        await query.edit_message_reply_markup(None)
+        await drop_buttons(query)
         return
     if action == "no":
         await query.answer("Cancelled")
         await query.edit_message_text(f"✖️ Retry of job #{draft.job.id} cancelled.")
         return
     await query.answer("Retrying…")
-    count = await context.services.bulk.retry(draft, reporter_factory(context.bot))
-    await query.edit_message_text(f"🔁 Retrying {plural(count, 'recipient')} of job #{draft.job.id}; progress below.")
+    try:
+        count = await context.services.bulk.retry(draft, reporter_factory(context.bot))
+    except UserInputError as exc:
+        await query.edit_message_text(problem(str(exc)))
+        return
+    where = "below" if draft.job.chat_id == draft.by_chat_id else f"in chat <code>{draft.job.chat_id}</code>"
+    await query.edit_message_text(f"🔁 Retrying {plural(count, 'recipient')} of job #{draft.job.id}; progress {where}.")

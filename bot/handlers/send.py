@@ -9,7 +9,7 @@ from telegram import Update
 from bot.context import SmsContext
 from bot.formatting import credits, esc, money, plural
 from bot.handlers.arguments import parse_send
-from bot.handlers.common import command_args, keyboard, reply, sender_ids, usage
+from bot.handlers.common import command_args, drop_buttons, keyboard, reply, sender_ids, usage
 from bot.phone import InvalidPhoneNumberError, display_phone
 from bot.services.errors import UserInputError
 from bot.services.sending import SendReport, SingleSend
@@ -62,7 +62,7 @@ async def send_button(update: Update, context: SmsContext) -> None:
     request = previews.take(token)
     if request is None:
         await query.answer("This preview has expired or was already used. Send the command again.")
-        await query.edit_message_reply_markup(None)
+        await drop_buttons(query)
         return
     if action == "no":
         await query.answer("Cancelled")
@@ -117,7 +117,7 @@ def report_text(report: SendReport) -> str:
         if report.cost is not None:
             figures += f" · Cost: {money(report.cost)}"
         if report.balance_after is not None:
-            figures += f" · Balance: {credits(report.balance_after)}"
+            figures += f" · Balance: {credits(report.balance_after)} units"
         lines.append(figures)
         if report.simulation:
             lines.append(f"⚠️ {via} is in simulation mode: the SMS was not really delivered.")

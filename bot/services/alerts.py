@@ -74,11 +74,7 @@ class AlertService:
         await asyncio.sleep(self._fold_window.total_seconds())
         fold = self._folds.pop(key, None)
         if fold is not None and fold.repeats:
-            minutes = max(1, round(self._fold_window.total_seconds() / 60))
-            await self._deliver(
-                f"🔁 The alert below happened <b>{fold.repeats} more time{'s' if fold.repeats != 1 else ''}</b> "
-                f"in the last {minutes} min:\n\n{fold.first_html}"
-            )
+            await self._deliver(_repeated(fold, self._fold_window))
 
     async def _deliver(self, html: str) -> None:
         try:
@@ -90,11 +86,15 @@ class AlertService:
             log.error("an alert reached no admin chat")
 
     async def aclose(self) -> None:
-        tasks = [fold.flush for fold in self._folds.values() if fold.flush is not None]
+        """Stop the fold timers, but first send what they were holding: repeats are not lost at shutdown."""
+        folds, self._folds = self._folds, {}
+        tasks = [fold.flush for fold in folds.values() if fold.flush is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._folds.clear()
+        for fold in folds.values():
+            if fold.repeats:
+                await self._deliver(_repeated(fold, self._fold_window))
 
     # --- what happens -------------------------------------------------------------------------------------
 
@@ -162,3 +162,9 @@ class AlertService:
 
     async def put_state(self, key: str, value: str) -> None:
         await self._state.put(key, value)
+
+
+def _repeated(fold: _Fold, window: timedelta) -> str:
+    minutes = max(1, round(window.total_seconds() / 60))
+    times = f"{fold.repeats} more time{'s' if fold.repeats != 1 else ''}"
+    return f"🔁 The alert below happened <b>{times}</b> in the last {minutes} min:\n\n{fold.first_html}"

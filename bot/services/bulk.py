@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bot.formatting import truncate
 from bot.phone import RecipientList, read_recipients
 from bot.providers.types import ProviderName
 from bot.services.alerts import AlertService
@@ -82,6 +84,7 @@ class BulkService:
         self._concurrency = concurrency
         self._progress_interval = progress_interval
         self._running: dict[int, tuple[JobRunner, asyncio.Task[JobTotals]]] = {}
+        self._background: set[asyncio.Future[None]] = set()  # alerts about failed jobs, kept until sent
 
     async def prepare(
         self,
@@ -162,8 +165,13 @@ class BulkService:
 
     def _forget(self, job_id: int, task: asyncio.Task[JobTotals]) -> None:
         self._running.pop(job_id, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("bulk job %s stopped with an error", job_id, exc_info=task.exception())
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            log.error("bulk job %s stopped with an error", job_id, exc_info=error)
+            details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            report = self._alerts.handler_error(f"bulk job #{job_id}", details, chat_id=None, user_id=None)
+            self._background.add(asyncio.ensure_future(report))
+            self._background = {t for t in self._background if not t.done()}
 
     def is_running(self, job_id: int) -> bool:
         return job_id in self._running
@@ -181,9 +189,15 @@ class BulkService:
         if job.chat_id != chat_id and not is_admin:
             raise NotAllowedError("Only the chat that started this job, or an admin, can cancel it.")
         entry = self._running.get(job_id)
-        if entry is None:
+        if entry is not None:
+            entry[0].cancelled.set()
+        elif job.state not in (JobState.QUEUED, JobState.RUNNING):
             return False
-        entry[0].cancelled.set()
+        # Stored at once, not when the running batches end: a crash in between must not resume a cancelled job.
+        await self._db.jobs.cancel_pending(job_id)
+        await self._db.audit.record(
+            audit_actions.CANCEL, actor_chat_id=chat_id, actor_user_id=None, target=f"job #{job_id}"
+        )
         return True
 
     async def recover_after_restart(self) -> list[MessageRecord]:
@@ -193,11 +207,24 @@ class BulkService:
         )
 
     async def resume_all(self, reporter_for: ReporterFactory) -> list[BulkJobRecord]:
-        jobs = await self._db.jobs.with_pending_work()
-        for job in jobs:
-            if job.id not in self._running:
-                self._launch(job, reporter_for(job, "resume"))
-        return jobs
+        """Restart every job with pending rows, and finish (with a summary) jobs a crash left ``running`` with
+        nothing pending: the runner claims nothing, closes the job and reports it like any other end."""
+        jobs = {job.id: job for job in await self._db.jobs.list_unfinished()}
+        jobs.update((job.id, job) for job in await self._db.jobs.with_pending_work())
+        resumed = []
+        for job_id, job in sorted(jobs.items()):
+            if job_id in self._running:
+                continue
+            if ProviderName(job.provider) not in self._providers.names:
+                # Its provider was switched off since: leave the rows pending (nothing is lost) and say so.
+                await self._alerts.notice(
+                    f"⚠️ Bulk job #{job.id} has recipients waiting, but {ProviderName(job.provider).label} is no "
+                    "longer configured. Configure it again to finish the job; nothing was sent meanwhile."
+                )
+                continue
+            self._launch(job, reporter_for(job, "resume"))
+            resumed.append(job)
+        return resumed
 
     async def prepare_retry(self, job_id: int, *, chat_id: int, user_id: int | None) -> RetryDraft:
         job = await self._db.jobs.get(job_id)
@@ -205,12 +232,20 @@ class BulkService:
             raise NotFoundError(f"There is no bulk job #{job_id}.")
         if job_id in self._running:
             raise UserInputError(f"Job #{job_id} is still sending; wait for it to finish.")
+        if ProviderName(job.provider) not in self._providers.names:
+            raise UserInputError(
+                f"Job #{job_id} was sent through {ProviderName(job.provider).label}, which is not configured now."
+            )
         totals = await self._db.jobs.totals(job_id)
         if totals.failed + totals.unknown == 0:
             raise UserInputError(f"Job #{job_id} has no failed or unknown recipients to retry.")
         return RetryDraft(job, totals.failed, totals.unknown, chat_id, user_id)
 
     async def retry(self, draft: RetryDraft, reporter_for: ReporterFactory) -> int:
+        current = await self._db.jobs.get(draft.job.id)
+        if draft.job.id in self._running or current is None or current.updated_at != draft.job.updated_at:
+            # Another retry (or a resume) ran since this preview: its unknown rows may have arrived already.
+            raise UserInputError(f"Job #{draft.job.id} changed since this preview. Run /retry {draft.job.id} again.")
         count = await self._db.jobs.requeue_failed_and_unknown(draft.job.id)
         await self._db.audit.record(
             audit_actions.RETRY,
@@ -240,7 +275,7 @@ class BulkService:
 
 def _nothing_valid(recipients: RecipientList) -> str:
     shown = recipients.refused[:5]
-    lines = [f"• {r.raw}: {r.reason}" for r in shown]
+    lines = [f"• {truncate(r.raw, 40)}: {r.reason}" for r in shown]
     if len(recipients.refused) > len(shown):
         lines.append(f"…and {len(recipients.refused) - len(shown)} more")
     return "None of the numbers can be used:\n" + "\n".join(lines)

@@ -59,7 +59,9 @@ class Progress:
 
 
 class ProgressReporter(Protocol):
-    async def started(self, job: BulkJobRecord, progress: Progress) -> None: ...
+    async def started(self, job: BulkJobRecord, progress: Progress) -> int | None:
+        """Show the job has started; return the id of the message that will carry its progress."""
+        ...
 
     async def progress(self, job: BulkJobRecord, progress: Progress) -> None: ...
 
@@ -110,16 +112,22 @@ class JobRunner:
         }
         self._done_this_run = 0
         self._started = time.monotonic()
-        await self._safely(reporter.started(job, self.progress()))
+        await self._announce(job, reporter)
         done = asyncio.Event()
         reporting = asyncio.create_task(self._report_loop(job, reporter, done), name=f"job-{job.id}-progress")
         try:
-            await asyncio.gather(*(self._worker(job) for _ in range(2 * self._concurrency)))
+            # A task group: if one worker fails, the others are cancelled instead of sending on unsupervised.
+            async with asyncio.TaskGroup() as workers:
+                for _ in range(2 * self._concurrency):
+                    workers.create_task(self._worker(job))
         finally:
             done.set()
             await reporting
-        if self.stopping.is_set() and not self.cancelled.is_set() and self._stopped_by is None:
-            return await self._db.jobs.totals(job.id)  # shutting down: resume on next start
+        interrupted = self.stopping.is_set() and not self.cancelled.is_set() and self._stopped_by is None
+        if interrupted:
+            totals = await self._db.jobs.totals(job.id)
+            if totals.pending:
+                return totals  # shutting down: the pending rows resume on the next start
         if self.cancelled.is_set():
             await self._db.jobs.cancel_pending(job.id)
             self._stopped_by = self._stopped_by or "cancelled"
@@ -134,6 +142,16 @@ class JobRunner:
         ]
         await self._safely(reporter.finished(job, totals, failures, self._stopped_by))
         return totals
+
+    async def _announce(self, job: BulkJobRecord, reporter: ProgressReporter) -> None:
+        """Post the progress message and remember it, so a later resume can retire it."""
+        try:
+            message_id = await reporter.started(job, self.progress())
+        except Exception:
+            log.exception("could not post the progress message of bulk job %s", job.id)
+            return
+        if message_id is not None:
+            await self._db.jobs.set_progress_message(job.id, message_id)
 
     async def _worker(self, job: BulkJobRecord) -> None:
         while not (self.cancelled.is_set() or self.stopping.is_set()):
@@ -176,7 +194,7 @@ class JobRunner:
                 recipients=len(batch),
                 job_id=job.id,
             )
-            if isinstance(exc, _ACCOUNT_ERRORS):
+            if _stops_the_job(exc):
                 self._stop_reason = str(exc)
             return [MessageOutcome(row.id, MessageStatus.FAILED, error=str(exc)) for row in batch]
         except BaseException:
@@ -186,7 +204,19 @@ class JobRunner:
             )
             raise
         self._balances.note_balance_after_send(self._provider.name, result.balance_after)
-        return outcomes_from_result(batch, result, job.segments)
+        outcomes = outcomes_from_result(batch, result, job.segments)
+        unknown = sum(outcome.status is MessageStatus.UNKNOWN for outcome in outcomes)
+        if unknown:
+            await self._alerts.send_failed(
+                self._provider.name,
+                "the provider's answer did not mention some recipients",
+                chat_id=job.chat_id,
+                user_id=job.user_id,
+                recipients=unknown,
+                unknown=True,
+                job_id=job.id,
+            )
+        return outcomes
 
     async def _stop_job(self, job: BulkJobRecord, reason: str) -> None:
         if self._stopped_by is None:
@@ -242,6 +272,11 @@ class JobRunner:
             await call
         except Exception:
             log.exception("could not report bulk job progress")
+
+
+def _stops_the_job(error: ProviderError) -> bool:
+    """Errors that would fail every later batch the same way: a refused account, or a wrong URL (404/405)."""
+    return isinstance(error, _ACCOUNT_ERRORS) or error.status_code in (404, 405)
 
 
 def outcomes_from_result(batch: Sequence[ClaimedRow], result: SendResult, segments: int) -> list[MessageOutcome]:

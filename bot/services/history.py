@@ -7,7 +7,7 @@ import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from bot.services.errors import NotAllowedError, NotFoundError
+from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from storage import BulkJobRecord, Database, JobTotals, MessageRecord
 
 EXPORT_COLUMNS = (
@@ -73,6 +73,10 @@ class HistoryService:
         return Export(f"smsrelay-job-{job_id}.csv", content, count)
 
 
+# Telegram bots may upload 50 MB; past this the export is refused instead of failing half-way.
+MAX_EXPORT_BYTES = 45 * 1024 * 1024
+
+
 async def _csv(pages: AsyncIterator[list[MessageRecord]]) -> tuple[bytes, int]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -100,5 +104,10 @@ async def _csv(pages: AsyncIterator[list[MessageRecord]]) -> tuple[bytes, int]:
                 )
             )
             count += 1
+        if buffer.tell() > MAX_EXPORT_BYTES:
+            raise UserInputError(
+                f"The export is larger than Telegram allows ({MAX_EXPORT_BYTES // 1_048_576} MB). "
+                "Export one bulk job at a time with /export <job id>."
+            )
     # utf-8-sig so Excel opens it with the right characters.
     return buffer.getvalue().encode("utf-8-sig"), count

@@ -52,7 +52,7 @@ class ProviderRegistry:
         name = _ALIASES.get(text.strip().lower())
         if name is None:
             known = ", ".join(sorted({p.value for p in ProviderName}))
-            raise UserInputError(f"Unknown provider “{text}”. Use one of: {known}.")
+            raise UserInputError(f"Unknown provider “{text[:30]}”. Use one of: {known}.")
         self.get(name)
         return name
 

@@ -89,6 +89,9 @@ class DeliveryTracker:
 
     async def _follow(self, item: TrackedMessage) -> bool:
         """One check; returns whether the message reached a final state."""
+        if self._clock() - item.message.created_at >= self._schedule.give_up_after:
+            await self._db.tracking.stop(item.message.id)  # too old to ask about any more
+            return False
         report = await self._status.refresh(item.message)
         message = report.message
         if message.status is not MessageStatus.SENT:

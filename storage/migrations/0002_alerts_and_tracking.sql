@@ -22,3 +22,8 @@ ALTER TABLE bulk_jobs ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE bulk_jobs ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
 -- Set when the chat got its one delivery summary.
 ALTER TABLE bulk_jobs ADD COLUMN delivery_summary_at TEXT;
+
+-- What was sent before this migration is history, not work: the tracker would otherwise ask the provider about
+-- every old message and post a delivery summary for every old job.
+UPDATE messages SET tracking_done = 1;
+UPDATE bulk_jobs SET delivery_summary_at = updated_at;
