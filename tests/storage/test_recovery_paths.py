@@ -69,7 +69,8 @@ async def test_upgrading_to_0002_does_not_turn_history_into_follow_up_work(tmp_p
         )
         raw.executemany(
             "INSERT INTO messages (chat_id, provider, provider_message_id, recipient, body, encoding, segments,"
-            " status, bulk_job_id, created_at, updated_at) VALUES (5, 'texin', ?, ?, 'hi', 'GSM-7', 1, 'sent', 1, ?, ?)",
+            " status, bulk_job_id, created_at, updated_at)"
+            " VALUES (5, 'texin', ?, ?, 'hi', 'GSM-7', 1, 'sent', 1, ?, ?)",
             [("API-1", "254712345678", at, at), ("API-2", "254722000000", at, at)],
         )
     raw.close()
