@@ -8,24 +8,20 @@ from urllib.parse import quote
 from pydantic import SecretStr
 
 from bot.config import Settings
-
-MASK = "***"
+from bot.providers.parsing import redact
 
 
 def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
-    """A function replacing every secret, also in its URL-quoted form (the token sits in request URLs)."""
-    variants = sorted(
-        {form for secret in secrets if len(secret) >= 4 for form in (secret, quote(secret, safe=""))},
-        key=len,
-        reverse=True,
-    )
+    """A function replacing every secret, also in its URL-quoted form (the token sits in request URLs).
 
-    def redact(text: str) -> str:
-        for secret in variants:
-            text = text.replace(secret, MASK)
-        return text
+    The same rule as the provider clients' (``bot.providers.parsing.redact``): short values only as whole words.
+    """
+    variants = {form for secret in secrets if secret for form in (secret, quote(secret, safe=""))}
 
-    return redact
+    def redact_all(text: str) -> str:
+        return redact(text, variants)
+
+    return redact_all
 
 
 def settings_secrets(settings: Settings) -> list[str]:

@@ -13,9 +13,10 @@ from bot.providers.errors import (
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
-from bot.providers.http import DEFAULT_TIMEOUT, RetryPolicy
+from bot.providers.http import DEFAULT_TIMEOUT, RetryPolicy, attempt_deadline
 from bot.providers.sms254 import SMS254_CREDITS_URL, SMS254_SEND_URL, Sms254Client
-from bot.providers.texin import TEXIN_BASE_URL, TexinClient, delivery_state
+from bot.providers.texin import TEXIN_BASE_URL, TexinClient
+from bot.providers.texin_reading import delivery_state
 from bot.providers.types import (
     Balance,
     DeliveryState,
@@ -56,5 +57,6 @@ __all__ = [
     "Sms254Client",
     "SmsProvider",
     "TexinClient",
+    "attempt_deadline",
     "delivery_state",
 ]

@@ -2,8 +2,12 @@
 
 The hard rule lives here: a send is repeated only when the request provably never left this machine,
 because a send that reached the provider and is sent again reaches the recipient twice. Balance and status
-calls change nothing and are retried with backoff. Every failure becomes a ``ProviderError`` whose text is
-safe to show: provider words are shortened and every secret in them is replaced by ``***``.
+calls change nothing and are retried with backoff. For the same reason a send answered with a 5xx that is not
+the provider's own error (a proxy's 502 page, Cloudflare's 520/524, a PHP fatal error on 500) has an unknown
+outcome: the provider behind the proxy may have done the work. Only 503 says the request was not processed.
+Every attempt also has an overall deadline, because httpx's read timeout restarts with every chunk and a
+server dripping bytes would otherwise hold a call forever. Every failure becomes a ``ProviderError`` whose
+text is safe to show: provider words are shortened and every secret in them is replaced by ``***``.
 """
 
 from __future__ import annotations
@@ -19,19 +23,9 @@ from typing import Any, ClassVar, Self
 
 import httpx
 
-from bot.providers.errors import (
-    AuthenticationError,
-    BadRequestError,
-    InsufficientCreditError,
-    NotFoundError,
-    OutcomeUnknownError,
-    PermissionDeniedError,
-    ProviderError,
-    ProviderRejectedError,
-    ProviderTimeoutError,
-    ProviderUnavailableError,
-)
-from bot.providers.parsing import redact, sentence
+from bot.providers.answers import error_for_status, maybe_processed, not_the_api, unknown_outcome, what_came
+from bot.providers.errors import ProviderError, ProviderTimeoutError, ProviderUnavailableError
+from bot.providers.parsing import redact
 from bot.providers.types import ProviderName
 
 logger = logging.getLogger(__name__)
@@ -44,6 +38,7 @@ _NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, http
 
 JsonCheck = Callable[[int, dict[str, Any]], ProviderError | None]
 TextCheck = Callable[[int, str], ProviderError | None]
+OwnJson = Callable[[dict[str, Any]], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,58 +60,15 @@ class RetryPolicy:
         return float(pause * (1 - self.jitter * random.random()))
 
 
-def error_for_status(provider: ProviderName, status: int, detail: str | None, *, credentials: str) -> ProviderError:
-    """The generic reading of an HTTP status; ``detail`` is provider text already made safe to show."""
-    name = provider.label
-    said = f": {detail}" if detail else ""
-    cls: type[ProviderError]
-    if status == 401:
-        cls, text = (
-            AuthenticationError,
-            f"{sentence(f'{name} refused the API key (HTTP 401){said}')} Check {credentials}.",
-        )
-    elif status == 403:
-        why = said or ": the account may be inactive or not allowed to do this"
-        cls, text = PermissionDeniedError, f"{name} refused access (HTTP 403){why}"
-    elif status == 402:
-        cls, text = InsufficientCreditError, f"{name} says the account has too little credit (HTTP 402){said}"
-    elif status == 404:
-        cls, text = NotFoundError, f"{name} does not know this (HTTP 404){said}"
-    elif status == 405:
-        cls, text = BadRequestError, f"{name} does not accept this call (HTTP 405){said}"
-    elif status in (400, 422):
-        cls, text = BadRequestError, f"{name} says the request was wrong (HTTP {status}){said}"
-    elif status == 429 or not 200 <= status < 300:  # 5xx, and redirects or oddities: not a usable API
-        cls, text = ProviderUnavailableError, f"{name} is having trouble (HTTP {status}){said}"
-    else:
-        cls, text = ProviderRejectedError, f"{name} refused the request (HTTP {status}){said}"
-    return cls(provider, sentence(text), status_code=status)
+def attempt_deadline(timeout: httpx.Timeout) -> float | None:
+    """The longest one attempt may take: pool + connect + write + two reads; ``None`` without a read limit.
 
-
-# Where a person can find out whether an unknown send went out (254sms has no status call).
-_LOOK_UP = {ProviderName.TEXIN: "check /status", ProviderName.SMS254: "check the 254sms dashboard"}
-
-
-def unknown_outcome(provider: ProviderName, what: str, status: int | None = None) -> OutcomeUnknownError:
-    """A send whose fate nobody can tell: ``what`` says what happened, the rest says what to do."""
-    look_up = _LOOK_UP.get(provider, f"check with {provider.label}")
-    return OutcomeUnknownError(
-        provider,
-        f"{provider.label} {what}; the SMS may or may not have been sent — {look_up} before resending.",
-        status_code=status,
-    )
-
-
-def _looks_like_html(text: str) -> bool:
-    head = text.lstrip()[:200].lower()
-    return head.startswith(("<!doctype", "<html", "<?xml", "<head", "<body")) or "<html" in head
-
-
-def _not_the_api(provider: ProviderName, status: int, text: str) -> ProviderUnavailableError:
-    # The page itself stays out of the message: it is noise for a person and may echo the request.
-    what = "a web page" if _looks_like_html(text) else "something that is not JSON"
-    message = f"{provider.label} answered with {what} instead of its API (HTTP {status})."
-    return ProviderUnavailableError(provider, message, status_code=status)
+    Two reads' worth leaves room for an honest but slow answer, while a server that drips its answer a byte
+    at a time (never tripping the per-chunk read timeout) is cut off.
+    """
+    if timeout.read is None:
+        return None
+    return sum(t or 0.0 for t in (timeout.pool, timeout.connect, timeout.write)) + 2 * timeout.read
 
 
 def _seconds(value: float | None) -> str:
@@ -144,14 +96,17 @@ async def _attempt(
     *,
     provider: ProviderName,
     idempotent: bool,
+    deadline: float | None,
     credentials: str,
     check: JsonCheck,
     check_text: TextCheck | None,
+    owns: OwnJson,
 ) -> tuple[int, dict[str, Any]] | _Failed:
     name = provider.label
     timeout = client.timeout
     try:
-        response = await client.post(url, json=dict(payload), headers=_HEADERS)
+        async with asyncio.timeout(deadline):
+            response = await client.post(url, json=dict(payload), headers=_HEADERS)
     except _NEVER_LEFT as exc:
         logger.debug("%s: %s before the request was sent", name, type(exc).__name__)
         sent = "" if idempotent else "; nothing was sent"
@@ -174,32 +129,46 @@ async def _attempt(
         if not idempotent:
             return _Failed(unknown_outcome(provider, "closed the connection without a usable answer"))
         return _Failed(ProviderUnavailableError(provider, f"{name} closed the connection without an answer."))
+    except TimeoutError:
+        # Our overall deadline, not one of httpx's: the answer came too slowly. By default it is longer than
+        # pool + connect + write, so the request was out; and for a send "unknown" is the safe reading anyway.
+        logger.debug("%s: the attempt ran past its %s deadline", name, _seconds(deadline))
+        what = f"did not finish answering within {_seconds(deadline)}"
+        if not idempotent:
+            return _Failed(unknown_outcome(provider, what))
+        return _Failed(ProviderTimeoutError(provider, f"{name} {what}."))
 
     status = response.status_code
     logger.debug("%s: HTTP %d from %s", name, status, response.url.path)
-    if not idempotent and status == 504:
-        # A gateway timeout says nothing about whether the provider behind it sent the SMS.
-        return _Failed(unknown_outcome(provider, "timed out behind its gateway (HTTP 504)", status))
     try:
         body: Any = json.loads(response.content)
     except ValueError:
         # Not chained anywhere on purpose: a JSONDecodeError carries the whole text, which may echo the key.
         body = None
+    text = "" if isinstance(body, dict) else response.text
+    # The provider's own words: its JSON error shape, or (254sms) an error code as the bare body.
+    text_error = check_text(status, text) if check_text is not None and not isinstance(body, dict) else None
+    own = text_error is not None or (isinstance(body, dict) and owns(body))
+    if not idempotent and maybe_processed(status, own):
+        if status == 504:
+            # A gateway timeout says nothing about whether the provider behind it sent the SMS.
+            return _Failed(unknown_outcome(provider, "timed out behind its gateway (HTTP 504)", status))
+        what = f"answered with {what_came(body, text)} instead of its API (HTTP {status})"
+        return _Failed(unknown_outcome(provider, what, status))
     if isinstance(body, dict):
         error = check(status, body)
         if error is None and not 200 <= status < 300:
             error = error_for_status(provider, status, None, credentials=credentials)
         return (status, body) if error is None else _Failed(error)
 
-    text = response.text
-    if check_text is not None and (error := check_text(status, text)) is not None:
-        return _Failed(error)
+    if text_error is not None:
+        return _Failed(text_error)
     if 200 <= status < 300:
         if not idempotent:
             return _Failed(unknown_outcome(provider, f"answered HTTP {status} with something other than its API"))
-        return _Failed(_not_the_api(provider, status, text))
+        return _Failed(not_the_api(provider, status, body, text))
     if status >= 500:
-        return _Failed(_not_the_api(provider, status, text))
+        return _Failed(not_the_api(provider, status, body, text))
     return _Failed(error_for_status(provider, status, None, credentials=credentials))
 
 
@@ -214,16 +183,22 @@ async def post_json(
     secrets: Collection[str],
     credentials: str,
     check: JsonCheck,
+    owns: OwnJson,
     check_text: TextCheck | None = None,
+    deadline: float | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """POST ``payload`` as JSON and return ``(status, body)`` for an answer ``check`` accepts.
 
     ``check`` reads a JSON object answer and returns the error it means (or ``None``); ``check_text`` does
-    the same for an answer that is not a JSON object (254sms may answer a bare ``X001``). ``idempotent`` says
-    whether the call may be repeated after it could have reached the provider. ``secrets`` are hidden from
-    every message (checks should already pass provider words through ``provider_text``). ``credentials``
-    names the settings to look at when the key is refused. Raises ``ProviderError``.
+    the same for an answer that is not a JSON object (254sms may answer a bare ``X001``). ``owns`` says
+    whether a JSON object is the provider's own answer rather than a proxy's or a framework's: on a send, a
+    5xx without it has an unknown outcome. ``idempotent`` says whether the call may be repeated after it
+    could have reached the provider. ``deadline`` bounds each attempt as a whole (seconds; ``None``: from
+    the client's timeout, see ``attempt_deadline``). ``secrets`` are hidden from every message (checks
+    should already pass provider words through ``provider_text``). ``credentials`` names the settings to
+    look at when the key is refused. Raises ``ProviderError``.
     """
+    limit = deadline if deadline is not None else attempt_deadline(client.timeout)
     for attempt in range(1, retry.attempts + 1):
         result = await _attempt(
             client,
@@ -231,9 +206,11 @@ async def post_json(
             payload,
             provider=provider,
             idempotent=idempotent,
+            deadline=limit,
             credentials=credentials,
             check=check,
             check_text=check_text,
+            owns=owns,
         )
         if not isinstance(result, _Failed):
             return result
@@ -270,14 +247,18 @@ class JsonApiClient:
         timeout: httpx.Timeout | None,
         max_batch_size: int,
         retry: RetryPolicy | None,
+        deadline: float | None = None,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError("max_batch_size must be at least 1")
+        if deadline is not None and deadline <= 0:
+            raise ValueError("deadline must be positive seconds, or None to derive it from the timeout")
         self._secrets = tuple(secrets)
         self._sender_id = sender_id
         self._max_batch_size = max_batch_size
         self._retry = retry or RetryPolicy()
         self._http = httpx.AsyncClient(timeout=timeout or DEFAULT_TIMEOUT, headers={"User-Agent": "smsrelay"})
+        self._deadline = deadline if deadline is not None else attempt_deadline(self._http.timeout)
 
     @property
     def name(self) -> ProviderName:
@@ -316,6 +297,10 @@ class JsonApiClient:
             )
         return numbers
 
+    def _owns(self, body: dict[str, Any]) -> bool:
+        """Whether a JSON object is this provider's own (error) answer; see ``post_json``."""
+        raise NotImplementedError
+
     async def _post(
         self,
         url: str,
@@ -335,6 +320,8 @@ class JsonApiClient:
             secrets=self._secrets,
             credentials=self.credentials,
             check=check,
+            owns=self._owns,
             check_text=check_text,
+            deadline=self._deadline,
         )
         return body

@@ -12,18 +12,24 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 PROVIDER_TEXT_LIMIT = 200
-MIN_SECRET_LENGTH = 4
+# Secrets shorter than this are hidden only where they stand as a whole word (see ``redact``).
+WHOLE_WORD_BELOW = 4
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def redact(text: str, secrets: Collection[str]) -> str:
     """Every secret in ``text`` replaced by ``***``; longest first, so a secret holding another goes whole.
 
-    Values shorter than ``MIN_SECRET_LENGTH`` are left alone: hiding a one-letter username would garble every
-    word that contains the letter, and no API key is that short.
+    A short value (a three-letter 254sms username) is hidden only where it stands as a whole word: replacing
+    ``bob`` everywhere would garble ``bobsleigh``, yet "user bob blocked" must not show the login. Longer
+    values are hidden wherever they appear, also inside other text (``key=abcd1234&``).
     """
-    for secret in sorted((s for s in secrets if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True):
-        text = text.replace(secret, "***")
+    for secret in sorted({s for s in secrets if s}, key=lambda s: (-len(s), s)):
+        if len(secret) >= WHOLE_WORD_BELOW:
+            text = text.replace(secret, "***")
+        else:
+            # Lookarounds rather than \b: a secret may start or end with a character that is not a word one.
+            text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", "***", text)
     return text
 
 
@@ -39,6 +45,19 @@ def provider_text(value: object, secrets: Collection[str], limit: int = PROVIDER
 def sentence(text: str) -> str:
     """``text`` ending like a sentence, so more can follow it."""
     return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+_SENDER_ID = re.compile(r"sender\s*[-_ ]?\s*(?:id|name)\b", re.IGNORECASE)
+_SENDER_REFUSED = re.compile(
+    r"invalid|unknown|unregistered|unauthori[sz]ed|inactive|denied"
+    r"|not\s+(?:valid|registered|allowed|approved|found|active|permitted)",
+    re.IGNORECASE,
+)
+
+
+def refuses_sender_id(text: str) -> bool:
+    """Whether a provider's words say the sender id is not usable ("Invalid sender id ACME")."""
+    return _SENDER_ID.search(text) is not None and _SENDER_REFUSED.search(text) is not None
 
 
 def to_decimal(value: object) -> Decimal | None:

@@ -5,6 +5,13 @@ Success is ``statusCode`` 101, as a number or as text. Failures are the codes X0
 published sample of ``messageDetails`` has ``statusCode`` and ``statusMessage`` swapped (``"Successfully
 Sent"`` / ``2``), so a recipient's fate is read from whichever field speaks. 254sms gives no message ids,
 units or cost.
+
+A recipient is ``REJECTED`` only when its detail says so in clear words (failed, invalid, blacklisted…).
+Anything else it does not recognise ("Pending", "Processing", a bare code, no status) is ``UNKNOWN``: read
+as failed, an admin's retry would send it a second time. A refused send (2xx, not 101, no X code) whose
+``messageDetails`` say of one of our numbers that it was sent, or leave it unclear, is read per recipient
+for the same reason (numbers it leaves out are ``UNKNOWN``); when every detail about our numbers says
+failed, the call's own typed error is raised instead (insufficient credit, say, which stops a bulk job).
 """
 
 from __future__ import annotations
@@ -17,16 +24,18 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from bot.providers.answers import error_for_status, unknown_outcome
 from bot.providers.errors import (
     AuthenticationError,
     BadRequestError,
     InsufficientCreditError,
+    InvalidSenderIdError,
     ProviderError,
     ProviderRejectedError,
     ProviderUnavailableError,
 )
-from bot.providers.http import JsonApiClient, RetryPolicy, error_for_status, unknown_outcome
-from bot.providers.parsing import number_key, provider_text, to_decimal, to_int, to_text
+from bot.providers.http import JsonApiClient, JsonCheck, RetryPolicy
+from bot.providers.parsing import number_key, provider_text, refuses_sender_id, to_decimal, to_int, to_text
 from bot.providers.types import (
     Balance,
     DeliveryStatus,
@@ -60,9 +69,18 @@ _X_ERRORS: dict[str, tuple[type[ProviderError], str]] = {
     ),
 }
 _X_FIELDS = ("statusCode", "code", "errorCode", "error", "status", "statusMessage")
-_CREDIT_WORDS = re.compile(r"balance|credit", re.IGNORECASE)
+# Phrases that mean "too little credit"; a bare "balance" or "credit" does not ("…; balance unchanged").
+_CREDIT_WORDS = re.compile(
+    r"\b(?:insufficient|not\s+enough)\b(?!\s+(?:permissions?|privileges?|rights|access|parameters|fields))"
+    r"|\blow\s+(?:sms\s+|account\s+)?(?:balance|credits?)\b|\bno\s+(?:sms\s+)?credits?\b"
+    r"|\bout\s+of\s+(?:sms\s+)?credits?\b|\btop[\s-]?up\b",
+    re.IGNORECASE,
+)
+# Clear refusals of one recipient; only these make it REJECTED (DND: the subscriber blocks bulk SMS).
 _FAILED_WORDS = re.compile(
-    r"fail|invalid|reject|error|not\s+sent|unsent|blacklist|insufficient|undeliver|blocked", re.IGNORECASE
+    r"fail|reject|invalid|error|blacklist|insufficient|unsuccessful|undeliver|blocked|\bdnd\b"
+    r"|not\s+(?:sent|delivered)|unsent",
+    re.IGNORECASE,
 )
 _SENT_WORDS = re.compile(r"success|\bsent\b|\bdelivered\b|\baccepted\b|\bqueued\b", re.IGNORECASE)
 
@@ -100,6 +118,9 @@ def sms254_error(status: int, body: dict[str, Any], secrets: Sequence[str]) -> P
         return error
     said = body.get("statusMessage") or body.get("message") or body.get("error")
     detail = provider_text(said, secrets) if to_text(said) else None
+    if detail and refuses_sender_id(detail):
+        message = f"254sms refused the sender id for this account. It said: {detail}"
+        return InvalidSenderIdError(_PROVIDER, message, status_code=status)
     if detail and _CREDIT_WORDS.search(detail):
         return InsufficientCreditError(_PROVIDER, f"254sms: not enough credit. It said: {detail}", status_code=status)
     if not 200 <= status < 300:
@@ -113,13 +134,14 @@ def _detail_outcome(recipient: str, item: dict[str, Any], secrets: Sequence[str]
     """One ``messageDetails`` entry; whichever of ``statusCode``/``statusMessage`` holds words decides."""
     said = [t.strip() for t in (to_text(item.get(f)) for f in ("statusCode", "statusMessage", "status")) if t]
     words = [t for t in said if not t.isdigit()]
-    if any(_FAILED_WORDS.search(t) for t in words):
-        reason = next(t for t in words if _FAILED_WORDS.search(t))
-        return RecipientOutcome(recipient, RecipientState.REJECTED, error=provider_text(reason, secrets))
-    if any(_SENT_WORDS.search(t) for t in words) or any(t in _SUCCESS_NUMBERS for t in said):
+    if (failure := next((t for t in words if _FAILED_WORDS.search(t)), None)) is not None:
+        return RecipientOutcome(recipient, RecipientState.REJECTED, error=provider_text(failure, secrets))
+    # Words decide when there are any; a bare code only when it is one the sample uses for "sent".
+    if any(_SENT_WORDS.search(t) for t in words) or (not words and any(t in _SUCCESS_NUMBERS for t in said)):
         return RecipientOutcome(recipient, RecipientState.ACCEPTED)
-    reason = words[0] if words else f"254sms status {said[0]}" if said else "no status given"
-    return RecipientOutcome(recipient, RecipientState.REJECTED, error=provider_text(reason, secrets))
+    # "Pending", "Processing", a bare 1, nothing at all: it may have gone out, so it is never resent unasked.
+    what = f"254sms said “{words[0]}”" if words else f"254sms status {said[0]}" if said else "254sms gave no status"
+    return RecipientOutcome(recipient, RecipientState.UNKNOWN, error=provider_text(what, secrets))
 
 
 def _details_by_number(details: object) -> dict[str, dict[str, Any]]:
@@ -140,6 +162,33 @@ def _details_by_number(details: object) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _outcomes(numbers: Sequence[str], details: object, secrets: Sequence[str]) -> tuple[RecipientOutcome, ...]:
+    """Each number's detail read; a number the details leave out is ``UNKNOWN``."""
+    by_number = _details_by_number(details)
+    return tuple(
+        _detail_outcome(n, item, secrets)
+        if (item := by_number.get(number_key(n))) is not None
+        else RecipientOutcome(n, RecipientState.UNKNOWN)
+        for n in numbers
+    )
+
+
+def _details_outweigh_refusal(numbers: Sequence[str], status: int, body: dict[str, Any]) -> bool:
+    """Whether a refused send's ``messageDetails`` are read per recipient instead of raising (module docstring).
+
+    Only when a detail about one of our numbers says sent or leaves it unclear; never for an X code (the
+    credentials were refused: nothing went out).
+    """
+    if not 200 <= status < 300 or _x_error_in(body, status) is not None:
+        return False
+    by_number = _details_by_number(body.get("messageDetails"))
+    return any(
+        _detail_outcome(n, item, ()).state is not RecipientState.REJECTED
+        for n in numbers
+        if (item := by_number.get(number_key(n))) is not None
+    )
+
+
 class Sms254Client(JsonApiClient):
     """One 254sms account. Owns its HTTP connection pool: close it with ``aclose()`` or ``async with``."""
 
@@ -157,6 +206,7 @@ class Sms254Client(JsonApiClient):
         timeout: httpx.Timeout | None = None,
         max_batch_size: int = 100,
         retry: RetryPolicy | None = None,
+        deadline: float | None = None,
     ) -> None:
         # With the key, the username is a login: both stay out of everything shown to a chat.
         super().__init__(
@@ -165,6 +215,7 @@ class Sms254Client(JsonApiClient):
             timeout=timeout,
             max_batch_size=max_batch_size,
             retry=retry,
+            deadline=deadline,
         )
         self._username = username
         self._api_key = api_key
@@ -183,7 +234,17 @@ class Sms254Client(JsonApiClient):
         numbers = self._batch(recipients)
         sender = sender_id or self._sender_id
         payload = {"sender_id": sender, "phone": ",".join(numbers), "message": text}
-        body = await self._call(self._send_url, payload, idempotent=False)
+
+        def check(status: int, body: dict[str, Any]) -> ProviderError | None:
+            if 200 <= status < 300 and "statusCode" not in body and _x_error_in(body, status) is None:
+                # Some JSON, but not 254sms's: nobody can say whether it went out.
+                return unknown_outcome(_PROVIDER, "answered without a status code", status)
+            error = sms254_error(status, body, self._secrets)
+            if error is not None and _details_outweigh_refusal(numbers, status, body):
+                return None
+            return error
+
+        body = await self._call(self._send_url, payload, idempotent=False, check=check)
         try:
             return self._send_result(numbers, sender, body)
         except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
@@ -193,7 +254,15 @@ class Sms254Client(JsonApiClient):
 
     async def balance(self) -> Balance:
         """Credits left (SMS units), from the credits call."""
-        body = await self._call(self._credits_url, {}, idempotent=True)
+
+        def check(status: int, body: dict[str, Any]) -> ProviderError | None:
+            if 200 <= status < 300 and "statusCode" not in body and _x_error_in(body, status) is None:
+                if to_decimal(body.get("credits")) is not None:
+                    return None  # the credits alone, without a status code: still the figure asked for
+                return ProviderUnavailableError(_PROVIDER, "254sms answered without a status code.", status_code=status)
+            return sms254_error(status, body, self._secrets)
+
+        body = await self._call(self._credits_url, {}, idempotent=True, check=check)
         credits = to_decimal(body.get("credits"))
         if credits is None:
             raise ProviderUnavailableError(_PROVIDER, "254sms's credits answer did not include the credits.")
@@ -205,35 +274,25 @@ class Sms254Client(JsonApiClient):
 
     # -- internals ------------------------------------------------------------------------------------------
 
-    async def _call(self, url: str, payload: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
-        def check(status: int, body: dict[str, Any]) -> ProviderError | None:
-            if 200 <= status < 300 and "statusCode" not in body and _x_error_in(body, status) is None:
-                # Some JSON, but not 254sms's: for a send nobody can say whether it went out.
-                what = "answered without a status code"
-                if idempotent:
-                    return ProviderUnavailableError(_PROVIDER, f"254sms {what}.", status_code=status)
-                return unknown_outcome(_PROVIDER, what, status)
-            return sms254_error(status, body, self._secrets)
-
+    async def _call(self, url: str, payload: dict[str, Any], *, idempotent: bool, check: JsonCheck) -> dict[str, Any]:
         def check_text(status: int, text: str) -> ProviderError | None:
             return _x_error(text, status)
 
         payload = {"username": self._username, "api_key": self._api_key.get_secret_value(), **payload}
         return await self._post(url, payload, idempotent=idempotent, check=check, check_text=check_text)
 
+    def _owns(self, body: dict[str, Any]) -> bool:
+        # 254sms's own answers carry a statusCode (101, 102…) or an X code; a proxy's JSON has neither.
+        return "statusCode" in body or _x_error_in(body, 0) is not None
+
     def _send_result(self, numbers: Sequence[str], sender: str, body: dict[str, Any]) -> SendResult:
         details = body.get("messageDetails")
         if details is None:
-            # A 101 without any details: the call as a whole was accepted for every number in it.
+            # A 101 without any details: the call as a whole was accepted for every number in it. (A refusal
+            # reaches here only with details that name our numbers: see ``_details_outweigh_refusal``.)
             outcomes = tuple(RecipientOutcome(n, RecipientState.ACCEPTED) for n in numbers)
         else:
-            by_number = _details_by_number(details)
-            outcomes = tuple(
-                _detail_outcome(n, item, self._secrets)
-                if (item := by_number.get(number_key(n))) is not None
-                else RecipientOutcome(n, RecipientState.UNKNOWN)
-                for n in numbers
-            )
+            outcomes = _outcomes(numbers, details, self._secrets)
         count = to_int(body.get("recipientsCount"))
         if count is not None and count != len(numbers):
             logger.debug("254sms: recipientsCount %d for %d numbers sent", count, len(numbers))

@@ -23,8 +23,8 @@ class RecipientState(StrEnum):
     """What the provider said about one recipient of a send."""
 
     ACCEPTED = "accepted"  # taken for delivery
-    REJECTED = "rejected"  # refused (invalid number, gateway failure): not sent
-    UNKNOWN = "unknown"  # the answer did not mention this recipient
+    REJECTED = "rejected"  # refused in clear words (invalid number, gateway failure): not sent
+    UNKNOWN = "unknown"  # not mentioned, or in words we cannot read ("Pending"): may have gone out
 
 
 class DeliveryState(StrEnum):
@@ -45,7 +45,7 @@ class RecipientOutcome:
     recipient: str  # normalised, 12 digits 254…
     state: RecipientState
     provider_message_id: str | None = None
-    error: str | None = None  # the provider's reason when rejected
+    error: str | None = None  # the provider's reason when rejected; what it said, if anything, when unknown
 
 
 @dataclass(frozen=True, slots=True)

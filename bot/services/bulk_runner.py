@@ -294,9 +294,8 @@ def outcomes_from_result(batch: Sequence[ClaimedRow], result: SendResult, segmen
     for row in batch:
         outcome = by_recipient.get(row.recipient)
         if outcome is None or outcome.state is RecipientState.UNKNOWN:
-            outcomes.append(
-                MessageOutcome(row.id, MessageStatus.UNKNOWN, error="the provider's answer did not mention it")
-            )
+            reason = (outcome.error if outcome else None) or "the provider's answer did not mention it"
+            outcomes.append(MessageOutcome(row.id, MessageStatus.UNKNOWN, error=reason))
         elif outcome.state is RecipientState.REJECTED:
             outcomes.append(
                 MessageOutcome(row.id, MessageStatus.FAILED, error=outcome.error or "refused by the provider")

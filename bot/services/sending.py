@@ -131,7 +131,7 @@ class SendingService:
         elif outcome.state is RecipientState.REJECTED:
             status, error = MessageStatus.FAILED, outcome.error or "refused by the provider"
         else:
-            status, error = MessageStatus.UNKNOWN, "the provider's answer did not mention this number"
+            status, error = MessageStatus.UNKNOWN, outcome.error or "the provider's answer did not mention this number"
         report = await self._finish(
             request,
             message_id,

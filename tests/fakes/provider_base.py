@@ -8,8 +8,13 @@ process through the JSON ledger file (``ledger_path``).
 ``fail_next(kind, count)`` makes the next requests misbehave. Kinds every fake knows: ``slow`` (a normal
 answer after ``slow_seconds``), ``timeout`` (the work is done and counted, then the connection is held for
 ``hold_seconds`` and closed without an answer: the outcome-unknown case), ``drop`` (done and counted,
-closed at once without an answer), ``html`` (an nginx 502 page), ``http504`` (an nginx 504 page),
-``html200`` (a web page with 200), ``garbage`` (200 with bytes that are not JSON). Each fake adds its own:
+closed at once without an answer), ``drip`` (done and counted, then the normal answer written one byte per
+``drip_seconds``: never a read timeout, yet no end in sight), ``html`` (an nginx 502 page), ``http504`` (an
+nginx 504 page), ``http503`` (an nginx 503 page: not processed), ``cloudflare520``/``cloudflare524``
+(Cloudflare's error pages), ``php500`` (a PHP fatal error printed with 500), ``html200`` (a web page with
+200), ``garbage`` (200 with bytes that are not JSON). ``fail_next(kind, after_work=True)`` does the normal
+work first (the recipients are counted) and then answers with the fault: a proxy's error page after the
+provider behind it had sent. Each fake adds its own:
 ``http500``, ``auth``, ``echo_key`` (an error text that repeats the key), ``forbidden``, ``not_found``,
 ``bad_request``, ``method_not_allowed``, ``insufficient``, ``success_false``; Texin ``invalid_sender``;
 254sms ``x000``–``x003``.
@@ -46,13 +51,43 @@ GSM_BASIC = (
 GSM_EXTENDED = "^{}\\[~]|€\f"
 
 # Faults every fake knows; each fake adds its own (auth, insufficient, x001…).
-COMMON_FAULTS = frozenset({"slow", "timeout", "drop", "html", "html200", "garbage", "http504"})
+COMMON_FAULTS = frozenset(
+    {
+        "slow",
+        "timeout",
+        "drop",
+        "drip",
+        "html",
+        "html200",
+        "garbage",
+        "http503",
+        "http504",
+        "cloudflare520",
+        "cloudflare524",
+        "php500",
+    }
+)
+# Faults answered by the normal route (the work is done), whatever ``after_work`` says.
+_ROUTED_FAULTS = frozenset({"slow", "timeout", "drop", "drip"})
 
 NGINX_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
     "</center>\r\n<hr><center>nginx/1.18.0 (Ubuntu)</center>\r\n</body>\r\n</html>\r\n"
 )
 NGINX_504 = NGINX_502.replace("502 Bad Gateway", "504 Gateway Time-out")
+NGINX_503 = NGINX_502.replace("502 Bad Gateway", "503 Service Temporarily Unavailable")
+CLOUDFLARE_524 = (
+    '<!DOCTYPE html>\n<!--[if lt IE 7]> <html class="no-js ie6 oldie" lang="en-US"> <![endif]-->\n'
+    '<head><title>api.example.co.ke | 524: A timeout occurred</title></head><body><div id="cf-wrapper">'
+    "<h1>A timeout occurred</h1><span>Error code 524</span><p>The origin web server timed out responding to "
+    "this request.</p><span>Cloudflare Ray ID: 8f2c1a7b9d3e4f50</span></div></body></html>"
+)
+CLOUDFLARE_520 = CLOUDFLARE_524.replace("524: A timeout occurred", "520: Web server is returning an unknown error")
+PHP_FATAL = (
+    "<br />\n<b>Fatal error</b>:  Uncaught PDOException: SQLSTATE[HY000] [2002] Connection refused in "
+    "/var/www/html/api/send.php:57\nStack trace:\n#0 {main}\n  thrown in <b>/var/www/html/api/send.php</b> "
+    "on line <b>57</b><br />\n"
+)
 LOGIN_PAGE = (
     "<!DOCTYPE html><html><head><title>Login</title></head><body><form method='post'>"
     "<input name='email'><input name='password' type='password'></form></body></html>"
@@ -101,6 +136,7 @@ class Reply:
 class _Fault:
     kind: str
     reply: Reply | None = None  # set by ``reply_next``: answer exactly this
+    after_work: bool = False  # do the normal work (and count it) before answering with the fault
 
 
 class _Server(ThreadingHTTPServer):
@@ -146,11 +182,13 @@ class FakeProviderServer:
         latency: float = 0.0,
         slow_seconds: float = 0.5,
         hold_seconds: float = 5.0,
+        drip_seconds: float = 0.05,
         ledger_path: Path | None = None,
     ) -> None:
         self.latency = latency  # added to every request, for benchmarks
         self.slow_seconds = slow_seconds  # extra delay of a ``slow`` fault
         self.hold_seconds = hold_seconds  # how long a ``timeout`` fault keeps the client waiting
+        self.drip_seconds = drip_seconds  # pause before each byte of a ``drip`` answer
         self.ledger_path = ledger_path
         self.lock = threading.RLock()
         self._received: collections.Counter[str] = collections.Counter()
@@ -237,12 +275,16 @@ class FakeProviderServer:
     def requests_to(self, path: str) -> list[LoggedRequest]:
         return [r for r in self.requests if r.path == path]
 
-    def fail_next(self, kind: str, count: int = 1) -> None:
-        """Make the next ``count`` requests misbehave in the way ``kind`` names (see ``faults``)."""
+    def fail_next(self, kind: str, count: int = 1, *, after_work: bool = False) -> None:
+        """Make the next ``count`` requests misbehave in the way ``kind`` names (see ``faults``).
+
+        ``after_work``: do the normal work first (a send is counted in ``received``), then answer with the
+        fault, as a proxy does when the provider behind it sent but its answer never came back.
+        """
         if kind not in self.faults:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(sorted(self.faults))}")
         with self.lock:
-            self._faults.extend(_Fault(kind) for _ in range(count))
+            self._faults.extend(_Fault(kind, after_work=after_work) for _ in range(count))
 
     def reply_next(self, status: int, body: Any, content_type: str = "application/json") -> None:
         """Answer the next request with exactly this, whatever it asks (for odd provider answers)."""
@@ -280,9 +322,11 @@ class FakeProviderServer:
             self._stopping.wait(self.slow_seconds)
         if fault is not None and fault.reply is not None:
             reply = fault.reply
-        elif kind in (None, "slow", "timeout", "drop"):
+        elif kind is None or kind in _ROUTED_FAULTS:
             reply = self._route(handler.command, path, body)
         else:
+            if fault is not None and fault.after_work:
+                self._route(handler.command, path, body)  # done and counted; its answer is lost
             reply = self._common_fault(kind) or self.fault_reply(kind, path, body)
         self._write_ledger()
         if self.latency:
@@ -300,7 +344,21 @@ class FakeProviderServer:
         handler.send_header("Content-Type", reply.content_type)
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
+        if kind == "drip":
+            self._drip(handler, data)
+            return
         handler.wfile.write(data)
+
+    def _drip(self, handler: _Handler, data: bytes) -> None:
+        """``data`` one byte per ``drip_seconds``, until it is all out, the client leaves or the fake stops."""
+        handler.close_connection = True  # an answer cut short leaves the connection unusable
+        for index in range(len(data)):
+            if self._stopping.wait(self.drip_seconds):
+                return
+            try:
+                handler.wfile.write(data[index : index + 1])
+            except OSError:  # the client gave up and closed the connection
+                return
 
     def _route(self, method: str, path: str, body: Any) -> Reply:
         if method != "POST":
@@ -312,7 +370,11 @@ class FakeProviderServer:
     def _common_fault(kind: str) -> Reply | None:
         return {
             "html": Reply(502, NGINX_502, "text/html"),
+            "http503": Reply(503, NGINX_503, "text/html"),
             "http504": Reply(504, NGINX_504, "text/html"),
+            "cloudflare520": Reply(520, CLOUDFLARE_520, "text/html; charset=UTF-8"),
+            "cloudflare524": Reply(524, CLOUDFLARE_524, "text/html; charset=UTF-8"),
+            "php500": Reply(500, PHP_FATAL, "text/html; charset=UTF-8"),
             "html200": Reply(200, LOGIN_PAGE, "text/html; charset=UTF-8"),
             "garbage": Reply(200, b"\x00\x9f\x92garbage{{ not json", "application/json"),
         }.get(kind)

@@ -5,7 +5,9 @@ shape. Choices where the spec is silent (the client must not depend on them): X 
 ``{"statusCode": "X001", "statusMessage": …}``; a wrong username is X003, a wrong key X001, a missing field
 X000; too little credit is ``statusCode`` 102 "Insufficient balance…"; an unknown sender id is ``statusCode``
 103; an invalid number is a detail with ``statusCode: "Invalid Phone Number"``, a gateway failure one with
-``statusCode: "Failed"``.
+``statusCode: "Failed"``. Options for shapes the spec does not show: ``pending_numbers`` are sent but their
+detail says ``"Pending"`` (code 1); with ``partial_sends`` too little credit sends to the numbers it covers
+and answers ``statusCode`` 102 with a detail per number ("Successfully Sent" or "Insufficient balance").
 
 Standalone: ``python -m tests.fakes.sms254_server --port 0 --latency 0.05 --credits 1000000 --ledger PATH``
 prints ``PORT <n>`` and serves until killed.
@@ -52,6 +54,14 @@ _ERROR_FAULTS = {
 }
 
 DetailStyle = Literal["spec", "unswapped", "absent"]
+Outcome = Literal["sent", "invalid", "failed", "pending", "no_credit"]
+_DETAIL_WORDS: dict[Outcome, str] = {
+    "sent": "Successfully Sent",
+    "invalid": "Invalid Phone Number",
+    "failed": "Failed",
+    "pending": "Pending",
+    "no_credit": "Insufficient balance",
+}
 
 
 class Sms254FakeServer(FakeProviderServer):
@@ -67,14 +77,23 @@ class Sms254FakeServer(FakeProviderServer):
         invalid_numbers: set[str] | None = None,
         failing_numbers: set[str] | None = None,
         unmentioned_numbers: set[str] | None = None,
+        pending_numbers: set[str] | None = None,
+        partial_sends: bool = False,
         details_style: DetailStyle = "spec",
         string_numbers: bool = False,
         latency: float = 0.0,
         slow_seconds: float = 0.5,
         hold_seconds: float = 5.0,
+        drip_seconds: float = 0.05,
         ledger_path: Path | None = None,
     ) -> None:
-        super().__init__(latency=latency, slow_seconds=slow_seconds, hold_seconds=hold_seconds, ledger_path=ledger_path)
+        super().__init__(
+            latency=latency,
+            slow_seconds=slow_seconds,
+            hold_seconds=hold_seconds,
+            drip_seconds=drip_seconds,
+            ledger_path=ledger_path,
+        )
         self.username = username
         self.api_key = api_key
         self.credits = credits
@@ -82,6 +101,8 @@ class Sms254FakeServer(FakeProviderServer):
         self.invalid_numbers = invalid_numbers or set()
         self.failing_numbers = failing_numbers or set()
         self.unmentioned_numbers = unmentioned_numbers or set()  # sent, but left out of messageDetails
+        self.pending_numbers = pending_numbers or set()  # sent, but their detail says "Pending"
+        self.partial_sends = partial_sends  # too little credit: send what it covers, refuse the rest
         self.details_style = details_style
         self.string_numbers = string_numbers  # the spec's table calls every field a String
 
@@ -121,9 +142,9 @@ class Sms254FakeServer(FakeProviderServer):
     def _number(self, value: int | float) -> int | float | str:
         return str(value) if self.string_numbers else value
 
-    def _detail(self, recipient: str, text: str, outcome: Literal["sent", "invalid", "failed"]) -> dict[str, Any]:
-        words = {"sent": "Successfully Sent", "invalid": "Invalid Phone Number", "failed": "Failed"}[outcome]
-        code = {"sent": 2, "invalid": 0, "failed": 3}[outcome]
+    def _detail(self, recipient: str, text: str, outcome: Outcome) -> dict[str, Any]:
+        words = _DETAIL_WORDS[outcome]
+        code = {"sent": 2, "invalid": 0, "failed": 3, "pending": 1, "no_credit": 4}[outcome]
         if self.details_style == "unswapped":
             return {"recipient": recipient, "message": text, "statusCode": code, "statusMessage": words}
         # As published: the words in statusCode, the number in statusMessage.
@@ -140,7 +161,8 @@ class Sms254FakeServer(FakeProviderServer):
         numbers = [part.strip() for part in phone.split(",") if part.strip()]
         sorted_out: list[tuple[str, str | None]] = [(raw, normalise(raw)) for raw in numbers]
         valid = [n for _, n in sorted_out if n is not None and n not in self.invalid_numbers | self.failing_numbers]
-        if units * len(valid) > self.credits:
+        short = units * len(valid) > self.credits
+        if short and not self.partial_sends:
             return _ERROR_FAULTS["insufficient"]
         details = []
         for raw, number in sorted_out:
@@ -148,15 +170,18 @@ class Sms254FakeServer(FakeProviderServer):
                 details.append(self._detail(raw, str(text), "invalid"))
             elif number in self.failing_numbers:
                 details.append(self._detail(number, str(text), "failed"))
+            elif units > self.credits:
+                details.append(self._detail(number, str(text), "no_credit"))
             else:
                 self.credits -= units
                 self.accept(number)
                 if number not in self.unmentioned_numbers:
-                    details.append(self._detail(number, str(text), "sent"))
+                    outcome: Outcome = "pending" if number in self.pending_numbers else "sent"
+                    details.append(self._detail(number, str(text), outcome))
         answer: dict[str, Any] = {
             "recipientsCount": self._number(len(numbers)),
-            "statusMessage": "Success",
-            "statusCode": self._number(101),
+            "statusMessage": "Insufficient balance, please top up" if short else "Success",
+            "statusCode": self._number(102 if short else 101),
             "Balance": self._number(json_number(self.credits)),
         }
         if self.details_style != "absent":

@@ -4,7 +4,9 @@ Choices where the spec is silent (the client must not depend on them): a wrong s
 HTTP 200 and the spec's ``success: false`` body; too little balance with HTTP 400 and "Insufficient SMS
 balance…"; an invalid number on ``send_sms`` with HTTP 400; a gateway failure on ``send_sms`` with HTTP 500.
 A bulk send answers ``success: true`` with the numbers sorted into ``message_ids``, ``invalid_numbers`` and
-``failed_recipients``.
+``failed_recipients``. Options for shapes seen outside the spec: ``details_only`` leaves ``message_id``,
+``units_used``, ``cost`` and ``new_balance`` out of a single send's answer (they stay in ``details``);
+``ids_style="list"`` gives ``message_ids`` as a bare list of ids in the order sent.
 
 Standalone: ``python -m tests.fakes.texin_server --port 0 --latency 0.05 --credits 1000000 --ledger PATH``
 prints ``PORT <n>`` and serves until killed.
@@ -55,7 +57,12 @@ _ERROR_FAULTS = {
 
 
 def normalise(number: object) -> str | None:
-    """Texin's own reading of a number: ``07…``/``01…`` become ``254…``; anything else is invalid."""
+    """Texin's own reading of a number: ``07…``/``01…`` become ``254…``; anything else is invalid.
+
+    The spec lists only ``2547XXXXXXXX`` and ``07XXXXXXXX``; it is silent on ``2541…``/``01…``. The fake takes
+    them anyway because Kenya's 010x/011x mobile ranges are real numbers our own validation accepts, and a
+    fake that refused them would hide how the client reads such answers. The client must not rely on it.
+    """
     digits = str(number).strip().removeprefix("+")
     if re.fullmatch(r"0[17]\d{8}", digits):
         return "254" + digits[1:]
@@ -95,12 +102,21 @@ class TexinFakeServer(FakeProviderServer):
         key_style: Literal["254", "07"] = "254",
         invalid_style: Literal["numbers", "objects"] = "numbers",
         failed_style: Literal["object", "list"] = "object",
+        ids_style: Literal["object", "list"] = "object",
+        details_only: bool = False,
         latency: float = 0.0,
         slow_seconds: float = 0.5,
         hold_seconds: float = 5.0,
+        drip_seconds: float = 0.05,
         ledger_path: Path | None = None,
     ) -> None:
-        super().__init__(latency=latency, slow_seconds=slow_seconds, hold_seconds=hold_seconds, ledger_path=ledger_path)
+        super().__init__(
+            latency=latency,
+            slow_seconds=slow_seconds,
+            hold_seconds=hold_seconds,
+            drip_seconds=drip_seconds,
+            ledger_path=ledger_path,
+        )
         self.api_key = api_key
         self.credits = credits
         self.cost_per_unit = cost_per_unit
@@ -112,6 +128,8 @@ class TexinFakeServer(FakeProviderServer):
         self.key_style = key_style  # how numbers are written back: 2547… or 07…
         self.invalid_style = invalid_style
         self.failed_style = failed_style
+        self.ids_style = ids_style  # message_ids keyed by number, or a bare list of ids
+        self.details_only = details_only  # a single send's figures only inside ``details``
         self.messages: dict[str, SentMessage] = {}
         self._ids = itertools.count(1768205981)
 
@@ -210,29 +228,30 @@ class TexinFakeServer(FakeProviderServer):
             return Reply(500, {"success": False, "message": "Failed to send SMS", "error": error})
         message = self._record(number, sender, text, units)
         cost = json_number(message.cost)
-        return Reply(
-            200,
-            {
-                "success": True,
-                "message": "SMS sent successfully!",
-                "message_id": message.message_id,
-                "recipient": self._written(number),
-                "sender_id": sender,
-                "units_used": units,
-                "message_length": len(text),
-                "cost": cost,
-                "new_balance": json_number(self.credits),
-                "simulation_mode": self.simulation_mode,
-                "details": {
-                    "To": self._written(number),
-                    "Message ID": message.message_id,
-                    "Units used": units,
-                    "Cost": f"KES {message.cost:.2f}",
-                    "New balance": f"{json_number(self.credits)} credits",
-                    "Length": f"{len(text)} characters",
-                },
+        answer: dict[str, Any] = {
+            "success": True,
+            "message": "SMS sent successfully!",
+            "message_id": message.message_id,
+            "recipient": self._written(number),
+            "sender_id": sender,
+            "units_used": units,
+            "message_length": len(text),
+            "cost": cost,
+            "new_balance": json_number(self.credits),
+            "simulation_mode": self.simulation_mode,
+            "details": {
+                "To": self._written(number),
+                "Message ID": message.message_id,
+                "Units used": units,
+                "Cost": f"KES {message.cost:.2f}",
+                "New balance": f"{json_number(self.credits)} credits",
+                "Length": f"{len(text)} characters",
             },
-        )
+        }
+        if self.details_only:
+            for field in ("message_id", "units_used", "cost", "new_balance"):
+                del answer[field]
+        return Reply(200, answer)
 
     def _send_bulk_sms(self, body: dict[str, Any]) -> Reply:
         recipients = body.get("recipients")
@@ -270,11 +289,15 @@ class TexinFakeServer(FakeProviderServer):
                 "units_used": units * len(sent),
                 "total_cost": json_number(sum((m.cost for m in sent), Decimal(0))),
                 "new_balance": json_number(self.credits),
-                "message_ids": {
-                    self._written(m.recipient): m.message_id
-                    for m in sent
-                    if m.recipient not in self.unmentioned_numbers
-                },
+                "message_ids": (
+                    [m.message_id for m in sent if m.recipient not in self.unmentioned_numbers]
+                    if self.ids_style == "list"
+                    else {
+                        self._written(m.recipient): m.message_id
+                        for m in sent
+                        if m.recipient not in self.unmentioned_numbers
+                    }
+                ),
                 "invalid_numbers": (
                     [{"number": n, "reason": "Invalid phone number format"} for n in invalid]
                     if self.invalid_style == "objects"

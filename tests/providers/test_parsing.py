@@ -55,9 +55,13 @@ def test_provider_text_hides_secrets_before_shortening_so_none_is_cut_in_half() 
     assert provider_text(f"bad key {key}", [key]) == "bad key ***"
 
 
-def test_redaction_hides_longer_secrets_first_and_ignores_tiny_values() -> None:
+def test_redaction_hides_longer_secrets_first_and_short_ones_only_as_whole_words() -> None:
     assert redact("user admin key admin-key-1", ["admin", "admin-key-1"]) == "user *** key ***"
-    assert redact("a user", ["a"]) == "a user"
+    assert redact("user bob blocked", ["bob"]) == "user *** blocked"
+    assert redact("bobsleigh by bob.", ["bob"]) == "bobsleigh by ***."
+    assert redact("user=bob&key=k", ["bob"]) == "user=***&key=k"
+    assert redact("a user", ["a"]) == "*** user"
+    assert redact("banana", ["a", ""]) == "banana"
 
 
 def test_backoff_doubles_up_to_the_cap_and_jitter_only_shortens() -> None:

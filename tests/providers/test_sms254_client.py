@@ -11,6 +11,7 @@ from bot.providers.errors import (
     AuthenticationError,
     BadRequestError,
     InsufficientCreditError,
+    InvalidSenderIdError,
     NotFoundError,
     OutcomeUnknownError,
     PermissionDeniedError,
@@ -124,7 +125,7 @@ async def test_answer_without_details_accepts_every_recipient() -> None:
         ({"statusCode": "Failed", "statusMessage": 2}, RecipientState.REJECTED),
         ({"statusCode": "Not Sent", "statusMessage": 5}, RecipientState.REJECTED),
         ({"statusCode": "DND active", "statusMessage": 7}, RecipientState.REJECTED),
-        ({"statusCode": 9}, RecipientState.REJECTED),
+        ({"statusCode": 9}, RecipientState.UNKNOWN),  # a bare code it does not know: maybe sent
     ],
 )
 async def test_each_detail_shape_is_read_from_whichever_field_speaks(
@@ -264,7 +265,8 @@ async def test_too_little_credit_is_insufficient_credit(
         ("not_found", NotFoundError, "HTTP 404"),
         ("method_not_allowed", BadRequestError, "HTTP 405"),
         ("http500", ProviderUnavailableError, "HTTP 500"),
-        ("html", ProviderUnavailableError, "web page instead of its API (HTTP 502)"),
+        ("html", OutcomeUnknownError, "web page instead of its API (HTTP 502)"),
+        ("http503", ProviderUnavailableError, "web page instead of its API (HTTP 503)"),
         ("garbage", OutcomeUnknownError, "something other than its API"),
     ],
 )
@@ -285,11 +287,13 @@ async def test_other_failures_on_send_are_typed_and_not_repeated(
     assert len(sms254_server.requests) == 1
 
 
-async def test_unregistered_sender_id_is_refused_with_the_provider_words(
-    sms254_client: Sms254Client,
+async def test_unregistered_sender_id_is_invalid_sender_id_error_with_the_provider_words(
+    sms254_server: Sms254FakeServer, sms254_client: Sms254Client
 ) -> None:
-    with pytest.raises(ProviderRejectedError, match="Invalid sender id ACME"):
+    with pytest.raises(InvalidSenderIdError, match="Invalid sender id ACME"):
         await sms254_client.send([A], "hi", sender_id="ACME")
+
+    assert sms254_server.received == {}
 
 
 async def test_json_without_a_status_code_is_unknown_for_send_and_unavailable_for_credits(

@@ -96,8 +96,8 @@ async def test_send_answer_of_json_that_is_not_the_api_is_outcome_unknown(
         await texin_client.send([A], "hi")
 
 
-@pytest.mark.parametrize("fault", ["http500", "html"])
-async def test_server_error_on_send_is_unavailable_and_not_repeated(
+@pytest.mark.parametrize("fault", ["http500", "http503"])
+async def test_provider_error_or_503_on_send_is_unavailable_and_not_repeated(
     texin_server: TexinFakeServer, texin_client: TexinClient, fault: str
 ) -> None:
     texin_server.fail_next(fault)
@@ -164,7 +164,7 @@ async def test_balance_is_retried_after_one_server_error_then_succeeds(
     assert len(texin_server.requests_to("/api/get_balance")) == 2
 
 
-@pytest.mark.parametrize("fault", ["html", "html200", "garbage", "drop"])
+@pytest.mark.parametrize("fault", ["html", "html200", "garbage", "drop", "cloudflare524", "php500"])
 async def test_balance_gives_up_after_repeated_unusable_answers(
     texin_server: TexinFakeServer, texin_client: TexinClient, fault: str
 ) -> None:

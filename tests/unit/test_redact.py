@@ -1,0 +1,36 @@
+"""Secrets never leave the process: alerts and logs pass through this redactor."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.logging_setup import RedactingFormatter
+from bot.redact import make_redactor
+
+TOKEN = "123456:ABC-secret_token"
+
+
+def test_token_is_hidden_also_url_quoted_as_in_request_urls() -> None:
+    redact = make_redactor([TOKEN, "texin-api-key-9"])
+    text = f"POST https://api.telegram.org/bot123456%3AABC-secret_token/getMe failed; key texin-api-key-9; {TOKEN}"
+    cleaned = redact(text)
+    assert "secret_token" not in cleaned and "texin-api-key-9" not in cleaned
+    assert cleaned.count("***") == 3
+
+
+def test_a_short_username_is_hidden_as_a_word_only() -> None:
+    redact = make_redactor(["bob"])
+    assert redact("user bob blocked; bobsleigh team") == "user *** blocked; bobsleigh team"
+
+
+def test_log_lines_are_redacted_including_tracebacks() -> None:
+    formatter = RedactingFormatter(make_redactor([TOKEN]), "%(message)s")
+    try:
+        raise RuntimeError(f"request to /bot{TOKEN}/sendMessage failed")
+    except RuntimeError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed with %s", (TOKEN,), exc_info=None)
+        import sys
+
+        record.exc_info = sys.exc_info()
+    line = formatter.format(record)
+    assert TOKEN not in line and "***" in line and "RuntimeError" in line
