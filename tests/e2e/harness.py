@@ -8,6 +8,7 @@ The bot runs in the test's event loop through PTB's own lifecycle: initialize, `
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ from tests.fakes.telegram_server import FakeTelegram, SentMessage
 from tests.fakes.texin_server import TexinFakeServer
 from tests.providers.support import FAST_RETRY
 
+REPO = Path(__file__).resolve().parents[2]
 ADMIN = 1001
 SENDER = 2002
 VIEWER = 3003
@@ -96,6 +98,27 @@ def fast_registry(settings: Settings, *, batch_size: int | None = None) -> Provi
             max_batch_size=size,
         )
     return ProviderRegistry(providers, settings.chosen_default_provider)
+
+
+def process_environment(
+    telegram: FakeTelegram, database: Path, texin: TexinFakeServer | None = None, **variables: str
+) -> dict[str, str]:
+    """The environment of a ``python -m bot`` process pointed at the fakes (nothing of ours inherited)."""
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(database.parent),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "PYTHONPATH": str(REPO),
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.base_url,
+        "TELEGRAM_FILE_URL": telegram.base_file_url,
+        "ADMIN_CHAT_IDS": str(ADMIN),
+        "DATABASE_PATH": str(database),
+    }
+    if texin is not None:
+        environment.update(TEXIN_API_KEY=texin.api_key, TEXIN_BASE_URL=texin.base_url)
+    environment.update(variables)
+    return environment
 
 
 @contextlib.asynccontextmanager

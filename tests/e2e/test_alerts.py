@@ -4,7 +4,6 @@ and ``python -m bot notify`` from scripts."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -12,12 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from storage import MessageStatus, Role, open_database
-from tests.e2e.harness import ADMIN, SENDER, BotHarness, running, start_bot
+from tests.e2e.harness import ADMIN, SENDER, BotHarness, process_environment, running, start_bot
 from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.telegram_server import FakeTelegram, SentMessage
 from tests.fakes.texin_server import TexinFakeServer
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def admin_texts(telegram: FakeTelegram, words: str) -> list[SentMessage]:
@@ -133,18 +130,7 @@ async def test_texin_deliveries_are_followed_up_and_the_chat_gets_one_summary(
 def notify(
     telegram: FakeTelegram, texin: TexinFakeServer, database: Path, text: str
 ) -> subprocess.CompletedProcess[str]:
-    environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "PYTHONPATH": str(REPO),
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.base_url,
-        "TELEGRAM_FILE_URL": telegram.base_file_url,
-        "ADMIN_CHAT_IDS": f"{ADMIN},1002",
-        "DATABASE_PATH": str(database),
-        "TEXIN_API_KEY": texin.api_key,
-        "TEXIN_BASE_URL": texin.base_url,
-    }
+    environment = process_environment(telegram, database, texin, ADMIN_CHAT_IDS=f"{ADMIN},1002")
     return subprocess.run(
         [sys.executable, "-m", "bot", "notify", text],
         cwd=database.parent,

@@ -9,42 +9,32 @@ are sent at most once and never resent automatically.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from storage import MessageStatus, open_database
-from tests.e2e.harness import ADMIN, button_data
+from tests.e2e.harness import ADMIN, button_data, process_environment
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
 
-REPO = Path(__file__).resolve().parents[2]
 RECIPIENTS = [f"07{i:08d}" for i in range(400)]
 
 
 def bot_environment(telegram: FakeTelegram, texin: TexinFakeServer, database: Path) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(database.parent),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "PYTHONPATH": str(REPO),
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.base_url,
-        "TELEGRAM_FILE_URL": telegram.base_file_url,
-        "ADMIN_CHAT_IDS": str(ADMIN),
-        "DATABASE_PATH": str(database),
-        "TEXIN_API_KEY": texin.api_key,
-        "TEXIN_BASE_URL": texin.base_url,
-        "BULK_BATCH_SIZE": "10",
-        "BULK_CONCURRENCY": "3",
-        "BULK_PROGRESS_INTERVAL": "0.3",
-        "PROVIDER_TIMEOUT": "5",
-        "BALANCE_CHECK_INTERVAL": "0",
-        "DELIVERY_CHECK_INTERVAL": "0",
-        "LOG_LEVEL": "WARNING",
-    }
+    return process_environment(
+        telegram,
+        database,
+        texin,
+        BULK_BATCH_SIZE="10",
+        BULK_CONCURRENCY="3",
+        BULK_PROGRESS_INTERVAL="0.3",
+        PROVIDER_TIMEOUT="5",
+        BALANCE_CHECK_INTERVAL="0",
+        DELIVERY_CHECK_INTERVAL="0",
+        LOG_LEVEL="WARNING",
+    )
 
 
 def start_bot_process(environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

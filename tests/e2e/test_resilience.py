@@ -4,19 +4,16 @@ Telegram refusing an edit, start-up errors, alerts pending at shutdown."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from storage import JobState, MessageOutcome, MessageStatus, NewBulkJob, Role, open_database
-from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data, running, start_bot
+from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data, process_environment, running, start_bot
 from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.telegram_server import FakeTelegram, SentMessage
 from tests.fakes.texin_server import TexinFakeServer
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def numbers(count: int) -> list[str]:
@@ -158,17 +155,7 @@ def test_a_database_from_a_newer_version_stops_start_up_with_a_clear_message(tmp
         result = subprocess.run(
             [sys.executable, "-m", "bot"],
             cwd=tmp_path,
-            env={
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "NO_PROXY": "127.0.0.1,localhost",
-                "PYTHONPATH": str(REPO),
-                "TELEGRAM_BOT_TOKEN": telegram.token,
-                "TELEGRAM_API_URL": telegram.base_url,
-                "TELEGRAM_FILE_URL": telegram.base_file_url,
-                "ADMIN_CHAT_IDS": str(ADMIN),
-                "DATABASE_PATH": str(database),
-                "TEXIN_API_KEY": "k" * 12,
-            },
+            env=process_environment(telegram, database, TEXIN_API_KEY="k" * 12),
             capture_output=True,
             text=True,
             timeout=60,
