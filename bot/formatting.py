@@ -52,32 +52,6 @@ def join_within_limit(
     return text
 
 
-def split_preformatted(text: str, *, limit: int = SAFE_TEXT_LIMIT) -> list[str]:
-    """Split long plain text (a traceback) into ``<pre>`` blocks that each fit one message."""
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    budget = limit - len("<pre></pre>")
-    for line in text.splitlines():
-        escaped = esc(line)
-        while telegram_length(escaped) > budget:
-            # A single enormous line: cut the raw text (never inside an entity) into pieces that fit.
-            cut = budget
-            while telegram_length(esc(line[:cut])) > budget:
-                cut = cut * 3 // 4
-            chunks.append(f"<pre>{esc(line[:cut])}</pre>")
-            line = line[cut:]
-            escaped = esc(line)
-        if size + telegram_length(escaped) + 1 > budget and current:
-            chunks.append("<pre>" + "\n".join(current) + "</pre>")
-            current, size = [], 0
-        current.append(escaped)
-        size += telegram_length(escaped) + 1
-    if current:
-        chunks.append("<pre>" + "\n".join(current) + "</pre>")
-    return chunks
-
-
 def money(amount: Decimal | None, currency: str = "KES") -> str:
     if amount is None:
         return "unknown"

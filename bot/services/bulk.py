@@ -173,9 +173,6 @@ class BulkService:
             self._background.add(asyncio.ensure_future(report))
             self._background = {t for t in self._background if not t.done()}
 
-    def is_running(self, job_id: int) -> bool:
-        return job_id in self._running
-
     async def wait(self, job_id: int) -> JobTotals | None:
         """Wait for a running job to finish (tests, shutdown)."""
         entry = self._running.get(job_id)

@@ -48,10 +48,6 @@ class PreviewStore(Generic[T]):
             return None
         return entry.value
 
-    def __len__(self) -> int:
-        self._drop_expired()
-        return len(self._entries)
-
     def _drop_expired(self) -> None:
         now = self._clock()
         for token in [t for t, e in self._entries.items() if e.expires_at < now]:

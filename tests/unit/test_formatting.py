@@ -10,7 +10,6 @@ from bot.formatting import (
     esc,
     join_within_limit,
     money,
-    split_preformatted,
     telegram_length,
 )
 
@@ -31,18 +30,6 @@ def test_join_within_limit_cuts_and_says_how_many_were_left_out() -> None:
     shown = text.count("not a valid")
     assert text.endswith(f"…and {500 - shown} more")
     assert 0 < shown < 500
-
-
-def test_split_preformatted_makes_blocks_that_fit() -> None:
-    traceback = "\n".join(f'  File "x.py", line {i}, in <module> & more' for i in range(2000))
-    traceback += "\n" + "&" * 10_000
-    blocks = split_preformatted(traceback)
-    assert len(blocks) > 1
-    for block in blocks:
-        assert block.startswith("<pre>") and block.endswith("</pre>")
-        assert telegram_length(block) <= TELEGRAM_TEXT_LIMIT
-        assert "<module>" not in block  # escaped
-    assert sum(block.count("&amp;") for block in blocks) == 2000 + 10_000
 
 
 def test_money_and_credits() -> None:
