@@ -279,6 +279,25 @@ async def test_injected_failure_is_answered_count_times_then_calls_succeed(
     assert len(telegram.requests("sendMessage")) == 3
 
 
+async def test_held_method_is_recorded_at_once_and_answered_only_when_released(
+    telegram: FakeTelegram, client: httpx.AsyncClient
+) -> None:
+    hold = telegram.hold("sendmessage", chat_id=CHAT)
+
+    held = asyncio.create_task(call(client, "sendMessage", chat_id=CHAT, text="held"))
+    await telegram.wait_for_request("sendMessage", lambda r: r.chat_id == CHAT)
+    other = await call(client, "sendMessage", chat_id=CHAT + 1, text="not held")  # other chats go on
+
+    assert other[0] == 200
+    assert hold.waiting == 1 and not held.done()
+    assert telegram.messages(CHAT) == []
+    hold.release()
+    status, body = await held
+    assert status == 200 and body["result"]["text"] == "held"
+    assert hold.waiting == 0 and hold.arrived == 1
+    assert [m.text for m in telegram.messages(CHAT)] == ["held"]
+
+
 async def test_token_and_method_are_checked_like_telegram(telegram: FakeTelegram) -> None:
     async with httpx.AsyncClient() as http:
         quoted = await http.post(f"{telegram.base_url}{telegram.token.replace(':', '%3A')}/getMe")

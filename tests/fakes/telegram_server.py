@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from tests.fakes.telegram_holds import Hold
 from tests.fakes.telegram_methods import BotApi
 from tests.fakes.telegram_observer import TelegramObserver
 from tests.fakes.telegram_records import (
@@ -50,6 +51,7 @@ __all__ = [
     "Button",
     "CallbackAnswer",
     "FakeTelegram",
+    "Hold",
     "RecordedRequest",
     "Refusal",
     "SentDocument",
@@ -204,7 +206,10 @@ class FakeTelegram(TelegramObserver):
             return
         with self.state.lock:
             self.state.closed = True
+            holds = list(self.state.holds)
             self.state.changed()
+        for hold in holds:
+            hold.release()
         server.shutdown()
         server.close_connections()
         server.server_close()
@@ -303,6 +308,14 @@ class FakeTelegram(TelegramObserver):
     def unblock_chat(self, chat_id: int) -> None:
         with self.state.lock:
             self.state.blocked.discard(chat_id)
+
+    def hold(self, method: str, chat_id: int | None = None) -> Hold:
+        """Hold every call of ``method`` (for ``chat_id`` only, when given) until ``Hold.release()``: a slow or
+        hanging Telegram. Held calls are recorded on arrival and handled when released."""
+        hold = Hold(self.api.canonical(method), chat_id)
+        with self.state.lock:
+            self.state.holds.append(hold)
+        return hold
 
     def fail_next(
         self,

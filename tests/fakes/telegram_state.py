@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tests.fakes.telegram_holds import Hold
 from tests.fakes.telegram_html import utf16_len
 from tests.fakes.telegram_records import (
     CallbackAnswer,
@@ -72,6 +73,7 @@ class TelegramState:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.blocked: set[int] = set()
         self.failures: dict[str, deque[ApiError]] = {}
+        self.holds: list[Hold] = []
         self.listeners: dict[int, Callable[[], None]] = {}
         self._counter = 0
 
