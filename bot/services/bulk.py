@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from bot.formatting import truncate
 from bot.phone import RecipientList, read_recipients
 from bot.providers.types import ProviderName
 from bot.services.alerts import AlertService
+from bot.services.background import BackgroundTasks
 from bot.services.balance import BalanceService
 from bot.services.bulk_runner import JobRunner, ProgressReporter
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
@@ -84,7 +86,7 @@ class BulkService:
         self._concurrency = concurrency
         self._progress_interval = progress_interval
         self._running: dict[int, tuple[JobRunner, asyncio.Task[JobTotals]]] = {}
-        self._background: set[asyncio.Future[None]] = set()  # alerts about failed jobs, kept until sent
+        self._background = BackgroundTasks()  # alerts, and writes that must finish even when a job is cut off
 
     async def prepare(
         self,
@@ -148,7 +150,7 @@ class BulkService:
         self._launch(job, reporter_for(job, "start"))
         return job
 
-    def _launch(self, job: BulkJobRecord, reporter: ProgressReporter) -> None:
+    def _launch(self, job: BulkJobRecord, reporter: ProgressReporter) -> asyncio.Task[JobTotals]:
         provider = self._providers.get(ProviderName(job.provider))
         runner = JobRunner(
             self._db,
@@ -158,20 +160,24 @@ class BulkService:
             batch_size=self._batch_size,
             concurrency=self._concurrency,
             progress_interval=self._progress_interval,
+            background=self._background,
         )
         task = asyncio.create_task(runner.run(job, reporter), name=f"bulk-job-{job.id}")
         self._running[job.id] = (runner, task)
-        task.add_done_callback(lambda finished: self._forget(job.id, finished))
+        task.add_done_callback(lambda finished: self._forget(job, finished))
+        return task
 
-    def _forget(self, job_id: int, task: asyncio.Task[JobTotals]) -> None:
-        self._running.pop(job_id, None)
+    def _forget(self, job: BulkJobRecord, task: asyncio.Task[JobTotals]) -> None:
+        entry = self._running.get(job.id)
+        if entry is not None and entry[1] is task:
+            self._running.pop(job.id, None)
         error = None if task.cancelled() else task.exception()
-        if error is not None:
-            log.error("bulk job %s stopped with an error", job_id, exc_info=error)
-            details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-            report = self._alerts.handler_error(f"bulk job #{job_id}", details, chat_id=None, user_id=None)
-            self._background.add(asyncio.ensure_future(report))
-            self._background = {t for t in self._background if not t.done()}
+        if error is None:
+            return
+        log.error("bulk job %s stopped with an error", job.id, exc_info=error)
+        details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        report = self._alerts.handler_error(f"bulk job #{job.id}", details, chat_id=job.chat_id, user_id=job.user_id)
+        self._background.spawn(report, name=f"job-{job.id}-error-alert")
 
     async def wait(self, job_id: int) -> JobTotals | None:
         """Wait for a running job to finish (tests, shutdown)."""
@@ -258,16 +264,18 @@ class BulkService:
         return count
 
     async def shutdown(self, grace: float) -> None:
-        """Let in-flight batches finish; pending rows stay pending and resume on the next start."""
+        """Let in-flight batches finish; pending rows stay pending and resume on the next start. Alerts still
+        on their way get what is left of ``grace``."""
+        deadline = time.monotonic() + grace
         for runner, _ in self._running.values():
             runner.stopping.set()
         tasks = [task for _, task in self._running.values()]
-        if not tasks:
-            return
-        _, late = await asyncio.wait(tasks, timeout=grace)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        await self._background.drain(deadline - time.monotonic())
 
 
 def _nothing_valid(recipients: RecipientList) -> str:

@@ -3,8 +3,9 @@
 Each batch is claimed (``pending`` → ``sending``) in one transaction before the provider is called and its
 outcomes are recorded in one transaction after, so a crash at any point leaves every row either untouched
 (``pending``: resumed later), in flight (``sending``: becomes ``unknown`` at start-up, never resent silently) or
-settled. Units and cost per row come from the provider's batch figures when it gives them, spread over the
-accepted rows so that the rows always add up to what the provider charged.
+settled. Outcomes are stored before anyone is told about them: an alert about a batch goes out from a
+background task once its rows are written, so a slow Telegram, a shutdown or a crash while the alert waits never
+leaves accepted rows looking unsent (they would turn ``unknown`` and lose their provider ids).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import logging
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
 from typing import Protocol
 
 from bot.providers.errors import (
@@ -26,9 +26,11 @@ from bot.providers.errors import (
     PermissionDeniedError,
     ProviderError,
 )
-from bot.providers.types import RecipientState, SendResult, SmsProvider
+from bot.providers.types import SmsProvider
 from bot.services.alerts import AlertService
+from bot.services.background import BackgroundTasks
 from bot.services.balance import BalanceService
+from bot.services.bulk_outcomes import outcomes_from_result
 from storage import (
     BulkJobRecord,
     ClaimedRow,
@@ -39,6 +41,8 @@ from storage import (
     MessageRecord,
     MessageStatus,
 )
+
+__all__ = ["JobRunner", "Progress", "ProgressReporter", "outcomes_from_result"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,15 @@ class Progress:
     unknown: int
     remaining: int
     eta_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _BatchAlert:
+    """What the admins are told about one batch, once its outcomes are stored."""
+
+    error: str
+    recipients: int
+    unknown: bool
 
 
 class ProgressReporter(Protocol):
@@ -83,6 +96,7 @@ class JobRunner:
         batch_size: int,
         concurrency: int,
         progress_interval: float = 2.0,
+        background: BackgroundTasks | None = None,
     ) -> None:
         self._db = db
         self._provider = provider
@@ -91,6 +105,8 @@ class JobRunner:
         self._batch_size = min(batch_size, provider.max_batch_size)
         self._concurrency = concurrency
         self._progress_interval = progress_interval
+        # Alerts and the last writes of a cancelled worker; the owner drains them at shutdown.
+        self._background = background if background is not None else BackgroundTasks()
         self.cancelled = asyncio.Event()  # a person pressed Cancel: the rest is not sent
         self.stopping = asyncio.Event()  # the bot shuts down: the rest stays pending and resumes later
         self._stopped_by: str | None = None
@@ -163,40 +179,51 @@ class JobRunner:
                 batch = await self._db.jobs.claim_batch(job.id, self._batch_size)
                 if not batch:
                     return
-                outcomes = await self._send_batch(job, batch)
-            # Recorded after the slot is free, so the next request leaves while this one is written down.
-            await self._db.jobs.record_outcomes(outcomes)
+                outcomes, alert = await self._send_batch(job, batch)
+            # Recorded after the slot is free, so the next request leaves while this one is written down; the
+            # admins are told only once the rows are stored.
+            try:
+                await self._record(job, outcomes)
+            finally:
+                if alert is not None:
+                    self._tell_admins(job, alert)
             self._count(outcomes)
             if self._stop_reason is not None:
                 await self._stop_job(job, self._stop_reason)
 
-    async def _send_batch(self, job: BulkJobRecord, batch: Sequence[ClaimedRow]) -> list[MessageOutcome]:
+    async def _record(self, job: BulkJobRecord, outcomes: Sequence[MessageOutcome]) -> None:
+        # Shielded and held: a shutdown that cancels this worker now must not leave rows the provider accepted
+        # in ``sending`` (they would become unknown and lose their provider ids); the write finishes anyway.
+        write = self._background.spawn(self._db.jobs.record_outcomes(outcomes), name=f"job-{job.id}-record")
+        await asyncio.shield(write)
+
+    def _tell_admins(self, job: BulkJobRecord, alert: _BatchAlert) -> None:
+        """In the background, outside the concurrency slot: a slow Telegram holds up neither sends nor writes."""
+        report = self._alerts.send_failed(
+            self._provider.name,
+            alert.error,
+            chat_id=job.chat_id,
+            user_id=job.user_id,
+            recipients=alert.recipients,
+            unknown=alert.unknown,
+            job_id=job.id,
+        )
+        self._background.spawn(report, name=f"job-{job.id}-alert")
+
+    async def _send_batch(
+        self, job: BulkJobRecord, batch: Sequence[ClaimedRow]
+    ) -> tuple[list[MessageOutcome], _BatchAlert | None]:
         recipients = [row.recipient for row in batch]
         try:
             result = await self._provider.send(recipients, job.body, job.sender_id)
         except OutcomeUnknownError as exc:
-            await self._alerts.send_failed(
-                self._provider.name,
-                str(exc),
-                chat_id=job.chat_id,
-                user_id=job.user_id,
-                recipients=len(batch),
-                unknown=True,
-                job_id=job.id,
-            )
-            return [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=str(exc)) for row in batch]
+            maybe_sent = [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=str(exc)) for row in batch]
+            return maybe_sent, _BatchAlert(str(exc), len(batch), unknown=True)
         except ProviderError as exc:
-            await self._alerts.send_failed(
-                self._provider.name,
-                str(exc),
-                chat_id=job.chat_id,
-                user_id=job.user_id,
-                recipients=len(batch),
-                job_id=job.id,
-            )
             if _stops_the_job(exc):
                 self._stop_reason = str(exc)
-            return [MessageOutcome(row.id, MessageStatus.FAILED, error=str(exc)) for row in batch]
+            failed = [MessageOutcome(row.id, MessageStatus.FAILED, error=str(exc)) for row in batch]
+            return failed, _BatchAlert(str(exc), len(batch), unknown=False)
         except BaseException:
             # A bug or a cancellation while the request may be out: the rows must not look unsent.
             await self._db.jobs.record_outcomes(
@@ -207,16 +234,8 @@ class JobRunner:
         outcomes = outcomes_from_result(batch, result, job.segments)
         unknown = sum(outcome.status is MessageStatus.UNKNOWN for outcome in outcomes)
         if unknown:
-            await self._alerts.send_failed(
-                self._provider.name,
-                "the provider's answer did not mention some recipients",
-                chat_id=job.chat_id,
-                user_id=job.user_id,
-                recipients=unknown,
-                unknown=True,
-                job_id=job.id,
-            )
-        return outcomes
+            return outcomes, _BatchAlert("the provider's answer did not mention some recipients", unknown, unknown=True)
+        return outcomes, None
 
     async def _stop_job(self, job: BulkJobRecord, reason: str) -> None:
         if self._stopped_by is None:
@@ -277,56 +296,3 @@ class JobRunner:
 def _stops_the_job(error: ProviderError) -> bool:
     """Errors that would fail every later batch the same way: a refused account, or a wrong URL (404/405)."""
     return isinstance(error, _ACCOUNT_ERRORS) or error.status_code in (404, 405)
-
-
-def outcomes_from_result(batch: Sequence[ClaimedRow], result: SendResult, segments: int) -> list[MessageOutcome]:
-    """Turn one batch answer into row outcomes, spreading the provider's units and cost over accepted rows."""
-    by_recipient = {outcome.recipient: outcome for outcome in result.outcomes}
-    accepted_rows = [
-        row
-        for row in batch
-        if (o := by_recipient.get(row.recipient)) is not None and o.state is RecipientState.ACCEPTED
-    ]
-    units = _spread_units(result.units, len(accepted_rows), segments)
-    costs = _spread_cost(result.cost, len(accepted_rows))
-    share = {row.id: index for index, row in enumerate(accepted_rows)}
-    outcomes = []
-    for row in batch:
-        outcome = by_recipient.get(row.recipient)
-        if outcome is None or outcome.state is RecipientState.UNKNOWN:
-            reason = (outcome.error if outcome else None) or "the provider's answer did not mention it"
-            outcomes.append(MessageOutcome(row.id, MessageStatus.UNKNOWN, error=reason))
-        elif outcome.state is RecipientState.REJECTED:
-            outcomes.append(
-                MessageOutcome(row.id, MessageStatus.FAILED, error=outcome.error or "refused by the provider")
-            )
-        else:
-            index = share[row.id]
-            outcomes.append(
-                MessageOutcome(
-                    row.id,
-                    MessageStatus.SENT,
-                    provider_message_id=outcome.provider_message_id,
-                    units=units[index],
-                    cost=None if costs is None else costs[index],
-                )
-            )
-    return outcomes
-
-
-def _spread_units(total: int | None, count: int, segments: int) -> list[int]:
-    if total is None:
-        return [segments] * count
-    if count == 0:
-        return []
-    base, extra = divmod(total, count)
-    return [base + (1 if index < extra else 0) for index in range(count)]
-
-
-def _spread_cost(total: Decimal | None, count: int) -> list[Decimal] | None:
-    if total is None or count == 0:
-        return None
-    base = (total / count).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
-    shares = [base] * count
-    shares[0] += total - base * count  # the rounding remainder, so the rows add up exactly
-    return shares

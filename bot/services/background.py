@@ -1,0 +1,54 @@
+"""Work started now and finished later (alerts, the last writes of a stopped job), never lost on the way.
+
+``asyncio`` keeps only a weak reference to a task: one nobody holds may be garbage-collected mid-flight. These
+tasks are held until done, their errors are logged (never left for "exception was never retrieved"), and a
+shutdown waits for them with a bound instead of cutting them off or hanging on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+
+class BackgroundTasks:
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def spawn(self, work: Coroutine[Any, Any, _T], *, name: str) -> asyncio.Task[_T]:
+        """Run ``work`` in its own task, held here until it ends."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=error)
+
+    async def drain(self, grace: float) -> int:
+        """Wait up to ``grace`` seconds for every task (also those started meanwhile), cancel what is left;
+        returns how many were cancelled."""
+        deadline = time.monotonic() + max(grace, 0.0)
+        while self._tasks:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await asyncio.wait(set(self._tasks), timeout=remaining)
+        late = list(self._tasks)
+        for task in late:
+            log.warning("background task %s did not finish in time; cancelled", task.get_name())
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        return len(late)
