@@ -86,6 +86,7 @@ class BulkService:
         self._concurrency = concurrency
         self._progress_interval = progress_interval
         self._running: dict[int, tuple[JobRunner, asyncio.Task[JobTotals]]] = {}
+        self._retrying: set[int] = set()  # jobs a retry confirmation is starting or has started, until it ends
         self._background = BackgroundTasks()  # alerts, and writes that must finish even when a job is cut off
 
     async def prepare(
@@ -245,6 +246,23 @@ class BulkService:
         return RetryDraft(job, totals.failed, totals.unknown, chat_id, user_id)
 
     async def retry(self, draft: RetryDraft, reporter_for: ReporterFactory) -> int:
+        job_id = draft.job.id
+        # Checked and claimed before the first await: of two confirmations pressed together, exactly one passes.
+        # The claim lasts until the retry's run ends, so a late second confirmation is refused the same way.
+        if job_id in self._retrying:
+            raise UserInputError(f"Job #{job_id} is already being retried; its progress is shown in its chat.")
+        self._retrying.add(job_id)
+        try:
+            count, task = await self._requeue_and_launch(draft, reporter_for)
+        except BaseException:
+            self._retrying.discard(job_id)
+            raise
+        task.add_done_callback(lambda _: self._retrying.discard(job_id))
+        return count
+
+    async def _requeue_and_launch(
+        self, draft: RetryDraft, reporter_for: ReporterFactory
+    ) -> tuple[int, asyncio.Task[JobTotals]]:
         current = await self._db.jobs.get(draft.job.id)
         if draft.job.id in self._running or current is None or current.updated_at != draft.job.updated_at:
             # Another retry (or a resume) ran since this preview: its unknown rows may have arrived already.
@@ -260,8 +278,7 @@ class BulkService:
         )
         await self._db.jobs.set_state(draft.job.id, JobState.QUEUED)
         job = await self._db.jobs.get(draft.job.id) or draft.job
-        self._launch(job, reporter_for(job, "retry"))
-        return count
+        return count, self._launch(job, reporter_for(job, "retry"))
 
     async def shutdown(self, grace: float) -> None:
         """Let in-flight batches finish; pending rows stay pending and resume on the next start. Alerts still

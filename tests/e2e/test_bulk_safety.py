@@ -36,3 +36,25 @@ async def test_batch_outcomes_are_stored_before_the_admins_are_told(bot: BotHarn
     held.release()
     alert = await bot.alert(lambda m: "Outcome unknown" in m.text)
     assert f"bulk job #{job.id}" in alert.text
+
+
+async def test_two_confirmations_of_one_retry_start_one_run(bot: BotHarness) -> None:
+    bot.texin.failing_numbers = {"254722000000"}
+    preview = await bot.say(ADMIN, "/bulk 0712345678, 0722000000\nHello")
+    await bot.press(ADMIN, preview, "Send", predicate=is_summary)
+    [job] = await bot.services.db.jobs.list_for_chat(ADMIN)
+    first = await bot.say(ADMIN, f"/retry {job.id}")
+    second = await bot.say(ADMIN, f"/retry {job.id}")
+    bot.texin.failing_numbers = set()
+    bot.texin.latency = 0.3  # the retry is still sending when the second confirmation is handled
+    mark = bot.telegram.mark()
+    bot.telegram.press_button(ADMIN, first.message_id, button_data(first, "Send again"))
+    bot.telegram.press_button(ADMIN, second.message_id, button_data(second, "Send again"))
+    refused = await bot.telegram.wait_for_message(ADMIN, lambda m: "already being retried" in m.text, after=mark)
+    assert f"#{job.id}" in refused.text
+    await bot.telegram.wait_for_message(ADMIN, lambda m: "finished" in m.text, after=mark, timeout=15)
+    runs = [m for m in bot.telegram.messages(ADMIN) if m.seq > mark and "Retrying bulk job" in m.text]
+    assert len(runs) == 1, [m.describe() for m in runs]
+    sends = bot.texin.requests_to("/api/send_bulk_sms") + bot.texin.requests_to("/api/send_sms")
+    assert len(sends) == 2  # the job, then one retry of its one failed number
+    assert bot.texin.received == {"254712345678": 1, "254722000000": 1}
