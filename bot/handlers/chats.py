@@ -1,15 +1,23 @@
-"""/allow, /deny, /chats: admins decide which chats may use the bot (the guard lets only admins here)."""
+"""/allow, /deny, /chats: admins decide which chats may use the bot (the guard lets only admins here).
+
+/deny also cancels the chat's bulk jobs: the bot posts nothing more there, their summaries go to the admins.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from telegram import Update
 
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, when
+from bot.handlers.bulk_progress import summary_text
 from bot.handlers.common import command_args, reply, sender_ids, usage
 from bot.handlers.menus import set_chat_menu
+from bot.services.alerts import AlertService
+from bot.services.bulk_runner import Progress
 from bot.services.errors import UserInputError
-from storage import Role
+from storage import BulkJobRecord, JobTotals, MessageRecord, Role
 
 ALLOW_USAGE = "/allow <chat id> [admin|sender|viewer]"
 DENY_USAGE = "/deny <chat id>"
@@ -20,6 +28,24 @@ def _chat_id(text: str) -> int | None:
         return int(text)
     except ValueError:
         return None
+
+
+class SummaryToAdmins:
+    """Reports a bulk job of a chat that lost access: nothing in that chat any more, the summary to the admins."""
+
+    def __init__(self, alerts: AlertService) -> None:
+        self._alerts = alerts
+
+    async def started(self, job: BulkJobRecord, progress: Progress) -> int | None:
+        return None
+
+    async def progress(self, job: BulkJobRecord, progress: Progress) -> None:
+        return None
+
+    async def finished(
+        self, job: BulkJobRecord, totals: JobTotals, failures: Sequence[MessageRecord], stopped_by: str | None
+    ) -> None:
+        await self._alerts.notice(summary_text(job, totals, failures, stopped_by))
 
 
 def _bootstrap_note(context: SmsContext, chat_id: int) -> str:
@@ -82,8 +108,15 @@ async def deny_command(update: Update, context: SmsContext) -> None:
         await reply(update, usage(str(exc), DENY_USAGE))
         return
     if removed:
+        services = context.services
+        stopped = await services.bulk.stop_jobs_of_chat(
+            chat_id, SummaryToAdmins(services.alerts), by_chat_id=by_chat, by_user_id=by_user
+        )
         await set_chat_menu(context.bot, chat_id, None)
         text = f"✅ Chat <code>{chat_id}</code> can no longer use the bot."
+        if stopped:
+            jobs = ", ".join(f"#{job_id}" for job_id in stopped)
+            text += f"\n⏹ Cancelled its bulk job{'s' if len(stopped) > 1 else ''} {jobs}; summaries come to the admins."
         await reply(update, text + _bootstrap_note(context, chat_id))
     else:
         await reply(update, f"ℹ️ Chat <code>{chat_id}</code> was not on the list.")

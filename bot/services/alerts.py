@@ -157,6 +157,15 @@ class AlertService:
         """A one-off message for the admins that needs no folding (start-up reports, job lists)."""
         await self._deliver(html)
 
+    async def jobs_of_denied_chat(self, chat_id: int, job_ids: list[int]) -> None:
+        """One alert naming every bulk job a /deny stopped; their summaries follow here, not in that chat."""
+        jobs = ", ".join(f"#{job_id}" for job_id in job_ids)
+        await self._deliver(
+            f"⛔ <b>Chat <code>{chat_id}</code> lost access</b>: its bulk job{'s' if len(job_ids) != 1 else ''} "
+            f"{jobs} {'were' if len(job_ids) != 1 else 'was'} cancelled. Batches already out finish and are "
+            "recorded; nothing more is sent or shown in that chat, and the summary comes here."
+        )
+
     async def get_state(self, key: str) -> str | None:
         return await self._state.get(key)
 

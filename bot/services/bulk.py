@@ -1,6 +1,7 @@
 """Bulk sends: the draft a preview shows, the job it becomes on Send, resuming after a restart, and retries.
 
-Jobs run as background tasks so handlers keep answering while thousands of messages go out.
+Jobs run as background tasks so handlers keep answering while thousands of messages go out. A job of a chat that
+loses access is cancelled.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class BulkService:
         self._concurrency = concurrency
         self._progress_interval = progress_interval
         self._running: dict[int, tuple[JobRunner, asyncio.Task[JobTotals]]] = {}
+        self._chat_of: dict[int, int] = {}  # job id -> its chat, for the jobs in ``_running``
         self._retrying: set[int] = set()  # jobs a retry confirmation is starting or has started, until it ends
         self._background = BackgroundTasks()  # alerts, and writes that must finish even when a job is cut off
 
@@ -165,6 +167,7 @@ class BulkService:
         )
         task = asyncio.create_task(runner.run(job, reporter), name=f"bulk-job-{job.id}")
         self._running[job.id] = (runner, task)
+        self._chat_of[job.id] = job.chat_id
         task.add_done_callback(lambda finished: self._forget(job, finished))
         return task
 
@@ -172,6 +175,7 @@ class BulkService:
         entry = self._running.get(job.id)
         if entry is not None and entry[1] is task:
             self._running.pop(job.id, None)
+            self._chat_of.pop(job.id, None)
         error = None if task.cancelled() else task.exception()
         if error is None:
             return
@@ -279,6 +283,36 @@ class BulkService:
         await self._db.jobs.set_state(draft.job.id, JobState.QUEUED)
         job = await self._db.jobs.get(draft.job.id) or draft.job
         return count, self._launch(job, reporter_for(job, "retry"))
+
+    async def stop_jobs_of_chat(
+        self, chat_id: int, reporter: ProgressReporter, *, by_chat_id: int, by_user_id: int | None
+    ) -> list[int]:
+        """A chat lost access: cancel its running and queued jobs; returns their ids (the admins are told).
+
+        Running jobs report to ``reporter`` from now on (the chat sees nothing more once this returns); batches
+        already out finish and are recorded, the rest is cancelled at once, never resumed.
+        """
+        unfinished = await self._db.jobs.list_unfinished() + await self._db.jobs.with_pending_work()
+        job_ids = {job.id for job in unfinished if job.chat_id == chat_id}
+        job_ids.update(job_id for job_id, chat in self._chat_of.items() if chat == chat_id)
+        reason = f"chat {chat_id} lost access"
+        for job_id in sorted(job_ids):
+            entry = self._running.get(job_id)
+            if entry is not None:
+                await entry[0].redirect(reporter)
+                entry[0].cancel(reason)
+            await self._db.jobs.cancel_pending(job_id)
+            await self._db.audit.record(
+                audit_actions.CANCEL,
+                actor_chat_id=by_chat_id,
+                actor_user_id=by_user_id,
+                target=f"job #{job_id}",
+                detail=reason,
+            )
+        stopped = sorted(job_ids)
+        if stopped:
+            await self._alerts.jobs_of_denied_chat(chat_id, stopped)
+        return stopped
 
     async def shutdown(self, grace: float) -> None:
         """Let in-flight batches finish; pending rows stay pending and resume on the next start. Alerts still

@@ -6,6 +6,9 @@ outcomes are recorded in one transaction after, so a crash at any point leaves e
 settled. Outcomes are stored before anyone is told about them: an alert about a batch goes out from a
 background task once its rows are written, so a slow Telegram, a shutdown or a crash while the alert waits never
 leaves accepted rows looking unsent (they would turn ``unknown`` and lose their provider ids).
+
+Everything the job's chat sees goes through one ``ProgressReporter``, one call at a time; ``redirect`` swaps it
+(a chat that lost access sees nothing more, its summary goes to the admins).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -116,8 +119,33 @@ class JobRunner:
         self._counts = {"sent": 0, "failed": 0, "unknown": 0, "remaining": 0}
         self._done_this_run = 0
         self._started = time.monotonic()
+        self._reporter: ProgressReporter | None = None
+        self._redirected_to: ProgressReporter | None = None
+        self._reporting = asyncio.Lock()  # one reporter call at a time, so a redirect waits for the one in flight
+
+    @property
+    def redirected(self) -> bool:
+        return self._redirected_to is not None
+
+    async def redirect(self, reporter: ProgressReporter) -> None:
+        """Report to ``reporter`` from now on; returns once no call to the old one is in flight any more."""
+        async with self._reporting:
+            self._redirected_to = reporter
+
+    def cancel(self, reason: str) -> None:
+        """Send nothing more; the summary names ``reason``. Batches already out finish and are recorded."""
+        if self._stopped_by is None:
+            self._stopped_by = reason
+        self.cancelled.set()
+
+    async def _report(self, call: Callable[[ProgressReporter], Awaitable[None]]) -> None:
+        async with self._reporting:
+            reporter = self._redirected_to or self._reporter
+            if reporter is not None:
+                await self._safely(call(reporter))
 
     async def run(self, job: BulkJobRecord, reporter: ProgressReporter) -> JobTotals:
+        self._reporter = reporter
         await self._db.jobs.set_state(job.id, JobState.RUNNING)
         start_totals = await self._db.jobs.totals(job.id)
         self._counts = {
@@ -128,9 +156,9 @@ class JobRunner:
         }
         self._done_this_run = 0
         self._started = time.monotonic()
-        await self._announce(job, reporter)
+        await self._announce(job)
         done = asyncio.Event()
-        reporting = asyncio.create_task(self._report_loop(job, reporter, done), name=f"job-{job.id}-progress")
+        reporting = asyncio.create_task(self._report_loop(job, done), name=f"job-{job.id}-progress")
         try:
             # A task group: if one worker fails, the others are cancelled instead of sending on unsupervised.
             async with asyncio.TaskGroup() as workers:
@@ -156,16 +184,21 @@ class JobRunner:
             for status in (MessageStatus.FAILED, MessageStatus.UNKNOWN)
             for row in await self._db.messages.list_for_job(job.id, limit=SUMMARY_FAILURES, status=status)
         ]
-        await self._safely(reporter.finished(job, totals, failures, self._stopped_by))
+        stopped_by = self._stopped_by
+        await self._report(lambda reporter: reporter.finished(job, totals, failures, stopped_by))
         return totals
 
-    async def _announce(self, job: BulkJobRecord, reporter: ProgressReporter) -> None:
+    async def _announce(self, job: BulkJobRecord) -> None:
         """Post the progress message and remember it, so a later resume can retire it."""
-        try:
-            message_id = await reporter.started(job, self.progress())
-        except Exception:
-            log.exception("could not post the progress message of bulk job %s", job.id)
-            return
+        async with self._reporting:
+            reporter = self._redirected_to or self._reporter
+            if reporter is None:
+                return
+            try:
+                message_id = await reporter.started(job, self.progress())
+            except Exception:
+                log.exception("could not post the progress message of bulk job %s", job.id)
+                return
         if message_id is not None:
             await self._db.jobs.set_progress_message(job.id, message_id)
 
@@ -268,7 +301,7 @@ class JobRunner:
             eta_seconds=eta,
         )
 
-    async def _report_loop(self, job: BulkJobRecord, reporter: ProgressReporter, done: asyncio.Event) -> None:
+    async def _report_loop(self, job: BulkJobRecord, done: asyncio.Event) -> None:
         """Edit the progress message at most every ``progress_interval`` seconds while batches go out."""
         last: Progress | None = None
         while not done.is_set():
@@ -282,8 +315,11 @@ class JobRunner:
                 last.failed,
                 last.unknown,
             ):
-                await self._safely(reporter.progress(job, current))
+                await self._show_progress(job, current)
                 last = current
+
+    async def _show_progress(self, job: BulkJobRecord, progress: Progress) -> None:
+        await self._report(lambda reporter: reporter.progress(job, progress))
 
     @staticmethod
     async def _safely(call: Awaitable[None]) -> None:

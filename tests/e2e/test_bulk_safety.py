@@ -3,9 +3,14 @@ chat's jobs, and an internal error reported to the job's own chat."""
 
 from __future__ import annotations
 
-from storage import MessageStatus
-from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data
-from tests.fakes.telegram_server import SentMessage
+import re
+from pathlib import Path
+
+from storage import JobState, MessageStatus, Role
+from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data, running, start_bot
+from tests.fakes.sms254_server import Sms254FakeServer
+from tests.fakes.telegram_server import FakeTelegram, SentMessage
+from tests.fakes.texin_server import TexinFakeServer
 
 
 def numbers(count: int) -> list[str]:
@@ -58,3 +63,34 @@ async def test_two_confirmations_of_one_retry_start_one_run(bot: BotHarness) -> 
     sends = bot.texin.requests_to("/api/send_bulk_sms") + bot.texin.requests_to("/api/send_sms")
     assert len(sends) == 2  # the job, then one retry of its one failed number
     assert bot.texin.received == {"254712345678": 1, "254722000000": 1}
+
+
+async def test_deny_cancels_the_chats_running_job_and_nothing_more_appears_there(
+    telegram: FakeTelegram, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    with TexinFakeServer(latency=0.15) as slow:
+        application, settings = await start_bot(
+            telegram, slow, sms254, database_path, batch_size=10, bulk_concurrency=1
+        )
+        async with running(application):
+            bot = BotHarness(telegram, slow, sms254, application, settings)
+            await bot.services.access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=SENDER, role=Role.SENDER)
+            preview = await bot.say(SENDER, "/bulk " + " ".join(numbers(200)) + "\nHello")
+            await bot.press(SENDER, preview, "Send", predicate=lambda m: re.search(r"Sent: [1-9]", m.text) is not None)
+            denied = await bot.say(ADMIN, f"/deny {SENDER}", predicate=lambda m: "can no longer use" in m.text)
+            [job] = await bot.services.db.jobs.list_for_chat(SENDER)
+            assert f"#{job.id}" in denied.text
+            told = await bot.alert(lambda m: "lost access" in m.text and f"#{job.id}" in m.text)
+            assert told.seq < denied.seq  # one alert naming the job, before the reply
+            summary = await bot.alert(lambda m: f"Bulk job #{job.id} stopped" in m.text, timeout=15)
+            assert "lost access" in summary.text
+            job = await bot.services.db.jobs.get(job.id) or job
+            totals = await bot.services.db.jobs.totals(job.id)
+            assert job.state is JobState.CANCELLED
+            assert totals.cancelled > 0 and totals.pending == 0 and totals.sending == 0
+            assert slow.received.total() == totals.sent < 200
+            assert all(count == 1 for count in slow.received.values())
+            assert f"Sent: {totals.sent:,}" in summary.text
+            # Nothing new in the denied chat after the deny was confirmed: no edit, no summary.
+            late = [m.describe() for m in telegram.messages(SENDER) if m.seq > denied.seq]
+            assert late == []
