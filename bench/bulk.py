@@ -55,6 +55,10 @@ class CountingNotifier:
         self.alerts += 1
         return 1
 
+    async def to_chat(self, chat_id: int, html: str) -> bool:
+        self.alerts += 1
+        return True
+
 
 class QuietReporter:
     """Progress is computed as in production; only the Telegram edit is left out."""

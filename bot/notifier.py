@@ -1,4 +1,4 @@
-"""Sending a text to every admin chat through a Telegram bot: the ``AdminNotifier`` the alerts use."""
+"""Sending a text to every admin chat (or one chat) through a Telegram bot: the ``AdminNotifier`` the alerts use."""
 
 from __future__ import annotations
 
@@ -28,3 +28,12 @@ class TelegramAdminNotifier:
                 continue
             reached += 1
         return reached
+
+    async def to_chat(self, chat_id: int, html: str) -> bool:
+        """Send to one chat; a refusal (blocked, gone) is logged and reported as ``False``."""
+        try:
+            await self._bot.send_message(chat_id, html, parse_mode=ParseMode.HTML)
+        except TelegramError as exc:
+            log.warning("could not reach chat %s: %s", chat_id, exc)
+            return False
+        return True

@@ -1,4 +1,4 @@
-"""Telling the admins, without being asked, and without flooding them.
+"""Telling the admins (and, rarely, a job's own chat), without being asked, and without flooding them.
 
 Every alert goes to every admin chat. Repeats of the same alert (same key) within ``fold_window`` are not sent one
 by one: the first goes out at once, the rest are counted and summed up in one message when the window closes.
@@ -26,6 +26,10 @@ INTRUDER_INTERVAL = timedelta(hours=1)
 class AdminNotifier(Protocol):
     async def to_admins(self, html: str) -> int:
         """Send to every admin chat; return how many received it."""
+        ...
+
+    async def to_chat(self, chat_id: int, html: str) -> bool:
+        """Send to one chat; return whether it arrived."""
         ...
 
 
@@ -156,6 +160,16 @@ class AlertService:
     async def notice(self, html: str) -> None:
         """A one-off message for the admins that needs no folding (start-up reports, job lists)."""
         await self._deliver(html)
+
+    async def tell_chat(self, chat_id: int, html: str) -> None:
+        """One line for the chat a problem concerns (its bulk job died), redacted like every alert."""
+        try:
+            reached = await self._notifier.to_chat(chat_id, self._redact(html))
+        except Exception:
+            log.exception("could not tell chat %s", chat_id)
+            return
+        if not reached:
+            log.warning("could not tell chat %s", chat_id)
 
     async def jobs_of_denied_chat(self, chat_id: int, job_ids: list[int]) -> None:
         """One alert naming every bulk job a /deny stopped; their summaries follow here, not in that chat."""

@@ -1,7 +1,7 @@
 """Bulk sends: the draft a preview shows, the job it becomes on Send, resuming after a restart, and retries.
 
 Jobs run as background tasks so handlers keep answering while thousands of messages go out. A job of a chat that
-loses access is cancelled.
+loses access is cancelled, and a job that dies of an internal error is reported to its chat and to the admins.
 """
 
 from __future__ import annotations
@@ -168,10 +168,10 @@ class BulkService:
         task = asyncio.create_task(runner.run(job, reporter), name=f"bulk-job-{job.id}")
         self._running[job.id] = (runner, task)
         self._chat_of[job.id] = job.chat_id
-        task.add_done_callback(lambda finished: self._forget(job, finished))
+        task.add_done_callback(lambda finished: self._forget(job, runner, finished))
         return task
 
-    def _forget(self, job: BulkJobRecord, task: asyncio.Task[JobTotals]) -> None:
+    def _forget(self, job: BulkJobRecord, runner: JobRunner, task: asyncio.Task[JobTotals]) -> None:
         entry = self._running.get(job.id)
         if entry is not None and entry[1] is task:
             self._running.pop(job.id, None)
@@ -183,6 +183,10 @@ class BulkService:
         details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         report = self._alerts.handler_error(f"bulk job #{job.id}", details, chat_id=job.chat_id, user_id=job.user_id)
         self._background.spawn(report, name=f"job-{job.id}-error-alert")
+        if not runner.redirected:  # a chat that lost access is told nothing more
+            self._background.spawn(
+                self._alerts.tell_chat(job.chat_id, _internal_error_text(job.id)), name=f"job-{job.id}-error-notice"
+            )
 
     async def wait(self, job_id: int) -> JobTotals | None:
         """Wait for a running job to finish (tests, shutdown)."""
@@ -327,6 +331,13 @@ class BulkService:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         await self._background.drain(deadline - time.monotonic())
+
+
+def _internal_error_text(job_id: int) -> str:
+    return (
+        f"⛔ Bulk job #{job_id} stopped because of an internal error. What was sent is recorded and will not be "
+        "sent twice; the admins have been told."
+    )
 
 
 def _nothing_valid(recipients: RecipientList) -> str:

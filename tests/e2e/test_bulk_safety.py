@@ -3,7 +3,9 @@ chat's jobs, and an internal error reported to the job's own chat."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 from pathlib import Path
 
 from storage import JobState, MessageStatus, Role
@@ -94,3 +96,25 @@ async def test_deny_cancels_the_chats_running_job_and_nothing_more_appears_there
             # Nothing new in the denied chat after the deny was confirmed: no edit, no summary.
             late = [m.describe() for m in telegram.messages(SENDER) if m.seq > denied.seq]
             assert late == []
+
+
+async def test_a_database_failure_inside_a_running_job_is_told_to_its_chat_and_the_admins(
+    bot: BotHarness, database_path: Path
+) -> None:
+    # A real fault in the bot's own database file: storing any outcome for this number fails.
+    with contextlib.closing(sqlite3.connect(database_path)) as raw:
+        raw.execute(
+            "CREATE TRIGGER test_fault BEFORE UPDATE OF status ON messages"
+            " WHEN NEW.recipient = '254722000000' AND OLD.status = 'sending'"
+            " BEGIN SELECT RAISE(ABORT, 'fault injected by the test'); END"
+        )
+        raw.commit()
+    preview = await bot.say(SENDER, "/bulk 0712345678, 0722000000\nHello")
+    line = await bot.press(SENDER, preview, "Send", predicate=lambda m: "internal error" in m.text)
+    [job] = await bot.services.db.jobs.list_for_chat(SENDER)
+    assert f"Bulk job #{job.id} stopped because of an internal error" in line.text
+    assert "admins have been told" in line.text
+    alert = await bot.alert(lambda m: f"bulk job #{job.id}" in m.text and "Error" in m.text)
+    assert "fault injected by the test" in alert.text
+    chat_lines = [m for m in bot.telegram.messages(SENDER) if "internal error" in m.text]
+    assert len(chat_lines) == 1
