@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
-from storage import JobState, MessageStatus, Role
-from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data, running, start_bot
+from storage import JobState, MessageStatus, Role, open_database
+from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data, process_environment, running, start_bot
 from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.telegram_server import FakeTelegram, SentMessage
 from tests.fakes.texin_server import TexinFakeServer
@@ -21,6 +24,13 @@ def numbers(count: int) -> list[str]:
 
 def is_summary(message: SentMessage) -> bool:
     return "finished" in message.text or "cancelled" in message.text or "stopped" in message.text
+
+
+def start_bot_process(environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot"], cwd=log.parent, env=environment, stdout=output, stderr=output
+        )
 
 
 async def test_batch_outcomes_are_stored_before_the_admins_are_told(bot: BotHarness) -> None:
@@ -43,6 +53,35 @@ async def test_batch_outcomes_are_stored_before_the_admins_are_told(bot: BotHarn
     held.release()
     alert = await bot.alert(lambda m: "Outcome unknown" in m.text)
     assert f"bulk job #{job.id}" in alert.text
+
+
+async def test_a_crash_while_the_alert_is_held_leaves_the_batch_recorded(tmp_path: Path) -> None:
+    database = tmp_path / "smsrelay.db"
+    with FakeTelegram() as telegram, TexinFakeServer(unmentioned_numbers={"254733000000"}) as texin:
+        environment = process_environment(
+            telegram, database, texin, BALANCE_CHECK_INTERVAL="0", DELIVERY_CHECK_INTERVAL="0", LOG_LEVEL="WARNING"
+        )
+        process = start_bot_process(environment, tmp_path / "bot.log")
+        try:
+            await telegram.wait_for_request("setMyCommands", timeout=30)
+            mark = telegram.mark()
+            telegram.send_text(ADMIN, "/bulk 0712345678, 0722000000, 0733000000\nHello")
+            preview = await telegram.wait_for_message(ADMIN, lambda m: "preview" in m.text, after=mark, timeout=30)
+            telegram.hold("sendMessage", chat_id=ADMIN)  # the progress edits the preview; the alert is held
+            mark = telegram.mark()
+            telegram.press_button(ADMIN, preview.message_id, button_data(preview, "Send"))
+            await telegram.wait_for_request("sendMessage", lambda r: r.chat_id == ADMIN, after=mark, timeout=30)
+            process.send_signal(signal.SIGKILL)  # while the bot waits for Telegram to take the alert
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    async with await open_database(database) as db:
+        [job] = await db.jobs.list_for_chat(ADMIN)
+        rows = {row.recipient: row for row in await db.messages.list_for_job(job.id)}
+    assert [rows[n].status for n in ("254712345678", "254722000000")] == [MessageStatus.SENT] * 2
+    assert rows["254712345678"].provider_message_id and rows["254722000000"].provider_message_id
+    assert rows["254733000000"].status is MessageStatus.UNKNOWN
 
 
 async def test_two_confirmations_of_one_retry_start_one_run(bot: BotHarness) -> None:
