@@ -281,7 +281,9 @@ async def run(folder: Path, *, in_process_providers: bool) -> None:
             for app in (ours_app, uncached_app):
                 services = app.bot_data.services
                 for chat_id in range(FIRST_CHAT, FIRST_CHAT + CHATS):
-                    await services.access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=chat_id, role=Role.VIEWER)
+                    await services.access.allow(
+                        by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=chat_id, role=Role.VIEWER, caller_role=Role.ADMIN
+                    )
             ours = Subject("ours", our_telegram, ReplyStamps(our_telegram), our_answer, {})
             uncached = Subject("ours, no reuse", uncached_telegram, ReplyStamps(uncached_telegram), our_answer, {})
             bare = Subject("bare", bare_telegram, ReplyStamps(bare_telegram), bare_answer, {})

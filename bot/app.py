@@ -8,37 +8,38 @@ while the bot can still edit their progress) → shutdown → ``post_shutdown`` 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from telegram import LinkPreviewOptions, Message, Update
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     Defaults,
     MessageHandler,
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.context import AppState, SmsContext
 from bot.handlers.balance import balance_command
 from bot.handlers.bulk import bulk_button, bulk_command, reporter_factory
 from bot.handlers.chats import allow_command, chats_command, deny_command
+from bot.handlers.commands import Command
 from bot.handlers.errors import on_error
 from bot.handlers.guard import guard
 from bot.handlers.history import export_command, history_command
 from bot.handlers.info import start, unknown_command
 from bot.handlers.jobs import check_balances, report_recovery, track_deliveries
 from bot.handlers.menus import register_command_menus
+from bot.handlers.migration import FollowingBot, chat_migrated, follow_migration
 from bot.handlers.retry import retry_button, retry_command
 from bot.handlers.send import send_button, send_command
 from bot.handlers.status import status_command
@@ -52,25 +53,6 @@ SmsApplication = Application[Any, SmsContext, Any, Any, AppState, Any]
 
 # New messages only: an edited "/send …" must never send a second time.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
-
-
-class _CaptionCommand(filters.MessageFilter):
-    """A document whose caption starts with ``/<name>`` (any case, phones capitalise captions), optionally
-    ``@``-addressed to this bot. CommandHandler only reads message texts, never captions."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name=f"CaptionCommand({name})")
-        self._pattern = re.compile(rf"^/{name}(?:@(\w+))?(?:\s|$)", re.IGNORECASE)
-
-    def filter(self, message: Message) -> bool:
-        match = self._pattern.match(message.caption or "")
-        if match is None:
-            return False
-        addressed = match.group(1)
-        return addressed is None or addressed.lower() == (message.get_bot().username or "").lower()
-
-
-BULK_CAPTION = filters.Document.ALL & _CaptionCommand("bulk") & NEW_MESSAGES
 
 
 def build_application(
@@ -87,6 +69,11 @@ def build_application(
 
         services = await open_services(settings, notifier_for, clock=clock, providers=providers)
         application.bot_data.services = services
+
+        async def chat_moved(old_chat_id: int, new_chat_id: int) -> None:
+            await follow_migration(application.bot, services, old_chat_id, new_chat_id)
+
+        application.bot.follow_moves(chat_moved)
         await register_command_menus(application.bot, services)
         await report_recovery(application.bot, services, reporter_factory(application.bot))
         schedule_jobs(application, settings)
@@ -103,27 +90,31 @@ def build_application(
             await application.bot_data.services.aclose(grace=0)
             application.bot_data.services = None
 
+    bot = FollowingBot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.telegram_file_url,
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            # The answer to a /send someone deleted meanwhile still arrives, just without the quote.
+            allow_sending_without_reply=True,
+        ),
+        # Keeps bursts (bulk progress, alerts to many admins) under Telegram's limits; retries a 429 itself.
+        rate_limiter=AIORateLimiter(max_retries=3),
+        # What ApplicationBuilder would build: a pool for concurrent handlers, one connection for polling.
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+    )
     builder = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token.get_secret_value())
-        .base_url(settings.telegram_api_url)
-        .base_file_url(settings.telegram_file_url)
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                # The answer to a /send someone deleted meanwhile still arrives, just without the quote.
-                allow_sending_without_reply=True,
-            )
-        )
+        .bot(bot)
         .context_types(ContextTypes(context=SmsContext, bot_data=AppState))
         # Slow provider calls in one chat must not hold up the others.
         .concurrent_updates(True)
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
-        # Keeps bursts (bulk progress, alerts to many admins) under Telegram's limits; retries a 429 itself.
-        .rate_limiter(AIORateLimiter(max_retries=3))
     )
     application: SmsApplication = builder.build()
     add_handlers(application)
@@ -131,28 +122,30 @@ def build_application(
 
 
 def add_handlers(application: SmsApplication) -> None:
-    # Group -1 runs first for every update: the guard stops strangers and commands a role may not use.
+    # Group -2: a group's upgrade to a supergroup moves its role before the guard looks the new id up.
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated), group=-2)
+    # Group -1 runs next for every update: the guard stops strangers and commands a role may not use.
     application.add_handler(TypeHandler(Update, guard), group=-1)
 
-    application.add_handler(CommandHandler(["start", "help"], start, filters=NEW_MESSAGES))
-    application.add_handler(CommandHandler("send", send_command, filters=NEW_MESSAGES))
-    application.add_handler(CommandHandler("bulk", bulk_command, filters=NEW_MESSAGES))
-    application.add_handler(MessageHandler(BULK_CAPTION, bulk_command))
-    application.add_handler(CommandHandler("status", status_command, filters=NEW_MESSAGES))
-    application.add_handler(CommandHandler("balance", balance_command, filters=NEW_MESSAGES))
-    application.add_handler(CommandHandler("history", history_command, filters=NEW_MESSAGES))
-    application.add_handler(CommandHandler("export", export_command, filters=NEW_MESSAGES))
-    application.add_handler(CommandHandler("retry", retry_command, filters=NEW_MESSAGES))
-    application.add_handler(CommandHandler("allow", allow_command, filters=NEW_MESSAGES))
-    application.add_handler(CommandHandler("deny", deny_command, filters=NEW_MESSAGES))
-    application.add_handler(CommandHandler("chats", chats_command, filters=NEW_MESSAGES))
+    # Command(...) reads texts and documents' captions with the guard's own matcher (bot/handlers/commands.py).
+    application.add_handler(MessageHandler(Command("start", "help") & NEW_MESSAGES, start))
+    application.add_handler(MessageHandler(Command("send") & NEW_MESSAGES, send_command))
+    application.add_handler(MessageHandler(Command("bulk") & NEW_MESSAGES, bulk_command))
+    application.add_handler(MessageHandler(Command("status") & NEW_MESSAGES, status_command))
+    application.add_handler(MessageHandler(Command("balance") & NEW_MESSAGES, balance_command))
+    application.add_handler(MessageHandler(Command("history") & NEW_MESSAGES, history_command))
+    application.add_handler(MessageHandler(Command("export") & NEW_MESSAGES, export_command))
+    application.add_handler(MessageHandler(Command("retry") & NEW_MESSAGES, retry_command))
+    application.add_handler(MessageHandler(Command("allow") & NEW_MESSAGES, allow_command))
+    application.add_handler(MessageHandler(Command("deny") & NEW_MESSAGES, deny_command))
+    application.add_handler(MessageHandler(Command("chats") & NEW_MESSAGES, chats_command))
 
     application.add_handler(CallbackQueryHandler(send_button, pattern=r"^(ok|no):send:"))
     application.add_handler(CallbackQueryHandler(bulk_button, pattern=r"^(ok|no|stop):bulk:"))
     application.add_handler(CallbackQueryHandler(retry_button, pattern=r"^(ok|no):retry:"))
 
     # Last in its group: only commands nothing above took.
-    application.add_handler(MessageHandler(filters.COMMAND & NEW_MESSAGES, unknown_command))
+    application.add_handler(MessageHandler(Command() & NEW_MESSAGES, unknown_command))
     application.add_error_handler(on_error)
 
 

@@ -3,6 +3,8 @@
 Every lookup reads the table (no cache), so a revoked chat loses access with its very next update. Each change
 writes its audit row in the same transaction: an access change without its audit row cannot exist. The "last
 admin" rule is checked inside that transaction too, so two admins demoting each other at once cannot both win.
+
+A group upgraded to a supergroup gets a new chat id; ``migrate`` moves everything the old id owns to the new one.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import builtins
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from storage import audit
 from storage.audit import AuditRepository
@@ -30,6 +33,21 @@ def _chat_from_row(row: sqlite3.Row) -> ChatRecord:
         added_at=text_to_time(row["added_at"]),
         updated_at=text_to_time(row["updated_at"]),
     )
+
+
+_RANK = {Role.VIEWER: 0, Role.SENDER: 1, Role.ADMIN: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMove:
+    """What ``migrate`` moved from a group's old id to its supergroup id."""
+
+    old_chat_id: int
+    new_chat_id: int
+    role: Role | None  # the new chat's role afterwards (None: neither id had access)
+    role_moved: bool
+    jobs: int
+    messages: int
 
 
 class ChatRepository:
@@ -137,6 +155,46 @@ class ChatRepository:
                 detail=f"was {existing.role.value}",
             )
         return True
+
+    async def migrate(self, old_chat_id: int, new_chat_id: int) -> ChatMove | None:
+        """Move the role, bulk jobs and message history of ``old_chat_id`` to ``new_chat_id`` in one transaction,
+        audited; None when the old id owned nothing (already moved: both migration messages and a failed send
+        can report the same upgrade). When both ids have a role, the new chat keeps the stronger one."""
+        if old_chat_id == new_chat_id:
+            return None
+        async with self._conn.transaction():
+            old = await self.get(old_chat_id)
+            new = await self.get(new_chat_id)
+            now = self._conn.now_text()
+            role = None if new is None else new.role
+            if old is not None:
+                if new is None:
+                    await self._conn.execute(
+                        "UPDATE chats SET chat_id = ?, updated_at = ? WHERE chat_id = ?",
+                        (new_chat_id, now, old_chat_id),
+                    )
+                    role = old.role
+                else:
+                    role = max(old.role, new.role, key=_RANK.__getitem__)
+                    await self._conn.execute("DELETE FROM chats WHERE chat_id = ?", (old_chat_id,))
+                    await self._set_role(new_chat_id, role, None, now)
+            jobs = await self._conn.execute(
+                "UPDATE bulk_jobs SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+            )
+            messages = await self._conn.execute(
+                "UPDATE messages SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+            )
+            if old is None and jobs == 0 and messages == 0:
+                return None
+            moved = f"role {old.role.value}" if old is not None else "no role"
+            await self._audit.record(
+                audit.MIGRATE,
+                actor_chat_id=None,
+                actor_user_id=None,
+                target=new_chat_id,
+                detail=f"group {old_chat_id} became this supergroup: {moved}, {jobs} bulk jobs, {messages} messages",
+            )
+        return ChatMove(old_chat_id, new_chat_id, role, old is not None, jobs, messages)
 
     async def _set_role(self, chat_id: int, role: Role, title: str | None, now: str) -> None:
         await self._conn.execute(

@@ -18,7 +18,7 @@ from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, money, plural
 from bot.handlers.arguments import split_bulk_text, take_provider
 from bot.handlers.bulk_progress import TelegramJobReporter
-from bot.handlers.common import command_args, drop_buttons, keyboard, reply, sender_ids, usage
+from bot.handlers.common import command_args, drop_buttons, keyboard, refuse_foreign_press, reply, sender_ids, usage
 from bot.handlers.send import length_line
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.providers.types import ProviderName
@@ -46,7 +46,13 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
             where = "on the line after the numbers" if source is None else "after /bulk"
             raise UserInputError(f"The message is empty: write it {where}.")
         draft = await services.bulk.prepare(
-            chat_id=chat_id, user_id=user_id, numbers=numbers, text=text, provider=provider, source=source
+            chat_id=chat_id,
+            user_id=user_id,
+            numbers=numbers,
+            text=text,
+            provider=provider,
+            source=source,
+            caller_role=context.role,
         )
     except (UserInputError, MessageTextError) as exc:
         await reply(update, usage(str(exc), USAGE))
@@ -144,15 +150,15 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
     services = context.services
     if action == "stop":
         try:
-            stopping = await services.bulk.cancel(int(token), chat_id=chat_id, is_admin=context.is_admin)
+            stopping = await services.bulk.cancel(
+                int(token), chat_id=chat_id, user_id=user_id, caller_role=context.role
+            )
         except UserInputError as exc:
             await query.answer(str(exc), show_alert=True)
             return
         await query.answer("Stopping: batches already out will finish." if stopping else "It has already finished.")
         return
-    owner = services.bulk_previews.owner(token)
-    if owner is not None and owner != user_id:
-        await query.answer("Only the person who asked can confirm or cancel this.", show_alert=True)
+    if await refuse_foreign_press(query, services.bulk_previews, token):
         return
     draft = services.bulk_previews.take(token)
     if draft is None:

@@ -75,7 +75,7 @@ async def allow_command(update: Update, context: SmsContext) -> None:
         return
     try:
         _, before = await context.services.access.allow(
-            by_chat_id=by_chat, by_user_id=by_user, chat_id=chat_id, role=role
+            by_chat_id=by_chat, by_user_id=by_user, chat_id=chat_id, role=role, caller_role=context.role
         )
     except UserInputError as exc:
         await reply(update, usage(str(exc), ALLOW_USAGE))
@@ -103,7 +103,9 @@ async def deny_command(update: Update, context: SmsContext) -> None:
         await reply(update, usage("Give one chat id.", DENY_USAGE))
         return
     try:
-        removed = await context.services.access.deny(by_chat_id=by_chat, by_user_id=by_user, chat_id=chat_id)
+        removed = await context.services.access.deny(
+            by_chat_id=by_chat, by_user_id=by_user, chat_id=chat_id, caller_role=context.role
+        )
     except UserInputError as exc:
         await reply(update, usage(str(exc), DENY_USAGE))
         return

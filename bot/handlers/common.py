@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.formatting import esc, truncate
+from bot.handlers.commands import read_command
+from bot.services.previews import PreviewStore
 
 
 def command_name(message: Message) -> str | None:
     """``/Send@smsrelay_bot …`` → ``send``: the command at the start of a text or a document's caption."""
-    text = message.text if message.text is not None else message.caption
-    entities = message.entities if message.text is not None else message.caption_entities
-    if not text or not entities:
-        return None
-    first = entities[0]
-    if first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
-        return None
-    return text[1 : first.length].split("@", 1)[0].lower()
+    call = read_command(message)
+    return None if call is None else call.name
 
 
 def command_args(message: Message) -> str:
-    """Everything after the command word, newlines kept (``context.args`` would lose them)."""
-    text = message.text if message.text is not None else (message.caption or "")
-    parts = text.split(maxsplit=1)
-    if not parts or not parts[0].startswith("/"):
-        return text.strip()
-    return parts[1].strip() if len(parts) > 1 else ""
+    """Everything after the command, newlines kept (``context.args`` would lose them)."""
+    call = read_command(message)
+    if call is not None:
+        return call.args
+    return (message.text if message.text is not None else (message.caption or "")).strip()
 
 
 async def drop_buttons(query: CallbackQuery) -> None:
@@ -61,9 +57,26 @@ async def reply(update: Update, html: str, markup: InlineKeyboardMarkup | None =
 
 
 def sender_ids(update: Update) -> tuple[int, int | None]:
-    """(chat id, user id) of an update that has a chat."""
+    """(chat id, user id) of an update that has a chat.
+
+    The user id is None for a message sent on behalf of a chat (an anonymous group admin, a channel identity):
+    its ``from`` is a placeholder account shared by everyone doing that, not a person. What such a message
+    starts belongs to the chat as a whole (see ``refuse_foreign_press``).
+    """
     chat = update.effective_chat
     if chat is None:
         raise ValueError("update without a chat")
+    message = update.message
+    if update.callback_query is None and message is not None and message.sender_chat is not None:
+        return chat.id, None
     user = update.effective_user
     return chat.id, None if user is None else user.id
+
+
+async def refuse_foreign_press(query: CallbackQuery, previews: PreviewStore[Any], token: str) -> bool:
+    """Preview buttons act only for the person who asked (anyone in the chat when a chat asked): True, and the
+    presser told why, when this press may not act. An unknown or expired token passes: ``take`` explains it."""
+    if previews.may_press(token, query.from_user.id):
+        return False
+    await query.answer("Only the person who asked can confirm or cancel this.", show_alert=True)
+    return True

@@ -2,17 +2,21 @@
 
 Strangers get one polite refusal that shows their chat id (so an admin can /allow it) and the admins are told
 (once an hour per chat). Known chats get their role put on the context, and a command or button their role does
-not cover is refused here, so no handler needs its own check.
+not cover is refused here, so no handler needs its own check. "Which command is this" is decided by
+``bot.handlers.commands``, the same function the handlers' filters use.
+
+Not ours, so dropped before anything else, without a word: commands addressed to another bot, and messages of
+Telegram's service account (posts a linked channel forwards into its discussion group are never commands).
 """
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import SmsContext
 from bot.formatting import esc
-from bot.handlers.common import command_name
+from bot.handlers.commands import our_command, read_command
 from bot.permissions import COMMANDS_BY_NAME, may_use
 from storage import Role
 
@@ -21,6 +25,9 @@ REFUSAL = (
     "Your chat id is <code>{chat_id}</code>. Ask an admin to run <code>/allow {chat_id}</code> "
     "if you should have access."
 )
+
+
+TELEGRAM_SERVICE_USER_ID = 777000  # "Telegram": channel posts auto-forwarded to a linked group, service notices
 
 
 def callback_command(data: str | None) -> str | None:
@@ -36,13 +43,17 @@ async def guard(update: Update, context: SmsContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    services = context.services
-    role = await services.access.role_of(chat.id)
     message = update.effective_message
     query = update.callback_query
-    command = (
-        callback_command(query.data) if query is not None else (command_name(message) if message is not None else None)
-    )
+    if query is None and message is not None and not _may_be_for_us(message, context.bot.username):
+        raise ApplicationHandlerStop
+    services = context.services
+    role = await services.access.role_of(chat.id)
+    if query is not None:
+        command = callback_command(query.data)
+    else:
+        call = our_command(message, context.bot.username) if message is not None else None
+        command = None if call is None else call.name
     if role is None:
         await _refuse(update, context, chat.id, command)
         raise ApplicationHandlerStop
@@ -76,6 +87,14 @@ async def _refuse(update: Update, context: SmsContext, chat_id: int, command: st
         await query.answer("This chat may not use this bot.", show_alert=True)
     elif message is not None:
         await message.reply_text(REFUSAL.format(chat_id=chat_id))
+
+
+def _may_be_for_us(message: Message, bot_username: str) -> bool:
+    """False for what the bot must ignore completely: another bot's command, a post Telegram itself relayed."""
+    if message.from_user is not None and message.from_user.id == TELEGRAM_SERVICE_USER_ID:
+        return False
+    call = read_command(message)
+    return call is None or call.is_for(bot_username)
 
 
 def _describe(update: Update) -> str:

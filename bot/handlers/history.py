@@ -59,9 +59,9 @@ async def export_command(update: Update, context: SmsContext) -> None:
     history = context.services.history
     try:
         if not arg:
-            export = await history.export_chat(chat_id)
+            export = await history.export_chat(chat_id, caller_role=context.role)
         elif arg.isdigit():
-            export = await history.export_job(int(arg), chat_id=chat_id, is_admin=context.is_admin)
+            export = await history.export_job(int(arg), chat_id=chat_id, caller_role=context.role)
         else:
             raise UserInputError("Give a job number, or nothing for this chat's messages.")
     except UserInputError as exc:

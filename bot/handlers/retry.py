@@ -7,7 +7,16 @@ from telegram import Update
 from bot.context import SmsContext
 from bot.formatting import plural
 from bot.handlers.bulk import reporter_factory
-from bot.handlers.common import command_args, drop_buttons, keyboard, problem, reply, sender_ids, usage
+from bot.handlers.common import (
+    command_args,
+    drop_buttons,
+    keyboard,
+    problem,
+    refuse_foreign_press,
+    reply,
+    sender_ids,
+    usage,
+)
 from bot.services.errors import UserInputError
 
 USAGE = "/retry <job id>"
@@ -22,7 +31,9 @@ async def retry_command(update: Update, context: SmsContext) -> None:
         await reply(update, usage("Which job? Give its number.", USAGE))
         return
     try:
-        draft = await context.services.bulk.prepare_retry(int(arg), chat_id=chat_id, user_id=user_id)
+        draft = await context.services.bulk.prepare_retry(
+            int(arg), chat_id=chat_id, user_id=user_id, caller_role=context.role
+        )
     except UserInputError as exc:
         await reply(update, usage(str(exc), USAGE))
         return
@@ -47,8 +58,7 @@ async def retry_button(update: Update, context: SmsContext) -> None:
         return
     action, _, token = query.data.split(":", 2)
     previews = context.services.retry_previews
-    if previews.owner(token) not in (None, query.from_user.id):
-        await query.answer("Only the person who asked can confirm or cancel this.", show_alert=True)
+    if await refuse_foreign_press(query, previews, token):
         return
     draft = previews.take(token)
     if draft is None:

@@ -9,7 +9,7 @@ from telegram import Update
 from bot.context import SmsContext
 from bot.formatting import credits, esc, money, plural
 from bot.handlers.arguments import parse_send
-from bot.handlers.common import command_args, drop_buttons, keyboard, reply, sender_ids, usage
+from bot.handlers.common import command_args, drop_buttons, keyboard, refuse_foreign_press, reply, sender_ids, usage
 from bot.phone import InvalidPhoneNumberError, display_phone
 from bot.services.errors import UserInputError
 from bot.services.sending import SendReport, SingleSend
@@ -29,7 +29,12 @@ async def send_command(update: Update, context: SmsContext) -> None:
     try:
         args = parse_send(command_args(message), services.providers)
         request = services.sending.prepare(
-            chat_id=chat_id, user_id=user_id, number=args.number, text=args.text, provider=args.provider
+            chat_id=chat_id,
+            user_id=user_id,
+            number=args.number,
+            text=args.text,
+            provider=args.provider,
+            caller_role=context.role,
         )
     except (UserInputError, InvalidPhoneNumberError, MessageTextError) as exc:
         await reply(update, usage(str(exc), USAGE))
@@ -54,10 +59,7 @@ async def send_button(update: Update, context: SmsContext) -> None:
         return
     action, _, token = query.data.split(":", 2)
     previews = context.services.send_previews
-    user_id = query.from_user.id
-    owner = previews.owner(token)
-    if owner is not None and owner != user_id:
-        await query.answer("Only the person who asked can confirm or cancel this.", show_alert=True)
+    if await refuse_foreign_press(query, previews, token):
         return
     request = previews.take(token)
     if request is None:

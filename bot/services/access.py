@@ -6,8 +6,10 @@ The role is read from the database on every update, so ``/deny`` takes effect at
 from __future__ import annotations
 
 from bot.services.alerts import AlertService
+from bot.services.authorization import require
 from bot.services.errors import UserInputError
 from storage import ChatRecord, Database, LastAdminError, Role, audit_actions
+from storage.chats import ChatMove
 
 
 class AccessService:
@@ -24,9 +26,10 @@ class AccessService:
         return None if record is None else record.role
 
     async def allow(
-        self, *, by_chat_id: int, by_user_id: int | None, chat_id: int, role: Role
+        self, *, by_chat_id: int, by_user_id: int | None, chat_id: int, role: Role, caller_role: Role | None
     ) -> tuple[ChatRecord, Role | None]:
         """Grant or change a role (audited by the repository); returns the record and the role it had before."""
+        require(caller_role, "allow")
         before = await self._db.chats.get(chat_id)
         try:
             record = await self._db.chats.grant(chat_id, role, added_by=by_chat_id, actor_user_id=by_user_id)
@@ -34,7 +37,8 @@ class AccessService:
             raise UserInputError("That is the last admin chat; make another chat admin first.") from None
         return record, None if before is None else before.role
 
-    async def deny(self, *, by_chat_id: int, by_user_id: int | None, chat_id: int) -> bool:
+    async def deny(self, *, by_chat_id: int, by_user_id: int | None, chat_id: int, caller_role: Role | None) -> bool:
+        require(caller_role, "deny")
         try:
             return await self._db.chats.revoke(chat_id, by=by_chat_id, actor_user_id=by_user_id)
         except LastAdminError:
@@ -45,6 +49,18 @@ class AccessService:
 
     async def admin_chat_ids(self) -> list[int]:
         return await self._db.chats.admin_ids()
+
+    async def migrate(self, old_chat_id: int, new_chat_id: int) -> ChatMove | None:
+        """A group became a supergroup: its role, jobs and history follow it (audited) and the admins are told.
+        Safe to call again for the same upgrade: the second call finds nothing to move and says nothing."""
+        move = await self._db.chats.migrate(old_chat_id, new_chat_id)
+        if move is not None:
+            role = f"its role <b>{move.role.value}</b>, " if move.role_moved and move.role is not None else ""
+            await self._alerts.notice(
+                f"🔀 Group <code>{old_chat_id}</code> was upgraded to a supergroup, now <code>{new_chat_id}</code>. "
+                f"Moved to the new id: {role}{move.jobs:,} bulk job(s) and {move.messages:,} message(s)."
+            )
+        return move
 
     async def refused(self, *, chat_id: int, user_id: int | None, name: str, attempted: str) -> None:
         await self._db.audit.record(

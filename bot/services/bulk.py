@@ -18,13 +18,14 @@ from bot.formatting import truncate
 from bot.phone import RecipientList, read_recipients
 from bot.providers.types import ProviderName
 from bot.services.alerts import AlertService
+from bot.services.authorization import require
 from bot.services.background import BackgroundTasks
 from bot.services.balance import BalanceService
 from bot.services.bulk_runner import JobRunner, ProgressReporter
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from bot.services.registry import ProviderRegistry
 from bot.sms_text import SmsLength, check_message
-from storage import BulkJobRecord, Database, JobState, JobTotals, MessageRecord, NewBulkJob, audit_actions
+from storage import BulkJobRecord, Database, JobState, JobTotals, MessageRecord, NewBulkJob, Role, audit_actions
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,9 @@ class BulkService:
         text: str,
         provider: ProviderName | None = None,
         source: str | None = None,
+        caller_role: Role | None,
     ) -> BulkDraft:
+        require(caller_role, "bulk")
         length = check_message(text)
         client = self._providers.get(provider)
         # Tens of thousands of numbers take seconds to check: keep the event loop free for other chats.
@@ -193,13 +196,21 @@ class BulkService:
         entry = self._running.get(job_id)
         return None if entry is None else await entry[1]
 
-    async def cancel(self, job_id: int, *, chat_id: int, is_admin: bool) -> bool:
-        """Stop sending the rest of a job; ``False`` when it is not running any more."""
+    async def cancel(self, job_id: int, *, chat_id: int, user_id: int | None, caller_role: Role | None) -> bool:
+        """Stop sending the rest of a job; ``False`` when it is not running any more.
+
+        Allowed to the person who started it, to anyone in its chat when a chat started it (an anonymous admin:
+        ``user_id`` None), and to anyone in an admin chat.
+        """
+        require(caller_role, "bulk")
         job = await self._db.jobs.get(job_id)
         if job is None:
             raise NotFoundError(f"There is no bulk job #{job_id}.")
-        if job.chat_id != chat_id and not is_admin:
-            raise NotAllowedError("Only the chat that started this job, or an admin, can cancel it.")
+        if caller_role is not Role.ADMIN:
+            if job.chat_id != chat_id:
+                raise NotAllowedError("Only the chat that started this job, or an admin, can cancel it.")
+            if job.user_id is not None and job.user_id != user_id:
+                raise NotAllowedError(f"Only the person who started job #{job_id}, or an admin chat, can cancel it.")
         entry = self._running.get(job_id)
         if entry is not None:
             entry[0].cancelled.set()
@@ -208,7 +219,7 @@ class BulkService:
         # Stored at once, not when the running batches end: a crash in between must not resume a cancelled job.
         await self._db.jobs.cancel_pending(job_id)
         await self._db.audit.record(
-            audit_actions.CANCEL, actor_chat_id=chat_id, actor_user_id=None, target=f"job #{job_id}"
+            audit_actions.CANCEL, actor_chat_id=chat_id, actor_user_id=user_id, target=f"job #{job_id}"
         )
         return True
 
@@ -238,7 +249,10 @@ class BulkService:
             resumed.append(job)
         return resumed
 
-    async def prepare_retry(self, job_id: int, *, chat_id: int, user_id: int | None) -> RetryDraft:
+    async def prepare_retry(
+        self, job_id: int, *, chat_id: int, user_id: int | None, caller_role: Role | None
+    ) -> RetryDraft:
+        require(caller_role, "retry")
         job = await self._db.jobs.get(job_id)
         if job is None:
             raise NotFoundError(f"There is no bulk job #{job_id}.")

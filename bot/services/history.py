@@ -7,8 +7,9 @@ import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from bot.services.authorization import require
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
-from storage import BulkJobRecord, Database, JobTotals, MessageRecord
+from storage import BulkJobRecord, Database, JobTotals, MessageRecord, Role
 
 EXPORT_COLUMNS = (
     "id",
@@ -58,14 +59,17 @@ class HistoryService:
         with_totals = [(job, await self._db.jobs.totals(job.id)) for job in jobs]
         return History(messages, with_totals, is_admin)
 
-    async def export_chat(self, chat_id: int) -> Export:
+    async def export_chat(self, chat_id: int, *, caller_role: Role | None) -> Export:
+        require(caller_role, "export")
         rows = self._db.messages.iter_for_chat(chat_id)
         content, count = await _csv(rows)
         return Export(f"smsrelay-chat-{chat_id}.csv", content, count)
 
-    async def export_job(self, job_id: int, *, chat_id: int, is_admin: bool) -> Export:
+    async def export_job(self, job_id: int, *, chat_id: int, caller_role: Role | None) -> Export:
+        """One job's rows: for its own chat, or for any admin chat."""
+        require(caller_role, "export")
         job = await self._db.jobs.get(job_id)
-        if job is None or (job.chat_id != chat_id and not is_admin):
+        if job is None or (job.chat_id != chat_id and caller_role is not Role.ADMIN):
             if job is not None:
                 raise NotAllowedError(f"Bulk job #{job_id} belongs to another chat.")
             raise NotFoundError(f"There is no bulk job #{job_id}.")

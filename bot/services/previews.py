@@ -2,6 +2,9 @@
 
 ``take`` removes the entry before anything is sent, so two quick presses of Send can never send twice. After a
 restart the previews are gone and Send answers that the preview expired: sending needs a fresh command.
+
+A preview belongs to the person who asked for it, or to the whole chat when a chat asked (an anonymous group
+admin: Telegram hides who, and their button presses come from their real account).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ DEFAULT_TTL = 30 * 60.0
 @dataclass(frozen=True, slots=True)
 class _Entry(Generic[T]):
     value: T
-    owner_user_id: int | None
+    owner_user_id: int | None  # None: the chat as a whole
     expires_at: float
 
 
@@ -31,15 +34,17 @@ class PreviewStore(Generic[T]):
         self._entries: dict[str, _Entry[T]] = {}
 
     def put(self, value: T, *, owner_user_id: int | None) -> str:
-        """Keep ``value`` and return a short token for the buttons' callback data."""
+        """Keep ``value`` and return a short token for the buttons' callback data; ``owner_user_id`` None means
+        anyone in the chat may press its buttons (buttons only ever show in the chat that asked)."""
         self._drop_expired()
         token = secrets.token_urlsafe(9)
         self._entries[token] = _Entry(value, owner_user_id, self._clock() + self._ttl)
         return token
 
-    def owner(self, token: str) -> int | None:
+    def may_press(self, token: str, user_id: int) -> bool:
+        """Whether ``user_id`` may press this preview's buttons; unknown tokens pass so ``take`` can explain."""
         entry = self._entries.get(token)
-        return None if entry is None else entry.owner_user_id
+        return entry is None or entry.owner_user_id is None or entry.owner_user_id == user_id
 
     def take(self, token: str) -> T | None:
         """The value, removed; ``None`` when unknown, expired or already taken."""

@@ -14,10 +14,11 @@ from bot.phone import normalise_phone
 from bot.providers.errors import OutcomeUnknownError, ProviderError
 from bot.providers.types import ProviderName, RecipientState, SendResult
 from bot.services.alerts import AlertService
+from bot.services.authorization import require
 from bot.services.balance import BalanceService
 from bot.services.registry import ProviderRegistry
 from bot.sms_text import SmsLength, check_message
-from storage import Database, MessageStatus, NewMessage, audit_actions
+from storage import Database, MessageStatus, NewMessage, Role, audit_actions
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +68,10 @@ class SendingService:
         number: str,
         text: str,
         provider: ProviderName | None = None,
+        caller_role: Role | None,
     ) -> SingleSend:
         """Check everything before anything is stored or sent; raises ``UserInputError``-like errors."""
+        require(caller_role, "send")
         recipient = normalise_phone(number)
         length = check_message(text)
         client = self._providers.get(provider)

@@ -47,6 +47,6 @@ async def bot(
     async with running(application):
         harness = BotHarness(telegram, texin, sms254, application, settings)
         access = harness.services.access
-        await access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=SENDER, role=Role.SENDER)
-        await access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=VIEWER, role=Role.VIEWER)
+        await access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=SENDER, role=Role.SENDER, caller_role=Role.ADMIN)
+        await access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=VIEWER, role=Role.VIEWER, caller_role=Role.ADMIN)
         yield harness

@@ -99,7 +99,9 @@ async def test_texin_deliveries_are_followed_up_and_the_chat_gets_one_summary(
     )
     async with running(application):
         bot = BotHarness(telegram, texin, sms254, application, settings)
-        await bot.services.access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=SENDER, role=Role.SENDER)
+        await bot.services.access.allow(
+            by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=SENDER, role=Role.SENDER, caller_role=Role.ADMIN
+        )
         preview = await bot.say(SENDER, "/bulk 0712345678, 0722000000\nTracked")
         await bot.press(SENDER, preview, "Send", predicate=lambda m: "finished" in m.text)
         ids = list(texin.messages)

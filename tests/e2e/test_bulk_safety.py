@@ -115,7 +115,9 @@ async def test_deny_cancels_the_chats_running_job_and_nothing_more_appears_there
         )
         async with running(application):
             bot = BotHarness(telegram, slow, sms254, application, settings)
-            await bot.services.access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=SENDER, role=Role.SENDER)
+            await bot.services.access.allow(
+                by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=SENDER, role=Role.SENDER, caller_role=Role.ADMIN
+            )
             preview = await bot.say(SENDER, "/bulk " + " ".join(numbers(200)) + "\nHello")
             await bot.press(SENDER, preview, "Send", predicate=lambda m: re.search(r"Sent: [1-9]", m.text) is not None)
             denied = await bot.say(ADMIN, f"/deny {SENDER}", predicate=lambda m: "can no longer use" in m.text)

@@ -127,7 +127,9 @@ async def test_an_upload_captioned_with_a_capitalised_command_is_understood(bot:
 
 
 async def test_denying_a_bootstrap_admin_warns_that_a_restart_restores_it(bot: BotHarness) -> None:
-    await bot.services.access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=1002, role=Role.ADMIN)
+    await bot.services.access.allow(
+        by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=1002, role=Role.ADMIN, caller_role=Role.ADMIN
+    )
     bot.services.settings.admin_chat_ids.append(1002)
     reply = await bot.say(ADMIN, "/deny 1002")
     assert "ADMIN_CHAT_IDS" in reply.text

@@ -102,7 +102,9 @@ async def _answers(bot: BotHarness, count: int) -> list[CallbackAnswer]:
 
 async def test_only_the_requester_can_confirm_a_preview(bot: BotHarness) -> None:
     group = -100500
-    await bot.services.access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=group, role=Role.SENDER)
+    await bot.services.access.allow(
+        by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=group, role=Role.SENDER, caller_role=Role.ADMIN
+    )
     mark = bot.telegram.mark()
     bot.telegram.send_text(group, "/send 0712345678 " + "word " * 100, user_id=11, chat_type="supergroup", title="Ops")
     preview = await bot.telegram.wait_for_message(group, after=mark)

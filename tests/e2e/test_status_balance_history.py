@@ -131,7 +131,9 @@ async def test_export_of_another_chats_job_is_refused(bot: BotHarness) -> None:
 async def test_chats_asking_at_once_share_one_call_per_provider(bot: BotHarness) -> None:
     chats = [9001 + index for index in range(10)]
     for chat_id in chats:
-        await bot.services.access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=chat_id, role=Role.VIEWER)
+        await bot.services.access.allow(
+            by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=chat_id, role=Role.VIEWER, caller_role=Role.ADMIN
+        )
     mark = bot.telegram.mark()
     for chat_id in chats:
         bot.telegram.send_text(chat_id, "/balance")
