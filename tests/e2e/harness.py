@@ -7,6 +7,7 @@ The bot runs in the test's event loop through PTB's own lifecycle: initialize, `
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
@@ -193,6 +194,14 @@ class BotHarness:
         mark = self.telegram.mark()
         self.telegram.press_button(chat_id, message.message_id, data)
         return await self.telegram.wait_for_message(chat_id, predicate, timeout=timeout, after=mark)
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the bot has fetched every update queued so far and finished handling each one: after this,
+        a message the bot did not answer was really left unanswered (no sleeping and hoping)."""
+        # PTB puts a batch on its update queue before the getUpdates that confirms it.
+        await self.telegram.wait_until_confirmed(timeout)
+        async with asyncio.timeout(timeout):
+            await self.application.update_queue.join()
 
     async def alert(self, predicate: Callable[[SentMessage], bool], timeout: float = 10.0) -> SentMessage:
         return await self.telegram.wait_for_message(ADMIN, predicate, timeout=timeout)

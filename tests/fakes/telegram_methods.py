@@ -75,6 +75,12 @@ class BotApi:
                     raise queued.popleft()
                 if isinstance(chat_id, int) and chat_id in state.blocked:
                     raise ApiError(403, "Forbidden: bot was blocked by the user")
+                if isinstance(chat_id, int) and chat_id in state.migrated:
+                    raise ApiError(
+                        400,
+                        "Bad Request: group chat was upgraded to a supergroup chat",
+                        migrate_to_chat_id=state.migrated[chat_id],
+                    )
                 return handler(params, files)
             except ApiError as error:
                 chat = chat_id if isinstance(chat_id, int) else None

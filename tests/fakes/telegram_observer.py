@@ -133,6 +133,17 @@ class TelegramObserver:
 
         return await self._wait(find, timeout, explain)
 
+    async def wait_until_confirmed(self, timeout: float = 5.0) -> None:
+        """Until the bot has confirmed every update queued so far (a later getUpdates ``offset`` passed them)."""
+
+        def find() -> bool | None:
+            return True if not self.state.updates else None
+
+        def explain() -> str:
+            return f"{len(self.state.updates)} update(s) still unconfirmed after {timeout} s"
+
+        await self._wait(find, timeout, explain)
+
     async def _wait(self, find: Callable[[], _T | None], seconds: float, explain: Callable[[], str]) -> _T:
         loop = asyncio.get_running_loop()
         changed = asyncio.Event()

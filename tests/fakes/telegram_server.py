@@ -255,17 +255,23 @@ class FakeTelegram(TelegramObserver):
         username: str | None = None,
         title: str | None = None,
         reply_to_message_id: int | None = None,
+        entities: list[dict[str, Any]] | None = None,
+        sender_chat: dict[str, Any] | None = None,
+        from_user: dict[str, Any] | None = None,
     ) -> int:
-        """The user writes ``text`` (a leading ``/command`` is marked as one); returns the message_id."""
+        """The user writes ``text`` (a leading ``/command`` is marked as one unless ``entities`` is given);
+        returns the message_id. ``sender_chat``/``from_user``: see ``TelegramState.user_message``."""
         return self.state.user_message(
             chat_id,
-            self.state.text_content(text),
+            self.state.text_content(text, entities),
             user_id=user_id,
             chat_type=chat_type,
             first_name=first_name,
             username=username,
             title=title,
             reply_to_message_id=reply_to_message_id,
+            sender_chat=sender_chat,
+            from_user=from_user,
         )
 
     def send_document(
@@ -282,19 +288,52 @@ class FakeTelegram(TelegramObserver):
         username: str | None = None,
         title: str | None = None,
         reply_to_message_id: int | None = None,
+        caption_entities: list[dict[str, Any]] | None = None,
+        sender_chat: dict[str, Any] | None = None,
+        from_user: dict[str, Any] | None = None,
     ) -> int:
-        """The user sends a file (the bot can getFile and download it); returns the message_id."""
+        """The user sends a file (the bot can getFile and download it); returns the message_id.
+        ``caption_entities`` replaces the bot_command entity a leading ``/command`` would get."""
         stored = self.state.store_file(file_name, mime_type, content)
         return self.state.user_message(
             chat_id,
-            self.state.document_content(stored, caption),
+            self.state.document_content(stored, caption, caption_entities),
             user_id=user_id,
             chat_type=chat_type,
             first_name=first_name,
             username=username,
             title=title,
             reply_to_message_id=reply_to_message_id,
+            sender_chat=sender_chat,
+            from_user=from_user,
         )
+
+    def migrate_group(
+        self, old_chat_id: int, new_chat_id: int, *, user_id: int, title: str = "Group", announce: bool = True
+    ) -> None:
+        """``user_id`` upgrades the group to a supergroup: from now on every call for the old id fails as on
+        Telegram (400 with ``migrate_to_chat_id``). With ``announce``, the bot gets both service messages: the
+        old group's last (``migrate_to_chat_id``) and the supergroup's first (``migrate_from_chat_id``)."""
+        state = self.state
+        with state.lock:
+            state.migrated[old_chat_id] = new_chat_id
+            if not announce:
+                state.chats[new_chat_id] = {"id": new_chat_id, "type": "supergroup", "title": title}
+                return
+            for chat_id, chat_type, content in (
+                (old_chat_id, "group", {"migrate_to_chat_id": new_chat_id}),
+                (new_chat_id, "supergroup", {"migrate_from_chat_id": old_chat_id}),
+            ):
+                state.user_message(
+                    chat_id,
+                    content,
+                    user_id=user_id,
+                    chat_type=chat_type,
+                    first_name="Test",
+                    username=None,
+                    title=title,
+                    reply_to_message_id=None,
+                )
 
     def press_button(self, chat_id: int, message_id: int, callback_data: str, *, user_id: int | None = None) -> str:
         """The user presses a button the message shows now (else AssertionError); returns the query id."""

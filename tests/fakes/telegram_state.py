@@ -72,6 +72,7 @@ class TelegramState:
         self.file_paths: dict[str, str] = {}  # file_path -> file_id, once getFile handed it out
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.blocked: set[int] = set()
+        self.migrated: dict[int, int] = {}  # old group id -> its supergroup's id
         self.failures: dict[str, deque[ApiError]] = {}
         self.holds: list[Hold] = []
         self.listeners: dict[int, Callable[[], None]] = {}
@@ -187,19 +188,24 @@ class TelegramState:
         first_name: str,
         username: str | None,
         title: str | None,
+        from_user: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        if from_user is not None:
+            # Someone Telegram itself names: GroupAnonymousBot (1087968824) for an anonymous admin, the service
+            # account 777000 for a linked channel's posts.
+            user_id = int(from_user["id"])
         if user_id is None:
             if chat_type != "private":
                 raise ValueError(f"user_id is required for a {chat_type} chat")
             user_id = chat_id
-        user = {
+        user = from_user or {
             "id": user_id,
             "is_bot": False,
             "first_name": first_name,
             "username": username or f"user{user_id}",
         }
         if chat_type == "private":
-            chat = {"id": chat_id, "type": "private", "first_name": first_name, "username": user["username"]}
+            chat = {"id": chat_id, "type": "private", "first_name": first_name, "username": user.get("username")}
         else:
             chat = {"id": chat_id, "type": chat_type, "title": title or f"Group {chat_id}"}
         with self.lock:
@@ -218,10 +224,15 @@ class TelegramState:
         username: str | None,
         title: str | None,
         reply_to_message_id: int | None,
+        sender_chat: dict[str, Any] | None = None,
+        from_user: dict[str, Any] | None = None,
     ) -> int:
-        """Store a message from the user and queue the update announcing it; returns its message_id."""
+        """Store a message from the user and queue the update announcing it; returns its message_id.
+
+        ``sender_chat`` marks a message sent on behalf of a chat (an anonymous admin: the group itself; a linked
+        channel); ``from_user`` replaces the sender (the placeholder accounts Telegram uses then)."""
         with self.lock:
-            user = self._sender(chat_id, user_id, chat_type, first_name, username, title)
+            user = self._sender(chat_id, user_id, chat_type, first_name, username, title, from_user)
             message_id = self.next_message_id(chat_id)
             message: dict[str, Any] = {
                 "message_id": message_id,
@@ -230,6 +241,8 @@ class TelegramState:
                 "from": user,
                 **content,
             }
+            if sender_chat is not None:
+                message["sender_chat"] = sender_chat
             if reply_to_message_id is not None:
                 replied = self.message_json(chat_id, reply_to_message_id, nested=False)
                 if replied is None:
@@ -239,15 +252,20 @@ class TelegramState:
             self.queue_update({"message": message})
             return message_id
 
-    def text_content(self, text: str) -> dict[str, Any]:
-        entities = _command_entities(text)
+    def text_content(self, text: str, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """``entities`` replaces the bot_command entity Telegram would mark (``[]``: none at all)."""
+        if entities is None:
+            entities = _command_entities(text)
         return {"text": text, **({"entities": entities} if entities else {})}
 
-    def document_content(self, stored: StoredFile, caption: str | None) -> dict[str, Any]:
+    def document_content(
+        self, stored: StoredFile, caption: str | None, entities: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         content: dict[str, Any] = {"document": self.document_json(stored)}
         if caption is not None:
             content["caption"] = caption
-            entities = _command_entities(caption)
+            if entities is None:
+                entities = _command_entities(caption)
             if entities:
                 content["caption_entities"] = entities
         return content

@@ -41,18 +41,23 @@ _HEADER_PARAM_RE = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
 class ApiError(Exception):
-    """A refusal the way Telegram words it: HTTP status, description and, for 429, ``retry_after``."""
+    """A refusal the way Telegram words it: HTTP status, description and, for 429, ``retry_after``; for a group
+    upgraded to a supergroup, the new id in ``migrate_to_chat_id``."""
 
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self, status: int, description: str, retry_after: int | None = None, *, migrate_to_chat_id: int | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"ok": False, "error_code": self.status, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+        parameters = {"retry_after": self.retry_after, "migrate_to_chat_id": self.migrate_to_chat_id}
+        if any(value is not None for value in parameters.values()):
+            body["parameters"] = {key: value for key, value in parameters.items() if value is not None}
         return body
 
 
