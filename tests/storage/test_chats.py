@@ -7,9 +7,10 @@ import asyncio
 import pytest
 
 from storage import Database, LastAdminError, Role, audit_actions
+from storage.chats import ChatMove
 
 from .conftest import FakeClock
-from .factories import ADMIN_CHAT, SENDER_CHAT, USER
+from .factories import ADMIN_CHAT, SENDER_CHAT, USER, a_job, a_message, numbers
 
 SECOND_ADMIN = 1002
 
@@ -164,3 +165,53 @@ async def test_a_grant_rolled_back_by_the_caller_leaves_neither_chat_nor_audit_r
 
     assert await db.chats.get(SENDER_CHAT) is None
     assert await db.audit.list() == []
+
+
+# --- a group upgraded to a supergroup --------------------------------------------------------------------------
+
+OLD_GROUP = -4100
+SUPERGROUP = -1004100
+
+
+async def test_migrate_moves_role_jobs_and_history_to_the_supergroup_in_one_audited_step(db: Database) -> None:
+    await db.chats.seed_admins([ADMIN_CHAT])
+    await db.chats.grant(OLD_GROUP, Role.SENDER, added_by=ADMIN_CHAT, title="Ops")
+    job = await db.jobs.create(a_job(chat_id=OLD_GROUP), numbers(3))
+    single = await db.messages.add(a_message(chat_id=OLD_GROUP))
+    other = await db.messages.add(a_message(chat_id=SENDER_CHAT))
+
+    move = await db.chats.migrate(OLD_GROUP, SUPERGROUP)
+
+    assert move == ChatMove(OLD_GROUP, SUPERGROUP, Role.SENDER, True, 1, 4)
+    assert await db.chats.get(OLD_GROUP) is None
+    moved = await db.chats.get(SUPERGROUP)
+    assert moved is not None and (moved.role, moved.title, moved.added_by) == (Role.SENDER, "Ops", ADMIN_CHAT)
+    assert [j.id for j in await db.jobs.list_for_chat(SUPERGROUP)] == [job.id]
+    assert {m.id for m in await db.messages.list_for_chat(SUPERGROUP)} >= {single.id}
+    assert len(await db.messages.list_for_chat(SUPERGROUP)) == 4
+    assert await db.messages.list_for_chat(OLD_GROUP) == []
+    assert [m.id for m in await db.messages.list_for_chat(SENDER_CHAT)] == [other.id]
+    [entry] = [a for a in await db.audit.list() if a.action == audit_actions.MIGRATE]
+    assert entry.target == str(SUPERGROUP) and str(OLD_GROUP) in (entry.detail or "")
+
+
+async def test_migrate_again_finds_nothing_and_audits_nothing(db: Database) -> None:
+    await db.chats.grant(OLD_GROUP, Role.VIEWER, added_by=ADMIN_CHAT)
+    assert await db.chats.migrate(OLD_GROUP, SUPERGROUP) is not None
+    audited = len(await db.audit.list())
+
+    assert await db.chats.migrate(OLD_GROUP, SUPERGROUP) is None
+    assert len(await db.audit.list()) == audited
+    record = await db.chats.get(SUPERGROUP)
+    assert record is not None and record.role is Role.VIEWER
+
+
+async def test_migrate_onto_a_chat_that_already_has_a_role_keeps_the_stronger_one(db: Database) -> None:
+    await db.chats.seed_admins([ADMIN_CHAT])
+    await db.chats.grant(OLD_GROUP, Role.ADMIN, added_by=ADMIN_CHAT)
+    await db.chats.grant(SUPERGROUP, Role.VIEWER, added_by=ADMIN_CHAT)
+
+    move = await db.chats.migrate(OLD_GROUP, SUPERGROUP)
+
+    assert move is not None and move.role is Role.ADMIN
+    assert await db.chats.admin_ids() == [SUPERGROUP, ADMIN_CHAT]
