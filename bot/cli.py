@@ -52,6 +52,7 @@ def run(settings: Settings) -> int:
     application = build_application(settings)
     log.info("smsrelay starting; providers: %s", ", ".join(p.value for p in settings.enabled_providers))
     try:
+        # "message" also brings the service messages of a group upgraded to a supergroup (handlers/migration.py).
         application.run_polling(allowed_updates=["message", "callback_query"])
     except StorageError as exc:
         print(f"smsrelay cannot start: {exc}", file=sys.stderr)
