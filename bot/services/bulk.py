@@ -20,8 +20,18 @@ from bot.services.balance import BalanceService
 from bot.services.bulk_runner import JobRunner, ProgressReporter
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from bot.services.registry import ProviderRegistry
+from bot.services.requests import DuplicateRequest
 from bot.sms_text import SmsLength, check_message
-from storage import BulkJobRecord, Database, JobState, JobTotals, MessageRecord, NewBulkJob, audit_actions
+from storage import (
+    BulkJobRecord,
+    Database,
+    DuplicateRequestError,
+    JobState,
+    JobTotals,
+    MessageRecord,
+    NewBulkJob,
+    audit_actions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,22 +130,32 @@ class BulkService:
             source=source,
         )
 
-    async def start(self, draft: BulkDraft, reporter_for: ReporterFactory) -> BulkJobRecord:
-        """Store the job and all its recipients as ``pending`` in one transaction, then send in the background."""
-        job = await self._db.jobs.create(
-            NewBulkJob(
-                chat_id=draft.chat_id,
-                user_id=draft.user_id,
-                body=draft.text,
-                encoding=draft.length.encoding.value,
-                segments=draft.length.segments,
-                provider=draft.provider.value,
-                sender_id=draft.sender_id,
-                refused=len(draft.recipients.refused),
-                duplicates=len(draft.recipients.duplicates),
-            ),
-            draft.recipients.valid,
-        )
+    async def start(
+        self, draft: BulkDraft, reporter_for: ReporterFactory, *, request_key: str | None = None
+    ) -> BulkJobRecord:
+        """Store the job and all its recipients as ``pending`` in one transaction, then send in the background.
+
+        ``request_key`` (the update that pressed Send) is stored in that transaction; a repeat raises
+        ``DuplicateRequest`` and nothing is stored or sent.
+        """
+        try:
+            job = await self._db.jobs.create(
+                NewBulkJob(
+                    chat_id=draft.chat_id,
+                    user_id=draft.user_id,
+                    body=draft.text,
+                    encoding=draft.length.encoding.value,
+                    segments=draft.length.segments,
+                    provider=draft.provider.value,
+                    sender_id=draft.sender_id,
+                    refused=len(draft.recipients.refused),
+                    duplicates=len(draft.recipients.duplicates),
+                ),
+                draft.recipients.valid,
+                request_key=request_key,
+            )
+        except DuplicateRequestError as exc:
+            raise DuplicateRequest(exc.key) from exc
         await self._db.audit.record(
             audit_actions.BULK,
             actor_chat_id=draft.chat_id,
@@ -238,12 +258,18 @@ class BulkService:
             raise UserInputError(f"Job #{job_id} has no failed or unknown recipients to retry.")
         return RetryDraft(job, totals.failed, totals.unknown, chat_id, user_id)
 
-    async def retry(self, draft: RetryDraft, reporter_for: ReporterFactory) -> int:
+    async def retry(self, draft: RetryDraft, reporter_for: ReporterFactory, *, request_key: str | None = None) -> int:
+        """Requeue the failed and unknown rows and run the job again; ``request_key`` as in ``start``."""
         current = await self._db.jobs.get(draft.job.id)
         if draft.job.id in self._running or current is None or current.updated_at != draft.job.updated_at:
             # Another retry (or a resume) ran since this preview: its unknown rows may have arrived already.
             raise UserInputError(f"Job #{draft.job.id} changed since this preview. Run /retry {draft.job.id} again.")
-        count = await self._db.jobs.requeue_failed_and_unknown(draft.job.id)
+        try:
+            count = await self._db.jobs.requeue_failed_and_unknown(
+                draft.job.id, request_key=request_key, requested_by=draft.by_chat_id
+            )
+        except DuplicateRequestError as exc:
+            raise DuplicateRequest(exc.key) from exc
         await self._db.audit.record(
             audit_actions.RETRY,
             actor_chat_id=draft.by_chat_id,
