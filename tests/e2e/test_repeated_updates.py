@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.handlers.bulk import reporter_factory
 from storage import MessageStatus
 from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data
 from tests.fakes.telegram_server import SentMessage
@@ -123,3 +124,37 @@ async def test_a_repeated_retry_press_requeues_once(bot: BotHarness, caplog: pyt
     assert bot.texin.received == {"254712345678": 1, "254722000000": 1}
     assert answers_to(bot, query_id) == ["Retrying…"]
     assert ignored(caplog, f"cbq:{query_id}")
+
+
+async def test_two_deliveries_racing_past_the_first_check_still_send_once(bot: BotHarness) -> None:
+    """Updates are handled concurrently: the key stored with the row, not the early look-up, is the guarantee."""
+    sending = bot.services.sending
+    request = sending.prepare(chat_id=SENDER, user_id=SENDER, number="0712345678", text="Gate code 4411")
+
+    results = await asyncio.gather(
+        sending.send(request, request_key="msg:2002:77"),
+        sending.send(request, request_key="msg:2002:77"),
+        return_exceptions=True,
+    )
+
+    assert sorted(type(result).__name__ for result in results) == ["DuplicateRequest", "SendReport"]
+    assert bot.texin.received == {"254712345678": 1}
+    assert len(await bot.services.db.messages.list_for_chat(SENDER)) == 1
+
+
+async def test_two_bulk_starts_for_one_press_make_one_job(bot: BotHarness) -> None:
+    draft = await bot.services.bulk.prepare(
+        chat_id=SENDER, user_id=SENDER, numbers=["0712345678", "0722000000"], text="Office closed today"
+    )
+    reporter = reporter_factory(bot.application.bot)
+
+    results = await asyncio.gather(
+        bot.services.bulk.start(draft, reporter, request_key="cbq:88"),
+        bot.services.bulk.start(draft, reporter, request_key="cbq:88"),
+        return_exceptions=True,
+    )
+
+    assert sorted(type(result).__name__ for result in results) == ["BulkJobRecord", "DuplicateRequest"]
+    [job] = await bot.services.db.jobs.list_for_chat(SENDER)
+    await bot.services.bulk.wait(job.id)
+    assert bot.texin.received == {"254712345678": 1, "254722000000": 1}
