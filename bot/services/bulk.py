@@ -20,18 +20,8 @@ from bot.services.balance import BalanceService
 from bot.services.bulk_runner import JobRunner, ProgressReporter
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from bot.services.registry import ProviderRegistry
-from bot.services.requests import DuplicateRequest
 from bot.sms_text import SmsLength, check_message
-from storage import (
-    BulkJobRecord,
-    Database,
-    DuplicateRequestError,
-    JobState,
-    JobTotals,
-    MessageRecord,
-    NewBulkJob,
-    audit_actions,
-)
+from storage import BulkJobRecord, Database, JobState, JobTotals, MessageRecord, NewBulkJob, audit_actions
 
 log = logging.getLogger(__name__)
 
@@ -135,27 +125,24 @@ class BulkService:
     ) -> BulkJobRecord:
         """Store the job and all its recipients as ``pending`` in one transaction, then send in the background.
 
-        ``request_key`` (the update that pressed Send) is stored in that transaction; a repeat raises
-        ``DuplicateRequest`` and nothing is stored or sent.
+        ``request_key`` (the update that pressed Send) is stored in that transaction; a key already stored raises
+        ``DuplicateRequest`` (``bot.services.requests``) and nothing is stored or sent.
         """
-        try:
-            job = await self._db.jobs.create(
-                NewBulkJob(
-                    chat_id=draft.chat_id,
-                    user_id=draft.user_id,
-                    body=draft.text,
-                    encoding=draft.length.encoding.value,
-                    segments=draft.length.segments,
-                    provider=draft.provider.value,
-                    sender_id=draft.sender_id,
-                    refused=len(draft.recipients.refused),
-                    duplicates=len(draft.recipients.duplicates),
-                ),
-                draft.recipients.valid,
-                request_key=request_key,
-            )
-        except DuplicateRequestError as exc:
-            raise DuplicateRequest(exc.key) from exc
+        job = await self._db.jobs.create(
+            NewBulkJob(
+                chat_id=draft.chat_id,
+                user_id=draft.user_id,
+                body=draft.text,
+                encoding=draft.length.encoding.value,
+                segments=draft.length.segments,
+                provider=draft.provider.value,
+                sender_id=draft.sender_id,
+                refused=len(draft.recipients.refused),
+                duplicates=len(draft.recipients.duplicates),
+            ),
+            draft.recipients.valid,
+            request_key=request_key,
+        )
         await self._db.audit.record(
             audit_actions.BULK,
             actor_chat_id=draft.chat_id,
@@ -264,12 +251,9 @@ class BulkService:
         if draft.job.id in self._running or current is None or current.updated_at != draft.job.updated_at:
             # Another retry (or a resume) ran since this preview: its unknown rows may have arrived already.
             raise UserInputError(f"Job #{draft.job.id} changed since this preview. Run /retry {draft.job.id} again.")
-        try:
-            count = await self._db.jobs.requeue_failed_and_unknown(
-                draft.job.id, request_key=request_key, requested_by=draft.by_chat_id
-            )
-        except DuplicateRequestError as exc:
-            raise DuplicateRequest(exc.key) from exc
+        count = await self._db.jobs.requeue_failed_and_unknown(
+            draft.job.id, request_key=request_key, requested_by=draft.by_chat_id
+        )
         await self._db.audit.record(
             audit_actions.RETRY,
             actor_chat_id=draft.by_chat_id,

@@ -14,13 +14,9 @@ from datetime import datetime, timedelta
 
 from storage import Database, DuplicateRequestError
 
-
-class DuplicateRequest(Exception):
-    """The update with this identity was already carried out; a repeated delivery must do nothing."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"request {key} was already carried out")
-        self.key = key
+DuplicateRequest = DuplicateRequestError
+"""Raised by the sending and bulk services when the update asking for a spend was already carried out. It is
+the storage layer's own error, passed up unchanged: the unique key in the transaction is what detects it."""
 
 
 class RequestLog:
@@ -35,10 +31,7 @@ class RequestLog:
 
     async def claim_preview(self, key: str, chat_id: int) -> None:
         """Remember that this update's preview was shown; ``DuplicateRequest`` when it already was."""
-        try:
-            await self._db.spend_requests.claim(key, chat_id)
-        except DuplicateRequestError as exc:
-            raise DuplicateRequest(key) from exc
+        await self._db.spend_requests.claim(key, chat_id)
 
     def staleness(self, sent_at: datetime) -> timedelta | None:
         """How old a command is, when older than the limit (typed while the bot was offline); else ``None``."""

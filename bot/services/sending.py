@@ -16,9 +16,8 @@ from bot.providers.types import ProviderName, RecipientState, SendResult
 from bot.services.alerts import AlertService
 from bot.services.balance import BalanceService
 from bot.services.registry import ProviderRegistry
-from bot.services.requests import DuplicateRequest
 from bot.sms_text import SmsLength, check_message
-from storage import Database, DuplicateRequestError, MessageStatus, NewMessage, audit_actions
+from storage import Database, MessageStatus, NewMessage, audit_actions
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,24 +84,21 @@ class SendingService:
 
     async def send(self, request: SingleSend, *, request_key: str | None = None) -> SendReport:
         """Send now. ``request_key`` is the identity of the update that asked; it is stored with the row, and a
-        key already stored raises ``DuplicateRequest`` before anything is written or sent."""
+        key already stored raises ``DuplicateRequest`` (``bot.services.requests``) and nothing is written or sent."""
         client = self._providers.get(request.provider)
-        try:
-            record = await self._db.messages.add(
-                NewMessage(
-                    chat_id=request.chat_id,
-                    user_id=request.user_id,
-                    provider=request.provider.value,
-                    recipient=request.recipient,
-                    body=request.text,
-                    encoding=request.length.encoding.value,
-                    segments=request.length.segments,
-                    status=MessageStatus.SENDING,
-                ),
-                request_key=request_key,
-            )
-        except DuplicateRequestError as exc:
-            raise DuplicateRequest(exc.key) from exc
+        record = await self._db.messages.add(
+            NewMessage(
+                chat_id=request.chat_id,
+                user_id=request.user_id,
+                provider=request.provider.value,
+                recipient=request.recipient,
+                body=request.text,
+                encoding=request.length.encoding.value,
+                segments=request.length.segments,
+                status=MessageStatus.SENDING,
+            ),
+            request_key=request_key,
+        )
         try:
             result = await client.send([request.recipient], request.text, request.sender_id)
         except OutcomeUnknownError as exc:

@@ -14,7 +14,9 @@ from collections.abc import Callable
 import pytest
 
 from bot.handlers.bulk import reporter_factory
-from storage import MessageStatus
+from bot.services.requests import DuplicateRequest
+from bot.services.sending import SendReport
+from storage import BulkJobRecord, MessageStatus
 from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data
 from tests.fakes.telegram_server import SentMessage
 
@@ -137,7 +139,7 @@ async def test_two_deliveries_racing_past_the_first_check_still_send_once(bot: B
         return_exceptions=True,
     )
 
-    assert sorted(type(result).__name__ for result in results) == ["DuplicateRequest", "SendReport"]
+    assert {type(result) for result in results} == {SendReport, DuplicateRequest}, results
     assert bot.texin.received == {"254712345678": 1}
     assert len(await bot.services.db.messages.list_for_chat(SENDER)) == 1
 
@@ -154,7 +156,7 @@ async def test_two_bulk_starts_for_one_press_make_one_job(bot: BotHarness) -> No
         return_exceptions=True,
     )
 
-    assert sorted(type(result).__name__ for result in results) == ["BulkJobRecord", "DuplicateRequest"]
+    assert {type(result) for result in results} == {BulkJobRecord, DuplicateRequest}, results
     [job] = await bot.services.db.jobs.list_for_chat(SENDER)
     await bot.services.bulk.wait(job.id)
     assert bot.texin.received == {"254712345678": 1, "254722000000": 1}
