@@ -16,6 +16,7 @@ from bot.services.bulk import BulkDraft, BulkService, RetryDraft
 from bot.services.history import HistoryService
 from bot.services.previews import PreviewStore
 from bot.services.registry import ProviderRegistry, build_registry
+from bot.services.requests import RequestLog
 from bot.services.sending import SendingService, SingleSend
 from bot.services.status import StatusService
 from bot.services.tracking import DeliveryTracker, TrackingSchedule
@@ -40,6 +41,7 @@ class Services:
     watcher: BalanceWatcher
     tracker: DeliveryTracker
     history: HistoryService
+    requests: RequestLog
     send_previews: PreviewStore[SingleSend]
     bulk_previews: PreviewStore[BulkDraft]
     retry_previews: PreviewStore[RetryDraft]
@@ -109,6 +111,7 @@ async def open_services(
                 clock=clock,
             ),
             history=HistoryService(db),
+            requests=RequestLog(db, clock, stale_after=timedelta(seconds=settings.stale_command_seconds)),
             send_previews=PreviewStore(),
             bulk_previews=PreviewStore(),
             retry_previews=PreviewStore(),

@@ -10,6 +10,7 @@ Forms:
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from telegram import Document, Message, Update
 from telegram.ext import ExtBot
@@ -19,12 +20,14 @@ from bot.formatting import esc, join_within_limit, money, plural
 from bot.handlers.arguments import split_bulk_text, take_provider
 from bot.handlers.bulk_progress import TelegramJobReporter
 from bot.handlers.common import command_args, drop_buttons, keyboard, reply, sender_ids, usage
+from bot.handlers.repeats import ignore_repeat, message_key, query_key, stale_line
 from bot.handlers.send import length_line
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.providers.types import ProviderName
 from bot.services.bulk import BulkDraft, ReporterFactory
 from bot.services.errors import UserInputError
 from bot.services.recipient_files import check_upload, numbers_from_file
+from bot.services.requests import DuplicateRequest
 from bot.sms_text import MessageTextError
 from storage import BulkJobRecord
 
@@ -39,6 +42,10 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
         return
     chat_id, user_id = sender_ids(update)
     services = context.services
+    key = message_key(message)
+    if await services.requests.seen(key):
+        ignore_repeat(key)  # its preview was shown already: a second one would invite a second Send
+        return
     try:
         provider, rest = take_provider(command_args(message), services.providers)
         numbers, text, source = await _recipients_and_text(message, rest, context)
@@ -54,12 +61,17 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
     token = services.bulk_previews.put(draft, owner_user_id=user_id)
     await reply(
         update,
-        preview_text(draft),
+        preview_text(draft, services.requests.staleness(message.date)),
         keyboard(
             (f"✅ Send to {len(draft.recipients.valid):,}", f"ok:bulk:{token}"),
             ("✖️ Cancel", f"no:bulk:{token}"),
         ),
     )
+    # Recorded only once the preview is out: a crash before it lets the repeated delivery show it after all.
+    try:
+        await services.requests.claim_preview(key, chat_id)
+    except DuplicateRequest:
+        ignore_repeat(key)  # two deliveries at once both showed a preview; only a Send press spends
 
 
 async def _recipients_and_text(message: Message, rest: str, context: SmsContext) -> tuple[list[str], str, str | None]:
@@ -95,7 +107,8 @@ async def _numbers_from_document(document: Document, context: SmsContext) -> lis
     return (await asyncio.to_thread(numbers_from_file, content, document.file_name)).numbers
 
 
-def preview_text(draft: BulkDraft) -> str:
+def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
+    """The preview; ``age`` when the command was typed long ago, so nobody sends an old list by reflex."""
     recipients = draft.recipients
     source = f" from {esc(draft.source)}" if draft.source else ""
     if draft.estimated_cost is not None:
@@ -106,6 +119,7 @@ def preview_text(draft: BulkDraft) -> str:
         cost = f"not known ({draft.provider.label} did not give its price)"
     lines = [
         "📨 <b>Bulk SMS preview</b>",
+        *([f"<b>{stale_line(age, 'send it now?')}</b>"] if age is not None else []),
         f"Recipients: <b>{len(recipients.valid):,}</b>{source}",
     ]
     if recipients.refused:
@@ -150,6 +164,10 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
             return
         await query.answer("Stopping: batches already out will finish." if stopping else "It has already finished.")
         return
+    key = query_key(query)
+    if action == "ok" and await services.requests.seen(key):
+        ignore_repeat(key)
+        return
     owner = services.bulk_previews.owner(token)
     if owner is not None and owner != user_id:
         await query.answer("Only the person who asked can confirm or cancel this.", show_alert=True)
@@ -166,4 +184,7 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
         )
         return
     await query.answer("Starting…")
-    await services.bulk.start(draft, reporter_factory(context.bot, query.message.message_id))
+    try:
+        await services.bulk.start(draft, reporter_factory(context.bot, query.message.message_id), request_key=key)
+    except DuplicateRequest:
+        ignore_repeat(key)

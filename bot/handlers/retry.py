@@ -8,7 +8,9 @@ from bot.context import SmsContext
 from bot.formatting import plural
 from bot.handlers.bulk import reporter_factory
 from bot.handlers.common import command_args, drop_buttons, keyboard, problem, reply, sender_ids, usage
+from bot.handlers.repeats import ignore_repeat, query_key
 from bot.services.errors import UserInputError
+from bot.services.requests import DuplicateRequest
 
 USAGE = "/retry <job id>"
 
@@ -46,6 +48,10 @@ async def retry_button(update: Update, context: SmsContext) -> None:
     if query is None or query.data is None:
         return
     action, _, token = query.data.split(":", 2)
+    key = query_key(query)
+    if action == "ok" and await context.services.requests.seen(key):
+        ignore_repeat(key)
+        return
     previews = context.services.retry_previews
     if previews.owner(token) not in (None, query.from_user.id):
         await query.answer("Only the person who asked can confirm or cancel this.", show_alert=True)
@@ -61,9 +67,12 @@ async def retry_button(update: Update, context: SmsContext) -> None:
         return
     await query.answer("Retrying…")
     try:
-        count = await context.services.bulk.retry(draft, reporter_factory(context.bot))
+        count = await context.services.bulk.retry(draft, reporter_factory(context.bot), request_key=key)
     except UserInputError as exc:
         await query.edit_message_text(problem(str(exc)))
+        return
+    except DuplicateRequest:
+        ignore_repeat(key)
         return
     where = "below" if draft.job.chat_id == draft.by_chat_id else f"in chat <code>{draft.job.chat_id}</code>"
     await query.edit_message_text(f"🔁 Retrying {plural(count, 'recipient')} of job #{draft.job.id}; progress {where}.")

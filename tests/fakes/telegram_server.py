@@ -27,6 +27,7 @@ import threading
 import traceback
 import urllib.parse
 from collections import deque
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -68,6 +69,10 @@ _DEFAULT_DESCRIPTIONS = {
     500: "Internal Server Error",
     502: "Bad Gateway",
 }
+
+
+def _unix(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
 
 
 class _Server(ThreadingHTTPServer):
@@ -255,8 +260,12 @@ class FakeTelegram(TelegramObserver):
         username: str | None = None,
         title: str | None = None,
         reply_to_message_id: int | None = None,
+        date: datetime | None = None,
     ) -> int:
-        """The user writes ``text`` (a leading ``/command`` is marked as one); returns the message_id."""
+        """The user writes ``text`` (a leading ``/command`` is marked as one); returns the message_id.
+
+        ``date`` backdates the message (a command typed while the bot was offline).
+        """
         return self.state.user_message(
             chat_id,
             self.state.text_content(text),
@@ -266,6 +275,7 @@ class FakeTelegram(TelegramObserver):
             username=username,
             title=title,
             reply_to_message_id=reply_to_message_id,
+            date=_unix(date),
         )
 
     def send_document(
@@ -282,6 +292,7 @@ class FakeTelegram(TelegramObserver):
         username: str | None = None,
         title: str | None = None,
         reply_to_message_id: int | None = None,
+        date: datetime | None = None,
     ) -> int:
         """The user sends a file (the bot can getFile and download it); returns the message_id."""
         stored = self.state.store_file(file_name, mime_type, content)
@@ -294,11 +305,20 @@ class FakeTelegram(TelegramObserver):
             username=username,
             title=title,
             reply_to_message_id=reply_to_message_id,
+            date=_unix(date),
         )
 
     def press_button(self, chat_id: int, message_id: int, callback_data: str, *, user_id: int | None = None) -> str:
         """The user presses a button the message shows now (else AssertionError); returns the query id."""
         return self.state.press_button(chat_id, message_id, callback_data, user_id)
+
+    def redeliver(self, update_id: int, *, as_new: bool = False) -> int:
+        """Deliver a past update again, identical (Telegram's at-least-once delivery); see ``TelegramState``."""
+        return self.state.redeliver(update_id, as_new=as_new)
+
+    def update_id_of(self, chat_id: int, *, message_id: int | None = None, query_id: str | None = None) -> int:
+        """The update that announced the user's message ``message_id`` in ``chat_id``, or the press ``query_id``."""
+        return self.state.update_id_of(chat_id=chat_id, message_id=message_id, query_id=query_id)
 
     def block_chat(self, chat_id: int) -> None:
         """The user blocks the bot: every call for this chat gets 403 from now on."""
