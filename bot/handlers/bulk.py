@@ -20,6 +20,7 @@ from bot.handlers.arguments import split_bulk_text, take_provider
 from bot.handlers.bulk_progress import TelegramJobReporter
 from bot.handlers.common import command_args, drop_buttons, keyboard, reply, sender_ids, usage
 from bot.handlers.send import length_line
+from bot.ids import parse_id
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.providers.types import ProviderName
 from bot.services.bulk import BulkDraft, ReporterFactory
@@ -30,6 +31,8 @@ from storage import BulkJobRecord
 
 USAGE = "/bulk 0712345678, 0722000000\nYour message on the next line"
 REPLIED_SOURCE = "the message you replied to"
+# A button whose data we never made (forged, or from a version of the bot that no longer exists).
+EXPIRED_BUTTON = "This button has expired."
 
 
 async def bulk_command(update: Update, context: SmsContext) -> None:
@@ -143,8 +146,12 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
     chat_id, user_id = sender_ids(update)
     services = context.services
     if action == "stop":
+        job_id = parse_id(token)
+        if job_id is None:
+            await query.answer(EXPIRED_BUTTON)
+            return
         try:
-            stopping = await services.bulk.cancel(int(token), chat_id=chat_id, is_admin=context.is_admin)
+            stopping = await services.bulk.cancel(job_id, chat_id=chat_id, is_admin=context.is_admin)
         except UserInputError as exc:
             await query.answer(str(exc), show_alert=True)
             return

@@ -8,18 +8,12 @@ from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, when
 from bot.handlers.common import command_args, reply, sender_ids, usage
 from bot.handlers.menus import set_chat_menu
+from bot.ids import parse_chat_id
 from bot.services.errors import UserInputError
 from storage import Role
 
 ALLOW_USAGE = "/allow <chat id> [admin|sender|viewer]"
 DENY_USAGE = "/deny <chat id>"
-
-
-def _chat_id(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
 
 
 def _bootstrap_note(context: SmsContext, chat_id: int) -> str:
@@ -39,7 +33,7 @@ async def allow_command(update: Update, context: SmsContext) -> None:
         return
     by_chat, by_user = sender_ids(update)
     parts = command_args(message).split()
-    if not parts or len(parts) > 2 or (chat_id := _chat_id(parts[0])) is None:
+    if not parts or len(parts) > 2 or (chat_id := parse_chat_id(parts[0])) is None:
         await reply(update, usage("Give the chat id (a number; /start shows it in that chat).", ALLOW_USAGE))
         return
     try:
@@ -73,7 +67,7 @@ async def deny_command(update: Update, context: SmsContext) -> None:
         return
     by_chat, by_user = sender_ids(update)
     parts = command_args(message).split()
-    if len(parts) != 1 or (chat_id := _chat_id(parts[0])) is None:
+    if len(parts) != 1 or (chat_id := parse_chat_id(parts[0])) is None:
         await reply(update, usage("Give one chat id.", DENY_USAGE))
         return
     try:
