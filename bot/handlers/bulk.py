@@ -91,11 +91,12 @@ def _has_phone(numbers: list[str]) -> bool:
 
 
 async def _numbers_from_document(document: Document, context: SmsContext) -> list[str]:
-    check_upload(document.file_name, document.mime_type, document.file_size)
+    limit = context.services.settings.max_upload_bytes
+    check_upload(document.file_name, document.mime_type, document.file_size, max_bytes=limit)
     telegram_file = await context.bot.get_file(document.file_id)
     content = bytes(await telegram_file.download_as_bytearray())
-    # A 10 MB file takes a moment to read: keep the event loop free for other chats.
-    return (await asyncio.to_thread(numbers_from_file, content, document.file_name)).numbers
+    # A big file takes a moment to read: keep the event loop free for other chats.
+    return (await asyncio.to_thread(numbers_from_file, content, document.file_name, max_bytes=limit)).numbers
 
 
 def preview_text(draft: BulkDraft) -> str:

@@ -88,3 +88,12 @@ async def test_forged_buttons_are_answered_expired_without_an_error_alert(
     answer = await answer_to(bot, query_id)
     assert answer.text is not None and words in answer.text
     assert error_alerts(bot) == []
+
+
+async def test_an_upload_above_max_upload_bytes_is_refused_before_download(bot: BotHarness) -> None:
+    assert bot.settings.max_upload_bytes == 5_242_880  # the documented default
+    content = b"phone\n" + b"0712345678\n" * 520_000  # 5.5 MB
+    reply = await bot.upload(SENDER, content, "contacts.csv", "/bulk Water off tomorrow")
+    assert "The file is too big (5.5 MB); the limit is 5 MB." in reply.text
+    assert bot.telegram.requests("getFile") == []
+    assert await bot.services.db.jobs.list_for_chat(SENDER) == []
