@@ -75,7 +75,7 @@ async def open_services(
             clock=clock,
             fold_window=timedelta(seconds=settings.alert_fold_window),
         )
-        access = AccessService(db, alerts)
+        access = AccessService(db, alerts, clock=clock)
         await access.seed_admins(settings.admin_chat_ids)
         balances = BalanceService(
             registry, timeout=settings.provider_timeout + 5, max_age=settings.balance_cache_seconds

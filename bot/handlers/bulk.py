@@ -22,6 +22,7 @@ from bot.handlers.bulk_progress import TelegramJobReporter
 from bot.handlers.common import command_args, drop_buttons, keyboard, reply, sender_ids, usage
 from bot.handlers.repeats import ignore_repeat, message_key, query_key, stale_line
 from bot.handlers.send import length_line
+from bot.ids import parse_id
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.providers.types import ProviderName
 from bot.services.bulk import BulkDraft, ReporterFactory
@@ -33,6 +34,8 @@ from storage import BulkJobRecord
 
 USAGE = "/bulk 0712345678, 0722000000\nYour message on the next line"
 REPLIED_SOURCE = "the message you replied to"
+# A button whose data we never made (forged, or from a version of the bot that no longer exists).
+EXPIRED_BUTTON = "This button has expired."
 
 
 async def bulk_command(update: Update, context: SmsContext) -> None:
@@ -100,11 +103,12 @@ def _has_phone(numbers: list[str]) -> bool:
 
 
 async def _numbers_from_document(document: Document, context: SmsContext) -> list[str]:
-    check_upload(document.file_name, document.mime_type, document.file_size)
+    limit = context.services.settings.max_upload_bytes
+    check_upload(document.file_name, document.mime_type, document.file_size, max_bytes=limit)
     telegram_file = await context.bot.get_file(document.file_id)
     content = bytes(await telegram_file.download_as_bytearray())
-    # A 10 MB file takes a moment to read: keep the event loop free for other chats.
-    return (await asyncio.to_thread(numbers_from_file, content, document.file_name)).numbers
+    # A big file takes a moment to read: keep the event loop free for other chats.
+    return (await asyncio.to_thread(numbers_from_file, content, document.file_name, max_bytes=limit)).numbers
 
 
 def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
@@ -157,8 +161,12 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
     chat_id, user_id = sender_ids(update)
     services = context.services
     if action == "stop":
+        job_id = parse_id(token)
+        if job_id is None:
+            await query.answer(EXPIRED_BUTTON)
+            return
         try:
-            stopping = await services.bulk.cancel(int(token), chat_id=chat_id, is_admin=context.is_admin)
+            stopping = await services.bulk.cancel(job_id, chat_id=chat_id, is_admin=context.is_admin)
         except UserInputError as exc:
             await query.answer(str(exc), show_alert=True)
             return

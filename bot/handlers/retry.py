@@ -9,6 +9,7 @@ from bot.formatting import plural
 from bot.handlers.bulk import reporter_factory
 from bot.handlers.common import command_args, drop_buttons, keyboard, problem, reply, sender_ids, usage
 from bot.handlers.repeats import ignore_repeat, query_key
+from bot.ids import parse_id
 from bot.services.errors import UserInputError
 from bot.services.requests import DuplicateRequest
 
@@ -19,12 +20,12 @@ async def retry_command(update: Update, context: SmsContext) -> None:
     """Preview a retry of a job's failed and unknown recipients."""
     chat_id, user_id = sender_ids(update)
     message = update.effective_message
-    arg = command_args(message).lstrip("#") if message is not None else ""
-    if not arg.isdigit():
+    job_id = parse_id(command_args(message)) if message is not None else None
+    if job_id is None:
         await reply(update, usage("Which job? Give its number.", USAGE))
         return
     try:
-        draft = await context.services.bulk.prepare_retry(int(arg), chat_id=chat_id, user_id=user_id)
+        draft = await context.services.bulk.prepare_retry(job_id, chat_id=chat_id, user_id=user_id)
     except UserInputError as exc:
         await reply(update, usage(str(exc), USAGE))
         return
