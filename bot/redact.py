@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterable
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from pydantic import SecretStr
 
@@ -12,11 +13,17 @@ from bot.providers.parsing import redact
 
 
 def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
-    """A function replacing every secret, also in its URL-quoted form (the token sits in request URLs).
+    """A function replacing every secret, also URL-quoted (the token sits in request URLs and form bodies) and
+    HTML-escaped (alerts are redacted after escaping: a key holding ``&`` or ``<`` would slip through otherwise).
 
     The same rule as the provider clients' (``bot.providers.parsing.redact``): short values only as whole words.
     """
-    variants = {form for secret in secrets if secret for form in (secret, quote(secret, safe=""))}
+    variants = {
+        form
+        for secret in secrets
+        if secret
+        for form in (secret, quote(secret, safe=""), quote_plus(secret, safe=""), html.escape(secret))
+    }
 
     def redact_all(text: str) -> str:
         return redact(text, variants)
@@ -25,9 +32,16 @@ def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
 
 
 def settings_secrets(settings: Settings) -> list[str]:
-    """Everything that signs in somewhere; 254sms's username counts, it is half of its credentials."""
+    """Everything that signs in somewhere; 254sms's username counts, it is half of its credentials.
+
+    The bot token's part after the colon is a secret on its own (the part before is the bot's public user id):
+    a text that cut or re-encoded the token around the colon must not show it either.
+    """
     values: list[SecretStr | None] = [settings.telegram_bot_token, settings.texin_api_key, settings.sms254_api_key]
     secrets = [value.get_secret_value() for value in values if value is not None]
+    _, colon, token_secret = settings.telegram_bot_token.get_secret_value().partition(":")
+    if colon and token_secret:
+        secrets.append(token_secret)
     if settings.sms254_username:
         secrets.append(settings.sms254_username)
     return secrets
