@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
         if not args.text.strip():
             print("notify: the text is empty", file=sys.stderr)
             return 2
-        reached = asyncio.run(notify(settings, args.text))
+        reached = asyncio.run(notify(settings, redact(args.text)))  # scripts may paste a log line with a key
         print(f"delivered to {reached} admin chat(s)")
         return 0 if reached else 1
     return run(settings, redact)

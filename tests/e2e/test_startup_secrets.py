@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.harness import process_environment
+from tests.e2e.harness import ADMIN, process_environment
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
 
@@ -35,3 +35,13 @@ def test_a_refused_token_stops_the_bot_without_printing_it(tmp_path: Path, statu
         for form in (TOKEN, quote(TOKEN, safe=""), SECRET_PART, texin.api_key):
             assert form not in output, output
     assert "smsrelay cannot start: Telegram refused the bot token" in stderr, stderr
+
+
+def test_notify_never_forwards_a_secret_a_script_pasted(tmp_path: Path) -> None:
+    with FakeTelegram(TOKEN) as telegram, TexinFakeServer() as texin:
+        environment = process_environment(telegram, tmp_path / "smsrelay.db", texin)
+        text = f"cron failed: GET /bot{TOKEN}/getMe, key={texin.api_key}"
+        command = [sys.executable, "-m", "bot", "notify", text]
+        finished = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, timeout=60)
+        assert finished.returncode == 0, finished.stderr
+        assert telegram.last_message(ADMIN).text == "📣 cron failed: GET /bot***/getMe, key=***"
