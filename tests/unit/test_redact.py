@@ -56,3 +56,10 @@ def test_the_token_part_after_the_colon_is_a_secret_of_its_own() -> None:
     )
     redact = make_redactor(settings_secrets(settings))
     assert redact(f"bot id 123456, secret ABC-secret_token, whole {TOKEN}") == "bot id 123456, secret ***, whole ***"
+
+
+def test_secrets_are_hidden_whatever_their_case() -> None:
+    # python-telegram-bot turns "Bad Request: <text>" into "<text>".capitalize(): the rest is lower-cased.
+    redact = make_redactor([TOKEN, "Bob"])
+    assert redact(f"Bad Request: {TOKEN}".removeprefix("Bad Request: ").capitalize()) == "***"
+    assert redact("BOB and bob, not bobsleigh") == "*** and ***, not bobsleigh"
