@@ -9,10 +9,11 @@ wrapper cleans the call's parameters and then lets the real limiter do its job.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any, Generic
+from typing import Any, Generic, TypeVar
 
 from telegram.ext import BaseRateLimiter
-from telegram.ext._utils.types import RLARGS
+
+RLARGS = TypeVar("RLARGS")  # the inner limiter's per-call arguments, passed through untouched
 
 # The parameters that carry words to a chat (sendMessage, editMessageText, answerCallbackQuery, captions).
 TEXT_PARAMETERS = ("text", "caption")
