@@ -64,6 +64,7 @@ _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request: injected failure",
     401: "Unauthorized",
     403: "Forbidden: bot was blocked by the user",
+    404: "Not Found",
     409: "Conflict: injected failure",
     429: "Too Many Requests: retry after {retry_after}",
     500: "Internal Server Error",
@@ -140,6 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(url.path)
         body = read_body(self.rfile, self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
+        if fake.answer_every_call_with is not None:
+            status = fake.answer_every_call_with
+            return self._error(ApiError(status, _DEFAULT_DESCRIPTIONS.get(status, "Injected failure")))
         if path.startswith("/file/bot"):
             token, _, file_path = path.removeprefix("/file/bot").partition("/")
             if token != fake.token:
@@ -180,8 +184,12 @@ class FakeTelegram(TelegramObserver):
         *,
         bot_username: str = "smsrelay_test_bot",
         bot_name: str = "SMS Relay (test)",
+        answer_every_call_with: int | None = None,
     ) -> None:
+        """``answer_every_call_with``: an HTTP status (401, 404…) returned for every call, as Telegram does for a
+        revoked (401) or malformed (404) token; such calls are not recorded."""
         self.token = token
+        self.answer_every_call_with = answer_every_call_with
         state = TelegramState(token, BotUser(int(token.split(":", 1)[0]), bot_username, bot_name))
         super().__init__(state, BotApi(state))
         self._server: _Server | None = None
