@@ -77,6 +77,8 @@ async def open_services(
         )
         access = AccessService(db, alerts, clock=clock)
         await access.seed_admins(settings.admin_chat_ids)
+        # Telegram redelivers an update for at most 24 hours: older keys can never match again.
+        await db.spend_requests.forget_older_than(timedelta(days=2))
         balances = BalanceService(
             registry, timeout=settings.provider_timeout + 5, max_age=settings.balance_cache_seconds
         )

@@ -8,6 +8,9 @@ the primary key makes a second claim fail with ``DuplicateRequestError`` instead
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from storage.codec import time_to_text
 from storage.connection import SharedConnection
 from storage.errors import DuplicateRequestError
 
@@ -48,3 +51,10 @@ class SpendRequestRepository:
     async def claim(self, key: str, chat_id: int) -> None:
         """Record a key that created nothing stored (a bulk preview); ``DuplicateRequestError`` if it is known."""
         await claim_request(self._conn, key, chat_id)
+
+    async def forget_older_than(self, age: timedelta) -> int:
+        """Drop keys older than ``age``; returns how many. Telegram keeps an unconfirmed update for at most 24
+        hours, so a key older than that can never be asked for again and only takes room."""
+        cutoff = time_to_text(self._conn.now() - age)
+        async with self._conn.transaction():
+            return await self._conn.execute("DELETE FROM spend_requests WHERE created_at < ?", (cutoff,))

@@ -3,6 +3,8 @@ words, never with a traceback alert to the admins."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from storage import Role
@@ -32,7 +34,13 @@ def forge_press(telegram: FakeTelegram, chat_id: int, message: SentMessage, data
 
 async def answer_to(bot: BotHarness, query_id: str) -> CallbackAnswer:
     await bot.telegram.wait_for_request("answerCallbackQuery", lambda r: r.params["callback_query_id"] == query_id)
-    return next(a for a in bot.telegram.callback_answers() if a.callback_query_id == query_id)
+    # The fake records the request before it stores the answer: wait for the answer itself.
+    for _ in range(500):
+        found = [a for a in bot.telegram.callback_answers() if a.callback_query_id == query_id]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"callback query {query_id} was never answered")
 
 
 @pytest.mark.parametrize(

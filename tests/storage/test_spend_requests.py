@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,14 @@ async def test_claims_survive_a_restart(db_path: Path, clock: FakeClock) -> None
         assert await second.spend_requests.seen("msg:2002:1")
         with pytest.raises(DuplicateRequestError):
             await second.messages.add(a_message(status=MessageStatus.SENDING), request_key="msg:2002:1")
+
+
+async def test_keys_older_than_telegram_can_redeliver_are_forgotten(db: Database, clock: FakeClock) -> None:
+    await db.messages.add(a_message(status=MessageStatus.SENDING), request_key="msg:2002:1")
+    clock.advance(3 * 24 * 3600)
+    await db.messages.add(a_message(status=MessageStatus.SENDING), request_key="msg:2002:2")
+
+    assert await db.spend_requests.forget_older_than(timedelta(days=2)) == 1
+
+    assert not await db.spend_requests.seen("msg:2002:1")
+    assert await db.spend_requests.seen("msg:2002:2")
