@@ -44,6 +44,8 @@ from bot.handlers.retry import retry_button, retry_command
 from bot.handlers.send import send_button, send_command
 from bot.handlers.status import status_command
 from bot.notifier import TelegramAdminNotifier
+from bot.redact import make_redactor, settings_secrets
+from bot.redacting_limiter import RedactingRateLimiter
 from bot.runtime import open_services, utc_now
 from bot.services.registry import ProviderRegistry
 
@@ -101,7 +103,8 @@ def build_application(
             allow_sending_without_reply=True,
         ),
         # Keeps bursts (bulk progress, alerts to many admins) under Telegram's limits; retries a 429 itself.
-        rate_limiter=AIORateLimiter(max_retries=3),
+        # Wrapped: every text and caption loses its secrets on the way out (bot/redacting_limiter.py).
+        rate_limiter=RedactingRateLimiter(AIORateLimiter(max_retries=3), make_redactor(settings_secrets(settings))),
         # What ApplicationBuilder would build: a pool for concurrent handlers, one connection for polling.
         request=HTTPXRequest(connection_pool_size=256),
         get_updates_request=HTTPXRequest(connection_pool_size=1),

@@ -7,9 +7,10 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.formatting import esc, truncate
@@ -35,18 +36,24 @@ def main(argv: list[str]) -> int:
             print(f"  - {problem}", file=sys.stderr)
         print("Set them in the environment or in .env (see .env.example).", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, make_redactor(settings_secrets(settings)))
+    redact = make_redactor(settings_secrets(settings))
+    configure_logging(settings.log_level, redact)
     if args.command == "notify":
         if not args.text.strip():
             print("notify: the text is empty", file=sys.stderr)
             return 2
-        reached = asyncio.run(notify(settings, args.text))
+        reached = asyncio.run(notify(settings, redact(args.text)))  # scripts may paste a log line with a key
         print(f"delivered to {reached} admin chat(s)")
         return 0 if reached else 1
-    return run(settings)
+    return run(settings, redact)
 
 
-def run(settings: Settings) -> int:
+def complain(text: str, redact: Callable[[str], str]) -> None:
+    """One line on stderr, through the same redactor as the logs: exception texts may quote the token."""
+    print(redact(text), file=sys.stderr)
+
+
+def run(settings: Settings, redact: Callable[[str], str]) -> int:
     from bot.app import build_application  # PTB's application machinery is only needed here
 
     application = build_application(settings)
@@ -55,10 +62,17 @@ def run(settings: Settings) -> int:
         # "message" also brings the service messages of a group upgraded to a supergroup (handlers/migration.py).
         application.run_polling(allowed_updates=["message", "callback_query"])
     except StorageError as exc:
-        print(f"smsrelay cannot start: {exc}", file=sys.stderr)
+        complain(f"smsrelay cannot start: {exc}", redact)
         return 3
+    except InvalidToken:
+        # PTB's text is "The token `<token>` was rejected by the server.": say it without quoting it.
+        complain(
+            "smsrelay cannot start: Telegram refused the bot token (TELEGRAM_BOT_TOKEN); check it with @BotFather.",
+            redact,
+        )
+        return 4
     except TelegramError as exc:
-        print(f"smsrelay cannot start: Telegram refused or could not be reached: {exc}", file=sys.stderr)
+        complain(f"smsrelay cannot start: Telegram refused or could not be reached: {exc}", redact)
         return 4
     return 0
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     balance_check_interval: float = Field(default=900, ge=0)
     balance_cache_seconds: float = Field(default=5.0, ge=0)
     confirm_above_units: int = Field(default=3, ge=0)
+    stale_command_seconds: float = Field(default=300, gt=0)
+    # Telegram lets bots download files up to 20 MB; the parser reads at most 10 MB.
+    max_upload_bytes: int = Field(default=5_242_880, ge=1, le=10 * 1024 * 1024)
 
     provider_timeout: float = Field(default=30.0, gt=0)
     bulk_batch_size: int = Field(default=100, ge=1, le=1000)

@@ -2,32 +2,57 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Iterable
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.providers.parsing import redact
+from bot.providers.parsing import WHOLE_WORD_BELOW
 
 
 def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
-    """A function replacing every secret, also in its URL-quoted form (the token sits in request URLs).
+    """A function replacing every secret, also URL-quoted (the token sits in request URLs and form bodies) and
+    HTML-escaped (alerts are redacted after escaping: a key holding ``&`` or ``<`` would slip through otherwise).
 
-    The same rule as the provider clients' (``bot.providers.parsing.redact``): short values only as whole words.
+    The provider clients' rule (``bot.providers.parsing.redact``): short values only as whole words. Matching
+    ignores case: python-telegram-bot lower-cases the text of an error it strips "Bad Request: " from, and a
+    lower-cased key is still the key.
     """
-    variants = {form for secret in secrets if secret for form in (secret, quote(secret, safe=""))}
+    variants = {
+        form
+        for secret in secrets
+        if secret
+        for form in (secret, quote(secret, safe=""), quote_plus(secret, safe=""), html.escape(secret))
+    }
+    if not variants:
+        return lambda text: text
+    alternatives = [
+        # Lookarounds rather than \b: a short secret may start or end with a character that is not a word one.
+        re.escape(form) if len(form) >= WHOLE_WORD_BELOW else rf"(?<!\w){re.escape(form)}(?!\w)"
+        for form in sorted(variants, key=lambda form: (-len(form), form))  # longest first: a secret holding another
+    ]
+    pattern = re.compile("|".join(alternatives), re.IGNORECASE)
 
     def redact_all(text: str) -> str:
-        return redact(text, variants)
+        return pattern.sub("***", text)
 
     return redact_all
 
 
 def settings_secrets(settings: Settings) -> list[str]:
-    """Everything that signs in somewhere; 254sms's username counts, it is half of its credentials."""
+    """Everything that signs in somewhere; 254sms's username counts, it is half of its credentials.
+
+    The bot token's part after the colon is a secret on its own (the part before is the bot's public user id):
+    a text that cut or re-encoded the token around the colon must not show it either.
+    """
     values: list[SecretStr | None] = [settings.telegram_bot_token, settings.texin_api_key, settings.sms254_api_key]
     secrets = [value.get_secret_value() for value in values if value is not None]
+    _, colon, token_secret = settings.telegram_bot_token.get_secret_value().partition(":")
+    if colon and token_secret:
+        secrets.append(token_secret)
     if settings.sms254_username:
         secrets.append(settings.sms254_username)
     return secrets

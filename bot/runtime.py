@@ -16,6 +16,7 @@ from bot.services.bulk import BulkDraft, BulkService, RetryDraft
 from bot.services.history import HistoryService
 from bot.services.previews import PreviewStore
 from bot.services.registry import ProviderRegistry, build_registry
+from bot.services.requests import RequestLog
 from bot.services.sending import SendingService, SingleSend
 from bot.services.status import StatusService
 from bot.services.tracking import DeliveryTracker, TrackingSchedule
@@ -40,6 +41,7 @@ class Services:
     watcher: BalanceWatcher
     tracker: DeliveryTracker
     history: HistoryService
+    requests: RequestLog
     send_previews: PreviewStore[SingleSend]
     bulk_previews: PreviewStore[BulkDraft]
     retry_previews: PreviewStore[RetryDraft]
@@ -73,8 +75,10 @@ async def open_services(
             clock=clock,
             fold_window=timedelta(seconds=settings.alert_fold_window),
         )
-        access = AccessService(db, alerts)
+        access = AccessService(db, alerts, clock=clock)
         await access.seed_admins(settings.admin_chat_ids)
+        # Telegram redelivers an update for at most 24 hours: older keys can never match again.
+        await db.spend_requests.forget_older_than(timedelta(days=2))
         balances = BalanceService(
             registry, timeout=settings.provider_timeout + 5, max_age=settings.balance_cache_seconds
         )
@@ -109,6 +113,7 @@ async def open_services(
                 clock=clock,
             ),
             history=HistoryService(db),
+            requests=RequestLog(db, clock, stale_after=timedelta(seconds=settings.stale_command_seconds)),
             send_previews=PreviewStore(),
             bulk_previews=PreviewStore(),
             retry_previews=PreviewStore(),

@@ -49,17 +49,18 @@ def _costs(text: str, encoding: Encoding) -> list[int]:
     return [2 if ord(char) > 0xFFFF else 1 for char in text]
 
 
-def _count_segments(costs: list[int], single: int, part: int) -> int:
+def _part_starts(costs: list[int], single: int, part: int) -> list[int]:
+    """Index of the first character of each part (always at least one part, also for an empty text)."""
     if sum(costs) <= single:
-        return 1
-    segments, used = 1, 0
-    for cost in costs:
+        return [0]
+    starts, used = [0], 0
+    for index, cost in enumerate(costs):
         # A character (escape pair or surrogate pair) never straddles two parts.
         if used + cost > part:
-            segments += 1
+            starts.append(index)
             used = 0
         used += cost
-    return segments
+    return starts
 
 
 def encoding_of(text: str) -> Encoding:
@@ -72,8 +73,15 @@ def measure(text: str) -> SmsLength:
     """Encoding and segment count of ``text`` (no limits applied)."""
     encoding = encoding_of(text)
     single, part = _LIMITS[encoding]
-    costs = _costs(text, encoding)
-    return SmsLength(encoding=encoding, characters=len(text), segments=_count_segments(costs, single, part))
+    starts = _part_starts(_costs(text, encoding), single, part)
+    return SmsLength(encoding=encoding, characters=len(text), segments=len(starts))
+
+
+def split_parts(text: str) -> list[str]:
+    """The parts a network delivers ``text`` in, cut where ``measure`` counts them (one part when it fits)."""
+    encoding = encoding_of(text)
+    starts = _part_starts(_costs(text, encoding), *_LIMITS[encoding])
+    return [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
 
 
 def check_message(text: str, max_segments: int = MAX_SEGMENTS) -> SmsLength:

@@ -1,5 +1,5 @@
 """SQLite storage for smsrelay: open the database, then use its repositories (``db.chats``, ``db.messages``,
-``db.jobs``, ``db.audit``). No SQL lives outside this package."""
+``db.jobs``, ``db.audit``, ``db.spend_requests``). No SQL lives outside this package."""
 
 from storage import audit as audit_actions
 from storage.audit import AuditRepository
@@ -7,6 +7,7 @@ from storage.chats import ChatRepository
 from storage.codec import Clock
 from storage.database import Database, open_database
 from storage.errors import (
+    DuplicateRequestError,
     InvalidTransitionError,
     LastAdminError,
     MigrationError,
@@ -36,6 +37,7 @@ from storage.models import (
     Role,
     check_transition,
 )
+from storage.spend_requests import SpendRequestRepository
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -50,6 +52,7 @@ __all__ = [
     "ClaimedRow",
     "Clock",
     "Database",
+    "DuplicateRequestError",
     "InvalidTransitionError",
     "JobState",
     "JobTotals",
@@ -65,6 +68,7 @@ __all__ = [
     "RejectedOutcome",
     "Role",
     "SchemaTooNewError",
+    "SpendRequestRepository",
     "StorageError",
     "audit_actions",
     "check_transition",

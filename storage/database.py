@@ -27,6 +27,7 @@ from storage.errors import StorageError
 from storage.jobs import BulkJobRepository
 from storage.messages import MessageRepository
 from storage.migrations import migrate
+from storage.spend_requests import SpendRequestRepository
 from storage.tracking import TrackingRepository
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
@@ -44,6 +45,7 @@ class Database:
         self.jobs = BulkJobRepository(self._shared, self.messages)
         self.tracking = TrackingRepository(self._shared)
         self.alert_state = AlertStateRepository(self._shared)
+        self.spend_requests = SpendRequestRepository(self._shared)
         self._closed = False
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:

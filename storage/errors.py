@@ -7,7 +7,8 @@ Callers catch a precise leaf; the tree::
     ├── MigrationError              a migration file is misnamed, missing, or failed (nothing half-applied)
     ├── NotFoundError               a write named a row that does not exist (also a ``LookupError``)
     ├── InvalidTransitionError      a message status change the rules forbid (also a ``ValueError``)
-    └── LastAdminError              removing or demoting the only admin (also a ``ValueError``)
+    ├── LastAdminError              removing or demoting the only admin (also a ``ValueError``)
+    └── DuplicateRequestError       the Telegram update asking for a spend was already carried out
 
 ``sqlite3`` errors pass through unchanged: ``IntegrityError`` for a broken constraint (a message naming a bulk
 job that does not exist), ``OperationalError`` when another process held the write lock longer than the busy
@@ -63,3 +64,11 @@ class LastAdminError(StorageError, ValueError):
     def __init__(self, chat_id: int) -> None:
         super().__init__(f"chat {chat_id} is the last admin; make another chat admin first")
         self.chat_id = chat_id
+
+
+class DuplicateRequestError(StorageError):
+    """The update with this identity was already recorded: a repeated delivery, nothing may be stored again."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"request {key} was already carried out")
+        self.key = key

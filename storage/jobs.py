@@ -34,6 +34,7 @@ from storage.models import (
     MessageStatus,
     NewBulkJob,
 )
+from storage.spend_requests import claim_request
 
 _JOB_FIELDS = (
     "id",
@@ -91,8 +92,14 @@ class BulkJobRepository(BatchOperations):
         self._conn = conn
         self._messages = messages
 
-    async def create(self, job: NewBulkJob, recipients: Sequence[str]) -> BulkJobRecord:
-        """Write the job (``queued``) and one ``pending`` row per recipient, all in one transaction."""
+    async def create(
+        self, job: NewBulkJob, recipients: Sequence[str], *, request_key: str | None = None
+    ) -> BulkJobRecord:
+        """Write the job (``queued``) and one ``pending`` row per recipient, all in one transaction.
+
+        With ``request_key`` the Telegram update that asked for it is recorded in that transaction too; a key
+        already recorded raises ``DuplicateRequestError`` and nothing is stored.
+        """
         if not recipients:
             raise ValueError("a bulk job needs at least one recipient")
         now = self._conn.now_text()
@@ -104,6 +111,8 @@ class BulkJobRepository(BatchOperations):
                 (job.chat_id, job.user_id, job.body, job.encoding, job.segments, job.provider, job.sender_id,
                  JobState.QUEUED.value, len(recipients), job.refused, job.duplicates, now, now),
             )  # fmt: skip
+            if request_key is not None:  # before the recipients: a repeat fails without writing them
+                await claim_request(self._conn, request_key, job.chat_id, bulk_job_id=job_id)
             # One INSERT … SELECT over a JSON array: SQLite walks the list itself, about three times faster than
             # executemany binding each row from Python (100,000 recipients: ~0.2 s instead of ~0.6 s).
             await self._conn.execute(
@@ -234,15 +243,23 @@ class BulkJobRepository(BatchOperations):
                 (MessageStatus.FAILED.value, error, self._conn.now_text(), job_id, _PENDING),
             )
 
-    async def requeue_failed_and_unknown(self, job_id: int) -> int:
+    async def requeue_failed_and_unknown(
+        self, job_id: int, *, request_key: str | None = None, requested_by: int | None = None
+    ) -> int:
         """Put the job's failed and unknown rows back to pending (a retry a person asked for); returns how many.
 
         See ``MessageRepository.requeue``: errors are cleared and a finished job is reopened as ``queued``.
+        ``request_key`` (with the chat that asked, ``requested_by``) records the Telegram update in the same
+        transaction; a key already recorded raises ``DuplicateRequestError`` and nothing moves.
         """
+        if request_key is not None and requested_by is None:
+            raise ValueError("a request key needs the chat that asked (requested_by)")
         requeueable = sorted(status.value for status in REQUEUEABLE)
         async with self._conn.transaction():
             if await self.get(job_id) is None:
                 raise NotFoundError("bulk job", job_id)
+            if request_key is not None and requested_by is not None:
+                await claim_request(self._conn, request_key, requested_by, bulk_job_id=job_id)
             rows = await self._conn.fetch_all(
                 f"SELECT id FROM messages WHERE bulk_job_id = ? AND status IN ({placeholders(len(requeueable))})"
                 " ORDER BY id",

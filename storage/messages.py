@@ -31,6 +31,7 @@ from storage.models import (
     NewMessage,
     check_transition,
 )
+from storage.spend_requests import claim_request
 
 MESSAGE_COLUMNS = (
     "id, chat_id, user_id, provider, provider_message_id, recipient, body, encoding, segments, units, cost,"
@@ -63,7 +64,9 @@ class MessageRepository:
     def __init__(self, conn: SharedConnection) -> None:
         self._conn = conn
 
-    async def add(self, new: NewMessage) -> MessageRecord:
+    async def add(self, new: NewMessage, *, request_key: str | None = None) -> MessageRecord:
+        """Insert one row; with ``request_key`` the Telegram update that asked for it is recorded in the same
+        transaction, and a key already recorded raises ``DuplicateRequestError`` with nothing stored."""
         now = self._conn.now_text()
         async with self._conn.transaction():
             message_id = await self._conn.insert(
@@ -88,6 +91,8 @@ class MessageRepository:
                     now,
                 ),
             )
+            if request_key is not None:
+                await claim_request(self._conn, request_key, new.chat_id, message_id=message_id)
             record = await self.get(message_id)
         assert record is not None  # inserted just above, in this transaction
         return record

@@ -11,6 +11,7 @@ import html
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -388,6 +389,47 @@ async def test_offset_confirms_earlier_updates_and_limit_caps_the_batch(
     assert [u["message"]["text"] for u in again["result"]] == ["two", "three"]
     assert rest["result"] == []
     assert telegram.pending_updates() == []
+
+
+async def test_a_confirmed_update_can_be_redelivered_identically_to_a_bot_starting_at_offset_zero(
+    telegram: FakeTelegram, client: httpx.AsyncClient
+) -> None:
+    message_id = telegram.send_text(CHAT, "/send 0712345678 hi")
+    telegram.send_text(CHAT, "later")
+    _, first = await call(client, "getUpdates", timeout=0)
+    await call(client, "getUpdates", timeout=0, offset=first["result"][-1]["update_id"] + 1)
+    update_id = telegram.update_id_of(CHAT, message_id=message_id)
+
+    assert telegram.redeliver(update_id) == update_id
+    _, restarted = await call(client, "getUpdates", timeout=0)
+
+    assert restarted["result"] == [first["result"][0]]
+
+
+async def test_redelivery_as_new_repeats_the_same_message_under_a_fresh_update_id(
+    telegram: FakeTelegram, client: httpx.AsyncClient
+) -> None:
+    message_id = telegram.send_text(CHAT, "/send 0712345678 hi")
+    _, first = await call(client, "getUpdates", timeout=0)
+    [original] = first["result"]
+    await call(client, "getUpdates", timeout=0, offset=original["update_id"] + 1)
+
+    new_id = telegram.redeliver(telegram.update_id_of(CHAT, message_id=message_id), as_new=True)
+    _, running = await call(client, "getUpdates", timeout=0, offset=original["update_id"] + 1)
+
+    [repeat] = running["result"]
+    assert new_id == repeat["update_id"] > original["update_id"]
+    assert repeat["message"] == original["message"]
+
+
+async def test_a_message_can_be_backdated(telegram: FakeTelegram, client: httpx.AsyncClient) -> None:
+    typed = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+    telegram.send_text(CHAT, "/send 0712345678 hi", date=typed)
+    telegram.send_document(CHAT, b"0712345678", "n.csv", caption="/bulk hi", date=typed)
+
+    _, body = await call(client, "getUpdates", timeout=0)
+
+    assert [update["message"]["date"] for update in body["result"]] == [int(typed.timestamp())] * 2
 
 
 async def test_newer_poll_ends_a_held_one_with_conflict(telegram: FakeTelegram, client: httpx.AsyncClient) -> None:

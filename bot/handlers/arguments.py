@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.formatting import truncate
@@ -14,6 +15,8 @@ VIA_PREFIX = "via:"
 # Numbers are often typed in groups ("0712 345 678"): join up to this many leading tokens to find one.
 _MAX_NUMBER_TOKENS = 4
 _NUMBER_PUNCTUATION = str.maketrans("", "", ",;+-()")
+# Words are separated by any space a keyboard makes (tab, no-break space), not only " ".
+_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +28,12 @@ class SendArguments:
 
 def take_provider(args: str, registry: ProviderRegistry) -> tuple[ProviderName | None, str]:
     """A leading ``via:<provider>`` chooses the provider; returns it and the rest of the text."""
-    stripped = args.lstrip()
-    first, _, rest = stripped.partition(" ")
-    first, newline, after_newline = first.partition("\n")
-    if not first.lower().startswith(VIA_PREFIX):
-        return None, args.strip()
-    name = registry.parse_name(first[len(VIA_PREFIX) :])
-    remainder = (after_newline + " " + rest) if newline else rest
-    return name, remainder.strip()
+    stripped = args.strip()
+    first = _WORD.match(stripped)
+    if first is None or not first.group().lower().startswith(VIA_PREFIX):
+        return None, stripped
+    name = registry.parse_name(first.group()[len(VIA_PREFIX) :])
+    return name, stripped[first.end() :].strip()
 
 
 def parse_send(args: str, registry: ProviderRegistry) -> SendArguments:
@@ -40,14 +41,11 @@ def parse_send(args: str, registry: ProviderRegistry) -> SendArguments:
     provider, rest = take_provider(args, registry)
     if not rest:
         raise UserInputError("Give a number and a message.")
-    head, _, body = rest.partition("\n")
-    tokens = head.split(" ")
-    tokens = [t for t in tokens if t]
-    number, used = _leading_number(tokens)
-    text = " ".join(tokens[used:])
-    if body:
-        text = f"{text}\n{body}" if text else body
-    text = text.strip()
+    head = rest.partition("\n")[0]
+    words = list(_WORD.finditer(head))
+    number, used = _leading_number([word.group() for word in words])
+    # The message exactly as typed after the number's last word: its spaces and line breaks are the sender's.
+    text = rest[words[used - 1].end() :].strip()
     if not text:
         raise UserInputError("The message is empty: write the text after the number.")
     return SendArguments(provider=provider, number=number, text=text)
@@ -83,12 +81,13 @@ def split_bulk_text(text: str) -> tuple[list[str], str]:
         numbers += split_numbers(lines[index])
         index += 1
     if index < len(lines) and not numbers:
-        tokens = lines[index].split()
+        words = list(_WORD.finditer(lines[index]))
         count = 0
-        while count < len(tokens) and _looks_numeric(tokens[count]):
+        while count < len(words) and _looks_numeric(words[count].group()):
             count += 1
-        numbers = [n for token in tokens[:count] for n in split_numbers(token)]
-        lines[index] = " ".join(tokens[count:])
+        numbers = [n for word in words[:count] for n in split_numbers(word.group())]
+        if count:
+            lines[index] = lines[index][words[count - 1].end() :]  # the message as typed, its spaces kept
     return numbers, "\n".join(lines[index:]).strip()
 
 

@@ -10,6 +10,7 @@ Forms:
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from telegram import Document, Message, Update
 from telegram.ext import ExtBot
@@ -19,17 +20,22 @@ from bot.formatting import esc, join_within_limit, money, plural
 from bot.handlers.arguments import split_bulk_text, take_provider
 from bot.handlers.bulk_progress import TelegramJobReporter
 from bot.handlers.common import command_args, drop_buttons, keyboard, refuse_foreign_press, reply, sender_ids, usage
+from bot.handlers.repeats import ignore_repeat, message_key, query_key, stale_line
 from bot.handlers.send import length_line
+from bot.ids import parse_id
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.providers.types import ProviderName
 from bot.services.bulk import BulkDraft, ReporterFactory
 from bot.services.errors import UserInputError
 from bot.services.recipient_files import check_upload, numbers_from_file
+from bot.services.requests import DuplicateRequest
 from bot.sms_text import MessageTextError
 from storage import BulkJobRecord
 
 USAGE = "/bulk 0712345678, 0722000000\nYour message on the next line"
 REPLIED_SOURCE = "the message you replied to"
+# A button whose data we never made (forged, or from a version of the bot that no longer exists).
+EXPIRED_BUTTON = "This button has expired."
 
 
 async def bulk_command(update: Update, context: SmsContext) -> None:
@@ -39,6 +45,10 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
         return
     chat_id, user_id = sender_ids(update)
     services = context.services
+    key = message_key(message)
+    if await services.requests.seen(key):
+        ignore_repeat(key)  # its preview was shown already: a second one would invite a second Send
+        return
     try:
         provider, rest = take_provider(command_args(message), services.providers)
         numbers, text, source = await _recipients_and_text(message, rest, context)
@@ -60,12 +70,17 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
     token = services.bulk_previews.put(draft, owner_user_id=user_id)
     await reply(
         update,
-        preview_text(draft),
+        preview_text(draft, services.requests.staleness(message.date)),
         keyboard(
             (f"✅ Send to {len(draft.recipients.valid):,}", f"ok:bulk:{token}"),
             ("✖️ Cancel", f"no:bulk:{token}"),
         ),
     )
+    # Recorded only once the preview is out: a crash before it lets the repeated delivery show it after all.
+    try:
+        await services.requests.claim_preview(key, chat_id)
+    except DuplicateRequest:
+        ignore_repeat(key)  # two deliveries at once both showed a preview; only a Send press spends
 
 
 async def _recipients_and_text(message: Message, rest: str, context: SmsContext) -> tuple[list[str], str, str | None]:
@@ -94,14 +109,16 @@ def _has_phone(numbers: list[str]) -> bool:
 
 
 async def _numbers_from_document(document: Document, context: SmsContext) -> list[str]:
-    check_upload(document.file_name, document.mime_type, document.file_size)
+    limit = context.services.settings.max_upload_bytes
+    check_upload(document.file_name, document.mime_type, document.file_size, max_bytes=limit)
     telegram_file = await context.bot.get_file(document.file_id)
     content = bytes(await telegram_file.download_as_bytearray())
-    # A 10 MB file takes a moment to read: keep the event loop free for other chats.
-    return (await asyncio.to_thread(numbers_from_file, content, document.file_name)).numbers
+    # A big file takes a moment to read: keep the event loop free for other chats.
+    return (await asyncio.to_thread(numbers_from_file, content, document.file_name, max_bytes=limit)).numbers
 
 
-def preview_text(draft: BulkDraft) -> str:
+def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
+    """The preview; ``age`` when the command was typed long ago, so nobody sends an old list by reflex."""
     recipients = draft.recipients
     source = f" from {esc(draft.source)}" if draft.source else ""
     if draft.estimated_cost is not None:
@@ -112,6 +129,7 @@ def preview_text(draft: BulkDraft) -> str:
         cost = f"not known ({draft.provider.label} did not give its price)"
     lines = [
         "📨 <b>Bulk SMS preview</b>",
+        *([f"<b>{stale_line(age, 'send it now?')}</b>"] if age is not None else []),
         f"Recipients: <b>{len(recipients.valid):,}</b>{source}",
     ]
     if recipients.refused:
@@ -149,14 +167,20 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
     chat_id, user_id = sender_ids(update)
     services = context.services
     if action == "stop":
+        job_id = parse_id(token)
+        if job_id is None:
+            await query.answer(EXPIRED_BUTTON)
+            return
         try:
-            stopping = await services.bulk.cancel(
-                int(token), chat_id=chat_id, user_id=user_id, caller_role=context.role
-            )
+            stopping = await services.bulk.cancel(job_id, chat_id=chat_id, user_id=user_id, caller_role=context.role)
         except UserInputError as exc:
             await query.answer(str(exc), show_alert=True)
             return
         await query.answer("Stopping: batches already out will finish." if stopping else "It has already finished.")
+        return
+    key = query_key(query)
+    if action == "ok" and await services.requests.seen(key):
+        ignore_repeat(key)
         return
     if await refuse_foreign_press(query, services.bulk_previews, token):
         return
@@ -172,4 +196,7 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
         )
         return
     await query.answer("Starting…")
-    await services.bulk.start(draft, reporter_factory(context.bot, query.message.message_id))
+    try:
+        await services.bulk.start(draft, reporter_factory(context.bot, query.message.message_id), request_key=key)
+    except DuplicateRequest:
+        ignore_repeat(key)

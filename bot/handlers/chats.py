@@ -14,6 +14,7 @@ from bot.formatting import esc, join_within_limit, when
 from bot.handlers.bulk_progress import summary_text
 from bot.handlers.common import command_args, reply, sender_ids, usage
 from bot.handlers.menus import set_chat_menu
+from bot.ids import parse_chat_id
 from bot.services.alerts import AlertService
 from bot.services.bulk_runner import Progress
 from bot.services.errors import UserInputError
@@ -21,13 +22,6 @@ from storage import BulkJobRecord, JobTotals, MessageRecord, Role
 
 ALLOW_USAGE = "/allow <chat id> [admin|sender|viewer]"
 DENY_USAGE = "/deny <chat id>"
-
-
-def _chat_id(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
 
 
 class SummaryToAdmins:
@@ -65,7 +59,7 @@ async def allow_command(update: Update, context: SmsContext) -> None:
         return
     by_chat, by_user = sender_ids(update)
     parts = command_args(message).split()
-    if not parts or len(parts) > 2 or (chat_id := _chat_id(parts[0])) is None:
+    if not parts or len(parts) > 2 or (chat_id := parse_chat_id(parts[0])) is None:
         await reply(update, usage("Give the chat id (a number; /start shows it in that chat).", ALLOW_USAGE))
         return
     try:
@@ -99,7 +93,7 @@ async def deny_command(update: Update, context: SmsContext) -> None:
         return
     by_chat, by_user = sender_ids(update)
     parts = command_args(message).split()
-    if len(parts) != 1 or (chat_id := _chat_id(parts[0])) is None:
+    if len(parts) != 1 or (chat_id := parse_chat_id(parts[0])) is None:
         await reply(update, usage("Give one chat id.", DENY_USAGE))
         return
     try:

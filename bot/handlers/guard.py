@@ -1,8 +1,9 @@
 """The authorization guard: runs before every other handler (group -1) and stops what a chat may not do.
 
-Strangers get one polite refusal that shows their chat id (so an admin can /allow it) and the admins are told
-(once an hour per chat). Known chats get their role put on the context, and a command or button their role does
-not cover is refused here, so no handler needs its own check. "Which command is this" is decided by
+Strangers get a polite refusal that shows their chat id (so an admin can /allow it), at most once per ten minutes
+(``/start`` may show the id again once a minute), and the admins are told (``AccessService.refused``); the rest
+of what a stranger sends is ignored. Known chats get their role put on the context, and a command or button their
+role does not cover is refused here, so no handler needs its own check. "Which command is this" is decided by
 ``bot.handlers.commands``, the same function the handlers' filters use.
 
 Not ours, so dropped before anything else, without a word: commands addressed to another bot, and messages of
@@ -80,9 +81,15 @@ async def _refuse(update: Update, context: SmsContext, chat_id: int, command: st
     else:
         attempted = (message.text or message.caption or "(no text)") if message is not None else "(unknown)"
     # Audited and reported before the answer, so the record exists by the time the stranger reads it.
-    await context.services.access.refused(
-        chat_id=chat_id, user_id=None if user is None else user.id, name=_describe(update), attempted=attempted
+    answer = await context.services.access.refused(
+        chat_id=chat_id,
+        user_id=None if user is None else user.id,
+        name=_describe(update),
+        attempted=attempted,
+        asks_for_id=command in ("start", "help"),
     )
+    if not answer:
+        return  # answered a moment ago: a flood costs the role lookup above and nothing more
     if query is not None:
         await query.answer("This chat may not use this bot.", show_alert=True)
     elif message is not None:

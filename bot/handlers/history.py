@@ -8,6 +8,7 @@ from bot.context import SmsContext
 from bot.formatting import join_within_limit, when
 from bot.handlers.common import command_args, reply, sender_ids, usage
 from bot.handlers.status import message_line
+from bot.ids import parse_id
 from bot.providers.types import ProviderName
 from bot.services.errors import UserInputError
 
@@ -23,10 +24,10 @@ async def history_command(update: Update, context: SmsContext) -> None:
         return
     chat_id, _ = sender_ids(update)
     arg = command_args(message)
-    if arg and not (arg.isdigit() and 1 <= int(arg) <= MAX_HISTORY):
+    limit = parse_id(arg) if arg else 10
+    if limit is None or not 1 <= limit <= MAX_HISTORY:
         await reply(update, usage(f"Give a number from 1 to {MAX_HISTORY}.", HISTORY_USAGE))
         return
-    limit = int(arg) if arg else 10
     history = await context.services.history.recent(chat_id=chat_id, is_admin=context.is_admin, limit=limit)
     scope = "all chats" if history.all_chats else "this chat"
     if not history.messages and not history.jobs:
@@ -55,13 +56,13 @@ async def export_command(update: Update, context: SmsContext) -> None:
     if message is None:
         return
     chat_id, _ = sender_ids(update)
-    arg = command_args(message).lstrip("#")
+    arg = command_args(message)
     history = context.services.history
     try:
         if not arg:
             export = await history.export_chat(chat_id, caller_role=context.role)
-        elif arg.isdigit():
-            export = await history.export_job(int(arg), chat_id=chat_id, caller_role=context.role)
+        elif (job_id := parse_id(arg)) is not None:
+            export = await history.export_job(job_id, chat_id=chat_id, caller_role=context.role)
         else:
             raise UserInputError("Give a job number, or nothing for this chat's messages.")
     except UserInputError as exc:

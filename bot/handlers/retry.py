@@ -17,7 +17,10 @@ from bot.handlers.common import (
     sender_ids,
     usage,
 )
+from bot.handlers.repeats import ignore_repeat, query_key
+from bot.ids import parse_id
 from bot.services.errors import UserInputError
+from bot.services.requests import DuplicateRequest
 
 USAGE = "/retry <job id>"
 
@@ -26,13 +29,13 @@ async def retry_command(update: Update, context: SmsContext) -> None:
     """Preview a retry of a job's failed and unknown recipients."""
     chat_id, user_id = sender_ids(update)
     message = update.effective_message
-    arg = command_args(message).lstrip("#") if message is not None else ""
-    if not arg.isdigit():
+    job_id = parse_id(command_args(message)) if message is not None else None
+    if job_id is None:
         await reply(update, usage("Which job? Give its number.", USAGE))
         return
     try:
         draft = await context.services.bulk.prepare_retry(
-            int(arg), chat_id=chat_id, user_id=user_id, caller_role=context.role
+            job_id, chat_id=chat_id, user_id=user_id, caller_role=context.role
         )
     except UserInputError as exc:
         await reply(update, usage(str(exc), USAGE))
@@ -57,6 +60,10 @@ async def retry_button(update: Update, context: SmsContext) -> None:
     if query is None or query.data is None:
         return
     action, _, token = query.data.split(":", 2)
+    key = query_key(query)
+    if action == "ok" and await context.services.requests.seen(key):
+        ignore_repeat(key)
+        return
     previews = context.services.retry_previews
     if await refuse_foreign_press(query, previews, token):
         return
@@ -71,9 +78,12 @@ async def retry_button(update: Update, context: SmsContext) -> None:
         return
     await query.answer("Retrying…")
     try:
-        count = await context.services.bulk.retry(draft, reporter_factory(context.bot))
+        count = await context.services.bulk.retry(draft, reporter_factory(context.bot), request_key=key)
     except UserInputError as exc:
         await query.edit_message_text(problem(str(exc)))
+        return
+    except DuplicateRequest:
+        ignore_repeat(key)
         return
     where = "below" if draft.job.chat_id == draft.by_chat_id else f"in chat <code>{draft.job.chat_id}</code>"
     await query.edit_message_text(f"🔁 Retrying {plural(count, 'recipient')} of job #{draft.job.id}; progress {where}.")

@@ -1,7 +1,10 @@
-"""/send: one SMS to one number, at once or after a preview when it costs more than CONFIRM_ABOVE_UNITS."""
+"""/send: one SMS to one number, at once or after a preview when it costs more than CONFIRM_ABOVE_UNITS or was
+typed more than STALE_COMMAND_SECONDS ago (the bot was offline). A repeated delivery of the same update sends
+nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from telegram import Update
@@ -10,8 +13,10 @@ from bot.context import SmsContext
 from bot.formatting import credits, esc, money, plural
 from bot.handlers.arguments import parse_send
 from bot.handlers.common import command_args, drop_buttons, keyboard, refuse_foreign_press, reply, sender_ids, usage
+from bot.handlers.repeats import ignore_repeat, message_key, query_key, stale_line
 from bot.phone import InvalidPhoneNumberError, display_phone
 from bot.services.errors import UserInputError
+from bot.services.requests import DuplicateRequest
 from bot.services.sending import SendReport, SingleSend
 from bot.sms_text import MessageTextError, SmsLength
 from storage import MessageStatus
@@ -20,12 +25,16 @@ USAGE = "/send [via:texin|sms254] <number> <message>"
 
 
 async def send_command(update: Update, context: SmsContext) -> None:
-    """Send one SMS, or show a Send / Cancel preview when it costs more than the configured units."""
+    """Send one SMS, or show a Send / Cancel preview when it costs more than the configured units or is old."""
     message = update.effective_message
     if message is None:
         return
     chat_id, user_id = sender_ids(update)
     services = context.services
+    key = message_key(message)
+    if await services.requests.seen(key):
+        ignore_repeat(key)
+        return
     try:
         args = parse_send(command_args(message), services.providers)
         request = services.sending.prepare(
@@ -39,16 +48,22 @@ async def send_command(update: Update, context: SmsContext) -> None:
     except (UserInputError, InvalidPhoneNumberError, MessageTextError) as exc:
         await reply(update, usage(str(exc), USAGE))
         return
-    if request.units > services.settings.confirm_above_units:
+    age = services.requests.staleness(message.date)
+    if request.units > services.settings.confirm_above_units or age is not None:
+        # Only the Send press spends: its own update is the one recorded then.
         price = await services.balances.unit_price(request.provider)
         token = services.send_previews.put(request, owner_user_id=user_id)
         await reply(
             update,
-            preview_text(request, price, services.settings.confirm_above_units),
+            preview_text(request, price, services.settings.confirm_above_units, age),
             keyboard(("✅ Send", f"ok:send:{token}"), ("✖️ Cancel", f"no:send:{token}")),
         )
         return
-    report = await services.sending.send(request)
+    try:
+        report = await services.sending.send(request, request_key=key)
+    except DuplicateRequest:
+        ignore_repeat(key)  # the same update, delivered twice at once: the other delivery answers
+        return
     await reply(update, report_text(report))
 
 
@@ -58,6 +73,10 @@ async def send_button(update: Update, context: SmsContext) -> None:
     if query is None or query.data is None:
         return
     action, _, token = query.data.split(":", 2)
+    key = query_key(query)
+    if action == "ok" and await context.services.requests.seen(key):
+        ignore_repeat(key)
+        return
     previews = context.services.send_previews
     if await refuse_foreign_press(query, previews, token):
         return
@@ -72,7 +91,11 @@ async def send_button(update: Update, context: SmsContext) -> None:
         return
     await query.answer("Sending…")
     await query.edit_message_text(f"⏳ Sending to {display_phone(request.recipient)}…")
-    report = await context.services.sending.send(request)
+    try:
+        report = await context.services.sending.send(request, request_key=key)
+    except DuplicateRequest:
+        ignore_repeat(key)
+        return
     await query.edit_message_text(report_text(report))
 
 
@@ -84,10 +107,14 @@ def length_line(length: SmsLength, recipients: int = 1) -> str:
     return line + f" = {plural(length.units(recipients), 'unit')}"
 
 
-def preview_text(request: SingleSend, unit_price: Decimal | None, limit: int) -> str:
+def preview_text(request: SingleSend, unit_price: Decimal | None, limit: int, age: timedelta | None = None) -> str:
+    """The Send / Cancel question; ``age`` when the command was typed long ago, which is why it asks."""
     cost = "unknown" if unit_price is None else money(unit_price * request.units)
+    heading = "📝 <b>Send this SMS?</b>" if age is None else f"<b>{stale_line(age, 'send it now?')}</b>"
+    if request.units > limit:
+        heading += f" It costs more than {plural(limit, 'unit')}."
     return (
-        f"📝 <b>Send this SMS?</b> It costs more than {plural(limit, 'unit')}.\n"
+        f"{heading}\n"
         f"To: {display_phone(request.recipient)}\n"
         f"Via: {request.provider.label} (sender id {esc(request.sender_id)})\n"
         f"Length: {length_line(request.length)}\n"

@@ -1,21 +1,40 @@
 """Which chats may use the bot, in which role; every change and every refusal is audited.
 
 The role is read from the database on every update, so ``/deny`` takes effect at once.
+
+Strangers cost nothing: a refused chat is answered (and audited, and reported) at most once per
+``REFUSAL_INTERVAL``; ``/start`` may show it its chat id again once per ``START_INTERVAL``; everything else it sends
+is ignored. Those times live in memory, bounded (``REMEMBERED_STRANGERS``), not in the database: a write per
+stranger message is the very cost to avoid, and forgetting (at a restart, or under a flood of new chats) only
+means one more answer to a chat.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
 from bot.services.alerts import AlertService
 from bot.services.authorization import require
 from bot.services.errors import UserInputError
+from bot.services.recent import RecentTimes
 from storage import ChatRecord, Database, LastAdminError, Role, audit_actions
 from storage.chats import ChatMove
 
+REFUSAL_INTERVAL = timedelta(minutes=10)
+START_INTERVAL = timedelta(minutes=1)
+REMEMBERED_STRANGERS = 10_000
+
 
 class AccessService:
-    def __init__(self, db: Database, alerts: AlertService) -> None:
+    def __init__(
+        self, db: Database, alerts: AlertService, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self._db = db
         self._alerts = alerts
+        self._clock = clock
+        self._refused: RecentTimes[int] = RecentTimes(REMEMBERED_STRANGERS)
+        self._shown_id: RecentTimes[int] = RecentTimes(REMEMBERED_STRANGERS)
 
     async def seed_admins(self, chat_ids: list[int]) -> None:
         """ADMIN_CHAT_IDS are admins (added or promoted, never demoted); the repository audits the change."""
@@ -62,11 +81,24 @@ class AccessService:
             )
         return move
 
-    async def refused(self, *, chat_id: int, user_id: int | None, name: str, attempted: str) -> None:
-        await self._db.audit.record(
-            audit_actions.REFUSED,
-            actor_chat_id=chat_id,
-            actor_user_id=user_id,
-            detail=attempted[:200],
-        )
-        await self._alerts.intruder(chat_id=chat_id, name=name, attempted=attempted)
+    async def refused(
+        self, *, chat_id: int, user_id: int | None, name: str, attempted: str, asks_for_id: bool = False
+    ) -> bool:
+        """Whether to answer this refused attempt (``asks_for_id``: it is /start); audits and reports the ones
+        answered in full. Marked before any await: concurrent updates from one chat must not all pass."""
+        now = self._clock()
+        if self._refused.due(chat_id, now, REFUSAL_INTERVAL):
+            self._refused.mark(chat_id, now)
+            self._shown_id.mark(chat_id, now)
+            await self._db.audit.record(
+                audit_actions.REFUSED,
+                actor_chat_id=chat_id,
+                actor_user_id=user_id,
+                detail=attempted[:200],
+            )
+            await self._alerts.intruder(chat_id=chat_id, name=name, attempted=attempted)
+            return True
+        if asks_for_id and self._shown_id.due(chat_id, now, START_INTERVAL):
+            self._shown_id.mark(chat_id, now)
+            return True
+        return False

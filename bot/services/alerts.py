@@ -3,7 +3,9 @@
 Every alert goes to every admin chat. Repeats of the same alert (same key) within ``fold_window`` are not sent one
 by one: the first goes out at once, the rest are counted and summed up in one message when the window closes.
 Intruder alerts are limited per chat per hour, and that limit is remembered across restarts (the state lives in
-the database), as is the low-balance state, so a restart never repeats an alert.
+the database), as is the low-balance state, so a restart never repeats an alert. New intruders are folded across
+chats too: the first goes out at once, the others of the same window in one message with their count, so being
+added to a hundred groups is two messages, not a hundred.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bot.providers.types import ProviderName
 log = logging.getLogger(__name__)
 
 INTRUDER_INTERVAL = timedelta(hours=1)
+INTRUDERS_LISTED = 20  # chat ids named in a folded intruder alert; the count covers the rest
 
 
 class AdminNotifier(Protocol):
@@ -46,6 +49,15 @@ class _Fold:
     flush: asyncio.Task[None] | None = None
 
 
+@dataclass(slots=True)
+class _Intruders:
+    """Refused chats reported after the window's first one, told together when the window closes."""
+
+    chat_ids: list[int]
+    count: int = 0
+    flush: asyncio.Task[None] | None = None
+
+
 class AlertService:
     def __init__(
         self,
@@ -62,6 +74,7 @@ class AlertService:
         self._clock = clock
         self._fold_window = fold_window
         self._folds: dict[str, _Fold] = {}
+        self._intruders: _Intruders | None = None
 
     async def raise_alert(self, key: str, html: str) -> None:
         """Send ``html`` to the admins now, or fold it into the alert with the same key already sent."""
@@ -92,13 +105,18 @@ class AlertService:
     async def aclose(self) -> None:
         """Stop the fold timers, but first send what they were holding: repeats are not lost at shutdown."""
         folds, self._folds = self._folds, {}
+        intruders, self._intruders = self._intruders, None
         tasks = [fold.flush for fold in folds.values() if fold.flush is not None]
+        if intruders is not None and intruders.flush is not None:
+            tasks.append(intruders.flush)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for fold in folds.values():
             if fold.repeats:
                 await self._deliver(_repeated(fold, self._fold_window))
+        if intruders is not None and intruders.count:
+            await self._deliver(_more_intruders(intruders, self._fold_window))
 
     # --- what happens -------------------------------------------------------------------------------------
 
@@ -141,13 +159,21 @@ class AlertService:
         await self.raise_alert(f"error:{where}:{truncate(error.splitlines()[-1] if error else '', 80)}", html)
 
     async def intruder(self, *, chat_id: int, name: str, attempted: str) -> bool:
-        """Report a refused chat at most once per hour per chat; return whether it was reported."""
+        """Report a refused chat at most once per hour per chat; return whether it was reported (alone, or
+        folded with the other new intruders of the window)."""
         key = f"intruder:{chat_id}"
         now = self._clock()
         last = await self._state.get(key)
         if last is not None and now - datetime.fromisoformat(last) < INTRUDER_INTERVAL:
             return False
         await self._state.put(key, now.isoformat())
+        if self._intruders is not None:
+            self._intruders.count += 1
+            if len(self._intruders.chat_ids) < INTRUDERS_LISTED:
+                self._intruders.chat_ids.append(chat_id)
+            return True
+        self._intruders = _Intruders(chat_ids=[])
+        self._intruders.flush = asyncio.create_task(self._close_intruders(), name="alert-fold:intruders")
         await self._deliver(
             "🚫 <b>Refused chat</b>\n"
             f"Chat id: <code>{chat_id}</code>\n"
@@ -156,6 +182,12 @@ class AlertService:
             f"To let it in: <code>/allow {chat_id} sender</code>"
         )
         return True
+
+    async def _close_intruders(self) -> None:
+        await asyncio.sleep(self._fold_window.total_seconds())
+        intruders, self._intruders = self._intruders, None
+        if intruders is not None and intruders.count:
+            await self._deliver(_more_intruders(intruders, self._fold_window))
 
     async def notice(self, html: str) -> None:
         """A one-off message for the admins that needs no folding (start-up reports, job lists)."""
@@ -191,3 +223,15 @@ def _repeated(fold: _Fold, window: timedelta) -> str:
     minutes = max(1, round(window.total_seconds() / 60))
     times = f"{fold.repeats} more time{'s' if fold.repeats != 1 else ''}"
     return f"🔁 The alert below happened <b>{times}</b> in the last {minutes} min:\n\n{fold.first_html}"
+
+
+def _more_intruders(intruders: _Intruders, window: timedelta) -> str:
+    minutes = max(1, round(window.total_seconds() / 60))
+    chats = "chat was" if intruders.count == 1 else "chats were"
+    ids = ", ".join(f"<code>{chat_id}</code>" for chat_id in intruders.chat_ids)
+    more = intruders.count - len(intruders.chat_ids)
+    tail = f" and {more:,} more" if more else ""
+    return (
+        f"🚫 <b>{intruders.count:,} more refused {chats}</b> in the last {minutes} min: {ids}{tail}.\n"
+        "To let one in: <code>/allow &lt;chat id&gt; sender</code>"
+    )

@@ -128,8 +128,14 @@ class BulkService:
             source=source,
         )
 
-    async def start(self, draft: BulkDraft, reporter_for: ReporterFactory) -> BulkJobRecord:
-        """Store the job and all its recipients as ``pending`` in one transaction, then send in the background."""
+    async def start(
+        self, draft: BulkDraft, reporter_for: ReporterFactory, *, request_key: str | None = None
+    ) -> BulkJobRecord:
+        """Store the job and all its recipients as ``pending`` in one transaction, then send in the background.
+
+        ``request_key`` (the update that pressed Send) is stored in that transaction; a key already stored raises
+        ``DuplicateRequest`` (``bot.services.requests``) and nothing is stored or sent.
+        """
         job = await self._db.jobs.create(
             NewBulkJob(
                 chat_id=draft.chat_id,
@@ -143,6 +149,7 @@ class BulkService:
                 duplicates=len(draft.recipients.duplicates),
             ),
             draft.recipients.valid,
+            request_key=request_key,
         )
         await self._db.audit.record(
             audit_actions.BULK,
@@ -267,7 +274,8 @@ class BulkService:
             raise UserInputError(f"Job #{job_id} has no failed or unknown recipients to retry.")
         return RetryDraft(job, totals.failed, totals.unknown, chat_id, user_id)
 
-    async def retry(self, draft: RetryDraft, reporter_for: ReporterFactory) -> int:
+    async def retry(self, draft: RetryDraft, reporter_for: ReporterFactory, *, request_key: str | None = None) -> int:
+        """Requeue the failed and unknown rows and run the job again; ``request_key`` as in ``start``."""
         job_id = draft.job.id
         # Checked and claimed before the first await: of two confirmations pressed together, exactly one passes.
         # The claim lasts until the retry's run ends, so a late second confirmation is refused the same way.
@@ -275,7 +283,7 @@ class BulkService:
             raise UserInputError(f"Job #{job_id} is already being retried; its progress is shown in its chat.")
         self._retrying.add(job_id)
         try:
-            count, task = await self._requeue_and_launch(draft, reporter_for)
+            count, task = await self._requeue_and_launch(draft, reporter_for, request_key)
         except BaseException:
             self._retrying.discard(job_id)
             raise
@@ -283,13 +291,15 @@ class BulkService:
         return count
 
     async def _requeue_and_launch(
-        self, draft: RetryDraft, reporter_for: ReporterFactory
+        self, draft: RetryDraft, reporter_for: ReporterFactory, request_key: str | None
     ) -> tuple[int, asyncio.Task[JobTotals]]:
         current = await self._db.jobs.get(draft.job.id)
         if draft.job.id in self._running or current is None or current.updated_at != draft.job.updated_at:
             # Another retry (or a resume) ran since this preview: its unknown rows may have arrived already.
             raise UserInputError(f"Job #{draft.job.id} changed since this preview. Run /retry {draft.job.id} again.")
-        count = await self._db.jobs.requeue_failed_and_unknown(draft.job.id)
+        count = await self._db.jobs.requeue_failed_and_unknown(
+            draft.job.id, request_key=request_key, requested_by=draft.by_chat_id
+        )
         await self._db.audit.record(
             audit_actions.RETRY,
             actor_chat_id=draft.by_chat_id,

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 from bot.services.authorization import require
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
@@ -81,6 +82,21 @@ class HistoryService:
 MAX_EXPORT_BYTES = 45 * 1024 * 1024
 
 
+# OWASP "CSV injection": a spreadsheet evaluates a cell starting with one of these as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str | int | Decimal) -> str | int | Decimal:
+    """Text that a spreadsheet would run as a formula gets a leading ``'`` (shown as text, not evaluated).
+
+    Numbers we write ourselves stay numbers: ``-1001234567890`` (a group's chat id) is read as a number, it
+    cannot carry a formula, and prefixing it would break every sum or lookup on that column.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 async def _csv(pages: AsyncIterator[list[MessageRecord]]) -> tuple[bytes, int]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -89,22 +105,25 @@ async def _csv(pages: AsyncIterator[list[MessageRecord]]) -> tuple[bytes, int]:
     async for page in pages:
         for m in page:
             writer.writerow(
-                (
-                    m.id,
-                    m.created_at.isoformat(),
-                    m.updated_at.isoformat(),
-                    m.chat_id,
-                    m.recipient,
-                    m.status.value,
-                    m.provider,
-                    m.provider_message_id or "",
-                    m.bulk_job_id or "",
-                    m.encoding,
-                    m.segments,
-                    "" if m.units is None else m.units,
-                    "" if m.cost is None else str(m.cost),
-                    m.error or "",
-                    m.body,
+                tuple(
+                    _cell(value)
+                    for value in (
+                        m.id,
+                        m.created_at.isoformat(),
+                        m.updated_at.isoformat(),
+                        m.chat_id,
+                        m.recipient,
+                        m.status.value,
+                        m.provider,
+                        m.provider_message_id or "",
+                        m.bulk_job_id or "",
+                        m.encoding,
+                        m.segments,
+                        "" if m.units is None else m.units,
+                        "" if m.cost is None else m.cost,
+                        m.error or "",
+                        m.body,
+                    )
                 )
             )
             count += 1

@@ -12,6 +12,10 @@ Encodings: UTF-8 with or without BOM, UTF-16 (Excel's "Unicode text"), cp1252 (o
 Numbers Excel mangled are repaired when no digit was lost (``7.12345678E8``, ``712345678.0``, ``="0712345678"``;
 a lost leading zero is valid as it is for Kenya) and refused when digits were lost (``2.54712E+11``): sending to
 ``254712000000`` would reach a stranger.
+
+Work is bounded before it is spent, so a hostile file costs a fraction of a second: the size (checked before
+download), the longest line (``MAX_LINE_CHARS``), the lines that can hold numbers (``MAX_ROWS``), the length of a
+cell read as a number (``MAX_CELL_CHARS``) and the cells sampled to find the layout (``SAMPLE_ITEMS``).
 """
 
 from __future__ import annotations
@@ -27,13 +31,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePath
 
+from bot.formatting import truncate
 from bot.phone import InvalidPhoneNumberError, normalise_phone
 from bot.services.errors import UserInputError
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 100_000
+MAX_FILE_BYTES = 10 * 1024 * 1024  # the most this module reads; uploads are limited by MAX_UPLOAD_BYTES first
+MAX_ROWS = 100_000  # rows of a table, or numbers of a list
+# A pasted list of 100,000 numbers on one line fits (~1.2 M characters); a 10 MB file on one line does not.
+MAX_LINE_CHARS = 1_500_000
+MAX_CELL_CHARS = 64  # a phone number, however written ("=\"+254 712 345 678\""), is far shorter
 SAMPLE_ROWS = 20  # enough to see the layout; each sampled cell costs a phone-number parse per separator
 SAMPLE_CELLS = 200  # wide tables fit; a TXT may hold all its numbers on one line
+SAMPLE_ITEMS = 1_000  # numbers parsed per separator while choosing one (a valid one costs ~25 µs)
 
 TEXT_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".text", ""})
 LIST_SUFFIXES = frozenset({".txt", ".text", ""})  # where numbers may also be separated by spaces
@@ -51,7 +60,11 @@ NOT_TEXT = "The file is not text: send a CSV or TXT file of numbers."
 
 _SCIENTIFIC = re.compile(r"[+]?\d+([.,]\d+)?[eE][+]?\d+")
 _DECIMAL_ZERO = re.compile(r"(\+?\d+)\.0+")
-_NUMERIC = re.compile(r"[\d\s+\-.,;|()eE'\"=]*\d[\d\s+\-.,;|()eE'\"=]*")
+# Checked as "only these characters" plus "a digit somewhere": one pattern doing both backtracks quadratically.
+_NUMERIC_CHARS = re.compile(r"[\d\s+\-.,;|()eE'\"=]*")
+_DIGIT = re.compile(r"\d")
+_LONG_DIGITS = re.compile(r"\d{9,}")  # part of at most one number: a phone number has 9 digits or more
+_FILLED_LINE = re.compile(r"^[^\n]*?[^\W_]", re.MULTILINE)  # a line with a letter or digit (see _filled)
 _LIST_SEPARATORS = re.compile(r"[,;|\t]+")
 _LETTER = re.compile(r"[^\W\d_]")
 # Tab, line breaks, form feed and DOS's end-of-file mark occur in text files; other control bytes mean binary.
@@ -74,29 +87,35 @@ class _Layout:
     skip: int  # header rows before the data
 
 
-def check_upload(file_name: str | None, mime_type: str | None, size: int | None) -> None:
-    """Refuse what cannot be a list of numbers before downloading it."""
+def check_upload(
+    file_name: str | None, mime_type: str | None, size: int | None, *, max_bytes: int | None = None
+) -> None:
+    """Refuse what cannot be a list of numbers before downloading it (``max_bytes``: MAX_UPLOAD_BYTES)."""
     suffix = _suffix(file_name)
     if suffix in SPREADSHEET_SUFFIXES:
         raise UserInputError(f"“{file_name}” is a spreadsheet. Save it as CSV (File → Save as → CSV) and send that.")
     is_text_mime = mime_type is None or mime_type.startswith("text/") or mime_type in TEXT_MIME_TYPES
     if suffix not in TEXT_SUFFIXES or not is_text_mime:
         raise UserInputError(f"“{file_name or 'This file'}” is not a CSV or TXT file of numbers.")
-    if size is not None and size > MAX_FILE_BYTES:
-        raise UserInputError(_too_big(size))
+    limit = _byte_limit(max_bytes)
+    if size is not None and size > limit:
+        raise UserInputError(_too_big(size, limit))
 
 
-def numbers_from_file(content: bytes, file_name: str | None) -> FileNumbers:
+def numbers_from_file(content: bytes, file_name: str | None, *, max_bytes: int | None = None) -> FileNumbers:
     """Read the numbers of a CSV or TXT file, or raise ``UserInputError`` saying why the file cannot be used."""
-    if len(content) > MAX_FILE_BYTES:
-        raise UserInputError(_too_big(len(content)))
+    limit = _byte_limit(max_bytes)
+    if len(content) > limit:
+        raise UserInputError(_too_big(len(content), limit))
     text = _decode(content)
+    _check_lines(text)
     separators = ",;\t| " if _suffix(file_name) in LIST_SUFFIXES else ",;\t|"
     try:
         delimiter, sample = _choose_delimiter(text, separators)
         if not sample:
             raise UserInputError("The file is empty.")
         layout = _layout(sample)
+        _check_count(text, layout)
         rows = _rows(text, delimiter)
         numbers, count = _collect(itertools.islice(rows, layout.skip, None), layout)
     except csv.Error as exc:
@@ -110,6 +129,8 @@ def numbers_from_file(content: bytes, file_name: str | None) -> FileNumbers:
 def clean_cell(cell: str) -> str:
     """Undo what spreadsheets do to phone numbers; anything else comes back stripped."""
     value = cell.strip().removeprefix("=").strip().strip("'\"").strip()
+    if len(value) > MAX_CELL_CHARS:
+        return value  # not a number: never handed to Decimal ("1" + 5,000 zeros + "e0" would be)
     if _SCIENTIFIC.fullmatch(value):
         return _from_scientific(value)
     match = _DECIMAL_ZERO.fullmatch(value)
@@ -162,6 +183,28 @@ def _utf16(content: bytes) -> str | None:
     return None
 
 
+def _check_lines(text: str) -> None:
+    """A line longer than any table or pasted list would be: refused before the CSV reader splits it."""
+    longest = max(text.replace("\r", "\n").split("\n"), key=len)
+    if len(longest) > MAX_LINE_CHARS:
+        raise UserInputError(
+            f"A line of the file is longer than {MAX_LINE_CHARS:,} characters (it starts “{truncate(longest, 30)}”). "
+            "Put one number per line, or split the file."
+        )
+
+
+def _check_count(text: str, layout: _Layout) -> None:
+    """Too many numbers is refused before any of them is parsed (a valid one costs ~25 µs): a list has at least
+    one number per filled line and per run of 9+ digits, a table one row per filled line. Regular expressions
+    count in C; a loop in Python over a million lines would cost more than the limit saves."""
+    lines = text.replace("\r", "\n")
+    too_many = MAX_ROWS + layout.skip
+    if lines.count("\n") + 1 > too_many and len(_FILLED_LINE.findall(lines)) > too_many:
+        raise UserInputError(_too_many(layout))
+    if layout.column is None and len(_LONG_DIGITS.findall(text)) > MAX_ROWS:
+        raise UserInputError(_too_many(layout))
+
+
 def _rows(text: str, delimiter: str) -> Iterator[list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
     return (row for row in reader if any(_filled(cell) for cell in row))
@@ -170,16 +213,20 @@ def _rows(text: str, delimiter: str) -> Iterator[list[str]]:
 def _choose_delimiter(text: str, separators: str) -> tuple[str, list[list[str]]]:
     """The separator under which the first rows hold the most numbers, then a phone header, then even rows."""
     best: tuple[tuple[int, int, int], str, list[list[str]]] | None = None
+    # The sample rows lie in the head: the reader copies what it is given, once per separator.
+    cut = text.find("\n", SAMPLE_ROWS * MAX_LINE_CHARS)
+    head = text if cut < 0 else text[:cut]
     for delimiter in separators:
         try:
-            sample = list(itertools.islice(_rows(text, delimiter), SAMPLE_ROWS))
+            sample = list(itertools.islice(_rows(head, delimiter), SAMPLE_ROWS))
         except csv.Error:
             continue  # e.g. a whole line longer than a field may be: not this separator
         rows = [row[:SAMPLE_CELLS] for row in sample]
         widths = Counter(len(row) for row in sample).most_common(1)
         even_rows = widths[0][1] if widths and widths[0][0] > 1 else 0
         has_header = int(bool(rows) and any(_header_rank(cell) is not None for cell in rows[0]))
-        phones = sum(_is_phone(item) for row in rows for cell in row for item in _list_items(cell, mixed=False))
+        items = (item for row in rows for cell in row for item in _list_items(cell, mixed=False))
+        phones = sum(_is_phone(item) for item in itertools.islice(items, SAMPLE_ITEMS))
         score = (phones, has_header, even_rows)
         if best is None or score > best[0]:
             best = (score, delimiter, rows)
@@ -197,7 +244,7 @@ def _layout(sample: list[list[str]]) -> _Layout:
         # The best-named column holding numbers, else the best-named one, else wherever the numbers are.
         column = (with_numbers or named or [_numbers_column(data)])[0]
         return _Layout(column=column, header=first[column].strip() if column < len(first) else None, skip=1)
-    if all(_NUMERIC.fullmatch(cell.strip()) for row in sample for cell in row if _filled(cell)):
+    if all(_numeric(cell.strip()) for row in sample for cell in row if _filled(cell)):
         return _Layout(column=None, header=None, skip=0)
     return _Layout(column=_numbers_column(sample), header=None, skip=0)
 
@@ -209,11 +256,18 @@ def _is_header(row: list[str]) -> bool:
     if any(_header_rank(cell) is not None for cell in row):
         return True
     filled = [cell.strip() for cell in row if _filled(cell)]
-    return all(_LETTER.search(cell) and not _NUMERIC.fullmatch(cell) for cell in filled)
+    return all(_LETTER.search(cell) and not _numeric(cell) for cell in filled)
+
+
+def _numeric(cell: str) -> bool:
+    """Digits with the punctuation numbers are written with, nothing else."""
+    return _NUMERIC_CHARS.fullmatch(cell) is not None and _DIGIT.search(cell) is not None
 
 
 def _header_rank(cell: str) -> int | None:
     label = cell.strip().lower()
+    if len(label) > MAX_CELL_CHARS:
+        return None  # a sentence, not a column name
     return next((rank for rank, pattern in enumerate(HEADER_PATTERNS) if pattern.search(label)), None)
 
 
@@ -233,38 +287,54 @@ def _collect(rows: Iterable[list[str]], layout: _Layout) -> tuple[list[str], int
     count = 0
     for row in rows:
         if layout.column is None:
-            for cell in row:
-                numbers.extend(_list_items(cell, mixed=True))
-            count = len(numbers)  # a list is limited by its numbers, a table by its rows
+            # A list is limited by its numbers, checked one by one: a long row cannot run far past the limit.
+            for item in (item for cell in row for item in _list_items(cell, mixed=True)):
+                numbers.append(_checked(item))
+                if len(numbers) > MAX_ROWS:
+                    raise UserInputError(_too_many(layout))
+            count = len(numbers)
         else:
-            count += 1
+            count += 1  # a table by its rows
+            if count > MAX_ROWS:
+                raise UserInputError(_too_many(layout))
             value = clean_cell(row[layout.column]) if layout.column < len(row) else ""
             if _filled(value):
-                numbers.append(value)
-        if count > MAX_ROWS:
-            what = "numbers" if layout.column is None else "rows"
-            raise UserInputError(f"The file has more than {MAX_ROWS:,} {what}; split it into smaller files.")
+                numbers.append(_checked(value))
     return numbers, count
 
 
-def _list_items(cell: str, *, mixed: bool) -> list[str]:
+def _checked(value: str) -> str:
+    if len(value) > MAX_CELL_CHARS:
+        raise UserInputError(
+            f"“{truncate(value, 30)}” is longer than {MAX_CELL_CHARS} characters: a cell of numbers holds one phone "
+            "number (or a few, separated by commas or spaces)."
+        )
+    return value
+
+
+def _too_many(layout: _Layout) -> str:
+    what = "numbers" if layout.column is None else "rows"
+    return f"The file has more than {MAX_ROWS:,} {what}; split it into smaller files."
+
+
+def _list_items(cell: str, *, mixed: bool) -> Iterator[str]:
     """The numbers in one cell of a list: the cell when it is one number ("0712 345 678", "7,12345678E+08"),
-    else its pieces between spaces and, when a list may mix separators (``mixed``), between ``,;|``."""
+    else its pieces between spaces and, when a list may mix separators (``mixed``), between ``,;|``.
+    Lazy, so whoever reads them can stop at a limit before the rest are parsed."""
     value = clean_cell(cell)
     if not _filled(value):
-        return []
+        return
     if _is_phone(value) or value.endswith(LOST_DIGITS):
-        return [value]
-    items: list[str] = []
+        yield value
+        return
     for piece in _LIST_SEPARATORS.split(value) if mixed else [value]:
         piece = clean_cell(piece)
         if not _filled(piece):
             continue
         if _is_phone(piece) or not any(char.isspace() for char in piece):
-            items.append(piece)
+            yield piece
         else:
-            items.extend(part for part in map(clean_cell, piece.split()) if _filled(part))
-    return items
+            yield from (part for part in map(clean_cell, piece.split()) if _filled(part))
 
 
 def _filled(cell: str) -> bool:
@@ -274,6 +344,8 @@ def _filled(cell: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _is_phone(text: str) -> bool:
+    if len(text) > MAX_CELL_CHARS:
+        return False
     try:
         normalise_phone(text)
     except InvalidPhoneNumberError:
@@ -285,8 +357,12 @@ def _suffix(file_name: str | None) -> str:
     return PurePath(file_name or "").suffix.lower()
 
 
-def _too_big(size: int) -> str:
-    return f"The file is too big ({_size(size)}); the limit is {_size(MAX_FILE_BYTES)}. Split it into smaller files."
+def _byte_limit(max_bytes: int | None) -> int:
+    return MAX_FILE_BYTES if max_bytes is None else min(max_bytes, MAX_FILE_BYTES)
+
+
+def _too_big(size: int, limit: int) -> str:
+    return f"The file is too big ({_size(size)}); the limit is {_size(limit)}. Split it into smaller files."
 
 
 def _size(count: int) -> str:

@@ -85,7 +85,9 @@ class SendingService:
             length=length,
         )
 
-    async def send(self, request: SingleSend) -> SendReport:
+    async def send(self, request: SingleSend, *, request_key: str | None = None) -> SendReport:
+        """Send now. ``request_key`` is the identity of the update that asked; it is stored with the row, and a
+        key already stored raises ``DuplicateRequest`` (``bot.services.requests``) and nothing is written or sent."""
         client = self._providers.get(request.provider)
         record = await self._db.messages.add(
             NewMessage(
@@ -97,7 +99,8 @@ class SendingService:
                 encoding=request.length.encoding.value,
                 segments=request.length.segments,
                 status=MessageStatus.SENDING,
-            )
+            ),
+            request_key=request_key,
         )
         try:
             result = await client.send([request.recipient], request.text, request.sender_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.ids import parse_id
 from bot.providers.errors import ProviderError
 from bot.providers.types import DeliveryState, DeliveryStatus, ProviderName
 from bot.services.errors import NotFoundError
@@ -33,8 +34,9 @@ class StatusService:
         """Our id (digits) or a provider's message id; other chats' messages only for admins."""
         ident = ident.strip().lstrip("#")
         candidates: list[MessageRecord] = []
-        if ident.isdigit():
-            own = await self._db.messages.get(int(ident))
+        number = parse_id(ident)
+        if number is not None:
+            own = await self._db.messages.get(number)
             if own is not None:
                 candidates.append(own)
         for name in ProviderName:

@@ -27,6 +27,7 @@ import threading
 import traceback
 import urllib.parse
 from collections import deque
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -63,11 +64,16 @@ _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request: injected failure",
     401: "Unauthorized",
     403: "Forbidden: bot was blocked by the user",
+    404: "Not Found",
     409: "Conflict: injected failure",
     429: "Too Many Requests: retry after {retry_after}",
     500: "Internal Server Error",
     502: "Bad Gateway",
 }
+
+
+def _unix(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
 
 
 class _Server(ThreadingHTTPServer):
@@ -135,6 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(url.path)
         body = read_body(self.rfile, self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
+        if fake.answer_every_call_with is not None:
+            status = fake.answer_every_call_with
+            return self._error(ApiError(status, _DEFAULT_DESCRIPTIONS.get(status, "Injected failure")))
         if path.startswith("/file/bot"):
             token, _, file_path = path.removeprefix("/file/bot").partition("/")
             if token != fake.token:
@@ -175,8 +184,12 @@ class FakeTelegram(TelegramObserver):
         *,
         bot_username: str = "smsrelay_test_bot",
         bot_name: str = "SMS Relay (test)",
+        answer_every_call_with: int | None = None,
     ) -> None:
+        """``answer_every_call_with``: an HTTP status (401, 404…) returned for every call, as Telegram does for a
+        revoked (401) or malformed (404) token; such calls are not recorded."""
         self.token = token
+        self.answer_every_call_with = answer_every_call_with
         state = TelegramState(token, BotUser(int(token.split(":", 1)[0]), bot_username, bot_name))
         super().__init__(state, BotApi(state))
         self._server: _Server | None = None
@@ -258,9 +271,13 @@ class FakeTelegram(TelegramObserver):
         entities: list[dict[str, Any]] | None = None,
         sender_chat: dict[str, Any] | None = None,
         from_user: dict[str, Any] | None = None,
+        date: datetime | None = None,
     ) -> int:
         """The user writes ``text`` (a leading ``/command`` is marked as one unless ``entities`` is given);
-        returns the message_id. ``sender_chat``/``from_user``: see ``TelegramState.user_message``."""
+        returns the message_id. ``sender_chat``/``from_user``: see ``TelegramState.user_message``.
+
+        ``date`` backdates the message (a command typed while the bot was offline).
+        """
         return self.state.user_message(
             chat_id,
             self.state.text_content(text, entities),
@@ -272,6 +289,7 @@ class FakeTelegram(TelegramObserver):
             reply_to_message_id=reply_to_message_id,
             sender_chat=sender_chat,
             from_user=from_user,
+            date=_unix(date),
         )
 
     def send_document(
@@ -291,6 +309,7 @@ class FakeTelegram(TelegramObserver):
         caption_entities: list[dict[str, Any]] | None = None,
         sender_chat: dict[str, Any] | None = None,
         from_user: dict[str, Any] | None = None,
+        date: datetime | None = None,
     ) -> int:
         """The user sends a file (the bot can getFile and download it); returns the message_id.
         ``caption_entities`` replaces the bot_command entity a leading ``/command`` would get."""
@@ -306,6 +325,7 @@ class FakeTelegram(TelegramObserver):
             reply_to_message_id=reply_to_message_id,
             sender_chat=sender_chat,
             from_user=from_user,
+            date=_unix(date),
         )
 
     def migrate_group(
@@ -338,6 +358,14 @@ class FakeTelegram(TelegramObserver):
     def press_button(self, chat_id: int, message_id: int, callback_data: str, *, user_id: int | None = None) -> str:
         """The user presses a button the message shows now (else AssertionError); returns the query id."""
         return self.state.press_button(chat_id, message_id, callback_data, user_id)
+
+    def redeliver(self, update_id: int, *, as_new: bool = False) -> int:
+        """Deliver a past update again, identical (Telegram's at-least-once delivery); see ``TelegramState``."""
+        return self.state.redeliver(update_id, as_new=as_new)
+
+    def update_id_of(self, chat_id: int, *, message_id: int | None = None, query_id: str | None = None) -> int:
+        """The update that announced the user's message ``message_id`` in ``chat_id``, or the press ``query_id``."""
+        return self.state.update_id_of(chat_id=chat_id, message_id=message_id, query_id=query_id)
 
     def block_chat(self, chat_id: int) -> None:
         """The user blocks the bot: every call for this chat gets 403 from now on."""

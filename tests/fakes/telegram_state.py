@@ -55,7 +55,8 @@ class TelegramState:
         self.lock = threading.Condition(threading.RLock())
         self.closed = False
         self.seq = 0
-        self.updates: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []  # not yet confirmed by a getUpdates offset
+        self.history: dict[int, dict[str, Any]] = {}  # every update ever queued, by update_id (redeliver)
         self.next_update_id = 1
         self.poll_generation = 0
         self.chats: dict[int, dict[str, Any]] = {}
@@ -226,17 +227,20 @@ class TelegramState:
         reply_to_message_id: int | None,
         sender_chat: dict[str, Any] | None = None,
         from_user: dict[str, Any] | None = None,
+        date: int | None = None,
     ) -> int:
         """Store a message from the user and queue the update announcing it; returns its message_id.
 
         ``sender_chat`` marks a message sent on behalf of a chat (an anonymous admin: the group itself; a linked
-        channel); ``from_user`` replaces the sender (the placeholder accounts Telegram uses then)."""
+        channel); ``from_user`` replaces the sender (the placeholder accounts Telegram uses then). ``date`` (Unix
+        seconds) backdates it, like a command typed while the bot was offline.
+        """
         with self.lock:
             user = self._sender(chat_id, user_id, chat_type, first_name, username, title, from_user)
             message_id = self.next_message_id(chat_id)
             message: dict[str, Any] = {
                 "message_id": message_id,
-                "date": int(time.time()),
+                "date": int(time.time()) if date is None else date,
                 "chat": self.chat_json(chat_id),
                 "from": user,
                 **content,
@@ -298,9 +302,44 @@ class TelegramState:
             self.queue_update({"callback_query": query})
             return query_id
 
-    def queue_update(self, payload: dict[str, Any]) -> None:
+    def queue_update(self, payload: dict[str, Any]) -> int:
         with self.lock:
-            self.updates.append({"update_id": self.next_update_id, **payload})
+            update = {"update_id": self.next_update_id, **payload}
+            self.updates.append(update)
+            self.history[self.next_update_id] = update
             self.next_update_id += 1
             self.next_seq()
             self.changed()
+            return int(update["update_id"])
+
+    def redeliver(self, update_id: int, *, as_new: bool = False) -> int:
+        """Queue a past update again, payload identical; returns the update_id it now has.
+
+        By default under its own id: Telegram "forgot" the confirmation, so a bot that starts again at offset 0
+        receives it once more (a running bot, already past that offset, would not). ``as_new`` queues it under
+        a fresh id instead, which a running bot does receive: the same message delivered twice.
+        """
+        with self.lock:
+            if update_id not in self.history:
+                raise AssertionError(f"no update {update_id} was ever queued")
+            payload = {key: value for key, value in self.history[update_id].items() if key != "update_id"}
+            if as_new:
+                return self.queue_update(payload)
+            if all(update["update_id"] != update_id for update in self.updates):
+                self.updates.append(self.history[update_id])
+                self.updates.sort(key=lambda update: int(update["update_id"]))
+            self.next_seq()
+            self.changed()
+            return update_id
+
+    def update_id_of(self, *, chat_id: int, message_id: int | None = None, query_id: str | None = None) -> int:
+        """The update that first announced a user's message (chat and message id) or a button press (query id)."""
+        with self.lock:
+            for update_id, update in self.history.items():
+                message = update.get("message")
+                if message is not None and (message["chat"]["id"], message["message_id"]) == (chat_id, message_id):
+                    return update_id
+                query = update.get("callback_query")
+                if query is not None and query["id"] == query_id:
+                    return update_id
+        raise AssertionError(f"no update for chat {chat_id}, message {message_id}, query {query_id}")

@@ -76,7 +76,7 @@ async def test_upgrading_to_0002_does_not_turn_history_into_follow_up_work(tmp_p
     raw.close()
     later = datetime(2026, 11, 23, tzinfo=UTC)
     async with await open_database(path) as upgraded:
-        assert await upgraded.schema_version() == 2
+        assert await upgraded.schema_version() >= 2  # 0002 and whatever came after it
         assert await upgraded.tracking.due("texin", now=later, first_cutoff=later, limit=10) == []
         assert await upgraded.tracking.jobs_awaiting_summary("texin") == []
         # New messages are followed as usual.
