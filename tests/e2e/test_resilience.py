@@ -54,6 +54,7 @@ async def test_a_second_retry_preview_is_refused_once_the_job_changed(bot: BotHa
     second = await bot.say(ADMIN, f"/retry {job.id}")
     bot.texin.fail_next("timeout")  # the first retry's outcome is unknown: it may have arrived
     await bot.press(ADMIN, first, "Send again", predicate=lambda m: "finished" in m.text, timeout=15)
+    await bot.services.bulk.wait(job.id)  # the summary goes out just before the run ends: let it end
     refused = await bot.press(ADMIN, second, "Send again", predicate=lambda m: "changed since" in m.text)
     assert f"/retry {job.id}" in refused.text
     sends = bot.texin.requests_to("/api/send_bulk_sms") + bot.texin.requests_to("/api/send_sms")
