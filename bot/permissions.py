@@ -36,6 +36,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("allow", "/allow <chat id> [admin|sender|viewer]", "Let a chat use the bot", _ADMINS),
     Command("deny", "/deny <chat id>", "Take a chat's access away", _ADMINS),
     Command("chats", "/chats", "Chats that may use the bot", _ADMINS),
+    Command("group", "/group [show|add|remove|delete] <name> <numbers>", "Contact groups for /bulk @name", _ALL),
 )
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}

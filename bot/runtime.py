@@ -13,6 +13,7 @@ from bot.services.alerts import AdminNotifier, AlertService
 from bot.services.balance import BalanceService
 from bot.services.balance_watch import BalanceWatcher
 from bot.services.bulk import BulkDraft, BulkService, RetryDraft
+from bot.services.groups import GroupService
 from bot.services.history import HistoryService
 from bot.services.previews import PreviewStore
 from bot.services.registry import ProviderRegistry, build_registry
@@ -46,6 +47,8 @@ class Services:
     bulk_previews: PreviewStore[BulkDraft]
     retry_previews: PreviewStore[RetryDraft]
     redact: Callable[[str], str]
+    groups: GroupService
+    group_previews: PreviewStore[str]
 
     async def aclose(self, *, grace: float = 10.0) -> None:
         """Stop bulk jobs cleanly (pending rows resume next start), then close clients and the database."""
@@ -118,6 +121,8 @@ async def open_services(
             bulk_previews=PreviewStore(),
             retry_previews=PreviewStore(),
             redact=redact,
+            groups=GroupService(db),
+            group_previews=PreviewStore(),
         )
     except BaseException:
         await db.close()

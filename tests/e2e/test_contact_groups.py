@@ -1,0 +1,68 @@
+"""/group end to end: make, show, change and delete contact groups; roles; audit; files as sources."""
+
+from __future__ import annotations
+
+from bot.phone import display_phone
+from storage import audit_actions
+from tests.e2e.harness import ADMIN, SENDER, VIEWER, BotHarness
+
+
+async def test_group_add_creates_reports_duplicates_and_refusals_then_lists(bot: BotHarness) -> None:
+    made = await bot.say(SENDER, "/group add OnCall 0712345678 0722000000 0712345678 07123")
+    assert "Created @oncall: added 2 numbers" in made.text
+    assert "Duplicates ignored: 1" in made.text and "07123: too short" in made.text
+    again = await bot.say(SENDER, "/group add oncall 0722000000, 0733000000")
+    assert "added 1 number" in again.text and "Already in the group: 1" in again.text
+    listed = await bot.say(VIEWER, "/group")
+    assert "@oncall: 3 numbers" in listed.text
+    shown = await bot.say(VIEWER, "/group show ONCALL")
+    assert "3 numbers" in shown.text and display_phone("254733000000") in shown.text
+    assert await bot.services.db.groups.members("oncall") == ["254712345678", "254722000000", "254733000000"]
+    actions = [r for r in await bot.services.db.audit.list(20) if r.action == audit_actions.GROUP]
+    assert len(actions) == 2 and all(r.target == "@oncall" for r in actions)
+
+
+async def test_group_names_are_checked_and_viewers_cannot_change_groups(bot: BotHarness) -> None:
+    bad = await bot.say(SENDER, "/group add bad.name 0712345678")
+    assert "not a valid group name" in bad.text and "1–32" in bad.text
+    assert "not a valid group name" in (await bot.say(SENDER, "/group add " + "a" * 33 + " 0712345678")).text
+    refused = await bot.say(VIEWER, "/group add team 0712345678")
+    assert "Only senders and admins" in refused.text
+    assert await bot.services.db.groups.summaries() == []
+    missing = await bot.say(VIEWER, "/group show nobody")
+    assert "There is no group @nobody" in missing.text
+
+
+async def test_group_add_from_a_csv_caption_and_remove(bot: BotHarness) -> None:
+    made = await bot.upload(SENDER, b"Name,Phone\nA,0712345678\nB,0722000000\n", "team.csv", "/group add team")
+    assert "added 2 numbers from team.csv" in made.text
+    removed = await bot.say(SENDER, "/group remove team 0712345678 0733000000")
+    assert "Removed 1 number" in removed.text and "Not in the group: 1" in removed.text
+    assert await bot.services.db.groups.members("team") == ["254722000000"]
+
+
+async def test_group_show_pages_long_groups(bot: BotHarness) -> None:
+    numbers = " ".join(f"07{i:08d}" for i in range(250))
+    await bot.say(SENDER, f"/group add big {numbers}")
+    first = await bot.say(VIEWER, "/group show big")
+    assert "page 1 of 3" in first.text and len(first.text) <= 4096
+    third = await bot.say(VIEWER, "/group show big 3")
+    last = display_phone("254700000249")
+    assert "page 3 of 3" in third.text and last in third.text and last not in first.text
+    assert "has 3 pages" in (await bot.say(VIEWER, "/group show big 4")).text
+
+
+async def test_group_delete_asks_first_and_cancel_keeps_it(bot: BotHarness) -> None:
+    await bot.say(SENDER, "/group add team 0712345678")
+    question = await bot.say(SENDER, "/group delete team")
+    assert "Delete @team" in question.text
+    assert await bot.services.db.groups.members("team") == ["254712345678"]
+    cancelled = await bot.press(SENDER, question, "Cancel")
+    assert "not deleted" in cancelled.text
+    assert await bot.services.db.groups.members("team") == ["254712345678"]
+    question = await bot.say(ADMIN, "/group delete TEAM")
+    done = await bot.press(ADMIN, question, "Delete")
+    assert "Deleted @team (1 number)" in done.text
+    assert await bot.services.db.groups.members("team") is None
+    details = [r.detail for r in await bot.services.db.audit.list(20) if r.action == audit_actions.GROUP]
+    assert any(d and "deleted" in d for d in details)
