@@ -27,7 +27,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("start", "/start", "What this bot does", _ALL),
     Command("help", "/help", "Commands you can use here", _ALL),
     Command("send", "/send [via:texin|sms254] <number> <message>", "Send one SMS", _SENDERS),
-    Command("bulk", "/bulk <numbers> then the message on the next lines", "Send one SMS to many", _SENDERS),
+    Command("bulk", "/bulk <numbers and @groups> then the message on the next lines", "Send one SMS to many", _SENDERS),
     Command("status", "/status [id]", "Delivery status of a message, or the latest ones", _ALL),
     Command("balance", "/balance", "Credit left with each provider", _ALL),
     Command("history", "/history [n]", "Latest messages and bulk jobs", _ALL),

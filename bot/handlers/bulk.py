@@ -27,6 +27,7 @@ from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.providers.types import ProviderName
 from bot.services.bulk import BulkDraft, ReporterFactory
 from bot.services.errors import UserInputError
+from bot.services.group_audience import is_group_token
 from bot.services.recipient_files import check_upload, numbers_from_file
 from bot.services.requests import DuplicateRequest
 from bot.sms_text import MessageTextError
@@ -98,8 +99,10 @@ async def _recipients_and_text(message: Message, rest: str, context: SmsContext)
 
 
 def _has_phone(numbers: list[str]) -> bool:
-    """Whether a leading number token is really a phone number, not "10" in "/bulk 10 minutes to closing"."""
+    """Whether a leading number token is really a phone number (or a group), not "10" in "/bulk 10 minutes"."""
     for number in numbers:
+        if is_group_token(number):
+            return True
         try:
             normalise_phone(number)
         except InvalidPhoneNumberError:
@@ -134,6 +137,8 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
     ]
     if recipients.refused:
         lines.append(f"Refused: {plural(len(recipients.refused), 'number')} (listed below)")
+    if draft.groups:
+        lines.append("From groups: " + ", ".join(f"@{esc(name)} {count:,}" for name, count in draft.groups))
     if recipients.duplicates:
         lines.append(f"Duplicates removed: {len(recipients.duplicates):,}")
     lines += [

@@ -23,6 +23,7 @@ from bot.services.background import BackgroundTasks
 from bot.services.balance import BalanceService
 from bot.services.bulk_runner import JobRunner, ProgressReporter
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
+from bot.services.group_audience import expand_groups
 from bot.services.registry import ProviderRegistry
 from bot.sms_text import SmsLength, check_message
 from storage import BulkJobRecord, Database, JobState, JobTotals, MessageRecord, NewBulkJob, Role, audit_actions
@@ -45,6 +46,7 @@ class BulkDraft:
     recipients: RecipientList
     unit_price: Decimal | None
     source: str | None = None  # file name, when the numbers came from an upload
+    groups: tuple[tuple[str, int], ...] = ()  # (contact group, its member count) for each ``@name`` used
 
     @property
     def units(self) -> int:
@@ -106,8 +108,9 @@ class BulkService:
         require(caller_role, "bulk")
         length = check_message(text)
         client = self._providers.get(provider)
+        audience = await expand_groups(self._db, numbers)
         # Tens of thousands of numbers take seconds to check: keep the event loop free for other chats.
-        recipients = await asyncio.to_thread(read_recipients, list(numbers))
+        recipients = await asyncio.to_thread(read_recipients, list(audience.numbers))
         if not recipients.valid:
             if recipients.refused:
                 raise UserInputError(_nothing_valid(recipients))
@@ -126,6 +129,7 @@ class BulkService:
             recipients=recipients,
             unit_price=await self._balances.unit_price(client.name),
             source=source,
+            groups=audience.groups,
         )
 
     async def start(

@@ -66,3 +66,23 @@ async def test_group_delete_asks_first_and_cancel_keeps_it(bot: BotHarness) -> N
     assert await bot.services.db.groups.members("team") is None
     details = [r.detail for r in await bot.services.db.audit.list(20) if r.action == audit_actions.GROUP]
     assert any(d and "deleted" in d for d in details)
+
+
+async def test_bulk_to_groups_and_numbers_counts_each_group_and_sends_once_each(bot: BotHarness) -> None:
+    await bot.say(SENDER, "/group add oncall 0712345678 0722000000")
+    await bot.say(SENDER, "/group add managers 0722000000 0733000000")
+    preview = await bot.say(SENDER, "/bulk @OnCall @managers 0712345678 0744000000\nServer down")
+    assert "Recipients: 4" in preview.text
+    assert "From groups: @oncall 2, @managers 2" in preview.text
+    assert "Duplicates removed: 2" in preview.text
+    await bot.press(SENDER, preview, "Send", predicate=lambda m: "finished" in m.text)
+    assert bot.texin.received == {"254712345678": 1, "254722000000": 1, "254733000000": 1, "254744000000": 1}
+
+
+async def test_bulk_to_an_unknown_group_is_refused_by_name_and_sends_nothing(bot: BotHarness) -> None:
+    await bot.say(SENDER, "/group add oncall 0712345678")
+    refused = await bot.say(SENDER, "/bulk @oncall @nobody\nServer down")
+    assert "There is no group @nobody" in refused.text and "@oncall" in refused.text
+    assert "Usage:" in refused.text and refused.reply_markup is None
+    assert bot.texin.requests_to("/api/send_bulk_sms") == []
+    assert await bot.services.db.jobs.list_for_chat(SENDER) == []
