@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
 def run(settings: Settings) -> int:
     from bot.app import build_application  # PTB's application machinery is only needed here
 
-    application = build_application(settings)
+    application = build_application(settings, handle_stop_signals=True)
     log.info("smsrelay starting; providers: %s", ", ".join(p.value for p in settings.enabled_providers))
     try:
         application.run_polling(allowed_updates=["message", "callback_query"])
