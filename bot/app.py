@@ -97,7 +97,7 @@ def build_application(
         services = await open_services(settings, notifier_for, clock=clock, providers=providers)
         application.bot_data.services = services
         await register_command_menus(application.bot, services)
-        await report_recovery(application.bot, services, reporter_factory(application.bot))
+        await report_recovery(application.bot, services, reporter_factory(application.bot, services.alerts))
         schedule_jobs(application, settings)
         if handle_stop_signals:
             start_budget_on_stop_signals(shutdown, services)

@@ -61,7 +61,7 @@ async def retry_button(update: Update, context: SmsContext) -> None:
         return
     await query.answer("Retrying…")
     try:
-        count = await context.services.bulk.retry(draft, reporter_factory(context.bot))
+        count = await context.services.bulk.retry(draft, reporter_factory(context.bot, context.services.alerts))
     except UserInputError as exc:
         await query.edit_message_text(problem(str(exc)))
         return

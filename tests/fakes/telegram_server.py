@@ -332,3 +332,8 @@ class FakeTelegram(TelegramObserver):
         with self.state.lock:
             queue = self.state.failures.setdefault(self.api.canonical(method), deque())
             queue.extend(ApiError(status, description, retry_after) for _ in range(count))
+
+    def clear_failures(self) -> None:
+        """Forget every failure ``fail_next`` queued and no call has taken yet."""
+        with self.state.lock:
+            self.state.failures.clear()
