@@ -8,14 +8,18 @@ batches still with the provider become ``unknown`` (the fake has them: they coun
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from storage import MessageStatus, open_database
-from tests.e2e.harness import ADMIN, button_data, process_environment
+from tests.e2e.harness import ADMIN, button_data, process_environment, running, start_bot
 from tests.e2e.test_crash_resume import start_bot_process, wait_until
+from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
 
@@ -107,3 +111,28 @@ async def test_sigterm_mid_job_exits_within_docker_stop_timeout_and_resumes_with
                 assert row.status is MessageStatus.SENT and count == 1, (row, count)
         assert f"Unknown (maybe sent, not resent): {in_flight}" in summary.text, summary.text
         assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
+
+
+async def test_folded_alerts_waiting_for_a_hanging_telegram_do_not_hold_the_stop_past_the_grace(
+    telegram: FakeTelegram,
+    texin: TexinFakeServer,
+    sms254: Sms254FakeServer,
+    database_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    grace = 2.0
+    application, _ = await start_bot(
+        telegram, texin, sms254, database_path, shutdown_grace_seconds=grace, alert_fold_window=600
+    )
+    async with running(application):
+        alerts = application.bot_data.services.alerts
+        await alerts.raise_alert("disk", "💽 Disk almost full")
+        await alerts.raise_alert("disk", "💽 Disk almost full")  # folded: due at shutdown
+        telegram.hold("sendMessage", ADMIN)  # Telegram takes the flush and never answers
+        caplog.set_level(logging.WARNING)
+        stopping = time.monotonic()
+    seconds = time.monotonic() - stopping
+    print(f"stop with a hanging alert flush: {seconds:.2f} s (grace {grace:.0f} s)")
+    assert seconds < grace + 1, f"the stop took {seconds:.2f} s with a {grace:.0f} s grace"
+    assert telegram.requests("sendMessage")[-1].params["text"].startswith("🔁"), "the fold was not flushed"
+    assert any("folded alerts" in r.getMessage() for r in caplog.records), caplog.text
