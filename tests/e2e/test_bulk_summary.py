@@ -61,6 +61,17 @@ async def test_summary_of_a_chat_that_blocked_the_bot_goes_to_the_admins_without
     assert sum(bot.texin.received.values()) == 3
 
 
+async def test_summary_refused_as_a_bad_request_goes_to_the_admins_after_one_try(bot: BotHarness) -> None:
+    preview = await bot.say(SENDER, f"/bulk {RECIPIENTS}\nWater is back")
+    bot.telegram.fail_next("sendMessage", 400, "Bad Request: chat not found")
+    await bot.press(SENDER, preview, "Send")
+    handed_over = await bot.alert(lambda m: "did not reach chat" in m.text, timeout=30)
+    assert "chat not found" in handed_over.text.lower() and "Sent: 3" in handed_over.text
+    assert [r.status for r in bot.telegram.refusals("sendMessage")] == [400]
+    progress = bot.telegram.messages(SENDER)[-1]
+    assert progress.message_id == preview.message_id and "Done" in progress.text  # the final edit still arrived
+
+
 async def test_summary_attempts_end_after_the_patience_and_are_logged(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
