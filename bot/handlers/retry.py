@@ -78,7 +78,9 @@ async def retry_button(update: Update, context: SmsContext) -> None:
         return
     await query.answer("Retrying…")
     try:
-        count = await context.services.bulk.retry(draft, reporter_factory(context.bot), request_key=key)
+        count = await context.services.bulk.retry(
+            draft, reporter_factory(context.bot, context.services.alerts), request_key=key
+        )
     except UserInputError as exc:
         await query.edit_message_text(problem(str(exc)))
         return

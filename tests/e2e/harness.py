@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from telegram.error import TelegramError
 
 from bot.app import SmsApplication, build_application
 from bot.config import Settings
@@ -123,14 +124,25 @@ def process_environment(
 
 
 @contextlib.asynccontextmanager
-async def running(application: SmsApplication) -> AsyncIterator[SmsApplication]:
-    """Run the application the way ``run_polling`` does, and stop it the same way."""
+async def running(
+    application: SmsApplication, *, polling_errors_to_handler: bool = False
+) -> AsyncIterator[SmsApplication]:
+    """Run the application the way ``run_polling`` does, and stop it the same way.
+
+    ``polling_errors_to_handler``: failed getUpdates calls go to the error handler, as under ``run_polling``
+    (otherwise PTB logs them itself); for tests where Telegram goes away."""
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
         assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
+
+        def polling_failed(error: TelegramError) -> None:
+            application.create_task(application.process_error(error=error, update=None))
+
+        await application.updater.start_polling(
+            poll_interval=0, timeout=1, error_callback=polling_failed if polling_errors_to_handler else None
+        )
         await application.start()
         try:
             yield application

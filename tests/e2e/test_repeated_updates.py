@@ -154,7 +154,7 @@ async def test_two_bulk_starts_for_one_press_make_one_job(bot: BotHarness) -> No
         text="Office closed today",
         caller_role=Role.SENDER,
     )
-    reporter = reporter_factory(bot.application.bot)
+    reporter = reporter_factory(bot.application.bot, bot.services.alerts)
 
     results = await asyncio.gather(
         bot.services.bulk.start(draft, reporter, request_key="cbq:88"),
