@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,6 +124,33 @@ def process_environment(
         environment.update(TEXIN_API_KEY=texin.api_key, TEXIN_BASE_URL=texin.base_url)
     environment.update(variables)
     return environment
+
+
+def start_bot_process(environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``python -m bot`` as a real process, its output appended to ``log`` (restarts append to the same file)."""
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot"], cwd=log.parent, env=environment, stdout=output, stderr=output
+        )
+
+
+def stop_bot_process(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """SIGTERM, as ``docker stop`` does; a process still running after ``timeout`` is killed and fails the test."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
+async def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll a cheap condition (a fake's counter) until it holds; fails naming ``what``."""
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 @contextlib.asynccontextmanager

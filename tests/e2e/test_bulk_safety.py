@@ -7,12 +7,19 @@ import contextlib
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 from storage import JobState, MessageStatus, Role, open_database
-from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data, process_environment, running, start_bot
+from tests.e2e.harness import (
+    ADMIN,
+    SENDER,
+    BotHarness,
+    button_data,
+    process_environment,
+    running,
+    start_bot,
+    start_bot_process,
+)
 from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.telegram_server import FakeTelegram, SentMessage
 from tests.fakes.texin_server import TexinFakeServer
@@ -24,13 +31,6 @@ def numbers(count: int) -> list[str]:
 
 def is_summary(message: SentMessage) -> bool:
     return "finished" in message.text or "cancelled" in message.text or "stopped" in message.text
-
-
-def start_bot_process(environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=log.parent, env=environment, stdout=output, stderr=output
-        )
 
 
 async def test_batch_outcomes_are_stored_before_the_admins_are_told(bot: BotHarness) -> None:

@@ -17,8 +17,15 @@ from pathlib import Path
 import pytest
 
 from storage import MessageStatus, open_database
-from tests.e2e.harness import ADMIN, button_data, process_environment, running, start_bot
-from tests.e2e.test_crash_resume import start_bot_process, wait_until
+from tests.e2e.harness import (
+    ADMIN,
+    button_data,
+    process_environment,
+    running,
+    start_bot,
+    start_bot_process,
+    wait_until,
+)
 from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
