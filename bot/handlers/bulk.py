@@ -20,7 +20,7 @@ from bot.formatting import esc, join_within_limit, money, plural
 from bot.handlers.arguments import split_bulk_text, take_provider
 from bot.handlers.bulk_progress import AdminNotice, TelegramJobReporter
 from bot.handlers.common import command_args, drop_buttons, keyboard, refuse_foreign_press, reply, sender_ids, usage
-from bot.handlers.repeats import ignore_repeat, message_key, query_key, stale_line
+from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview, stale_line
 from bot.handlers.send import length_line
 from bot.ids import parse_id
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
@@ -76,11 +76,7 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
             ("✖️ Cancel", f"no:bulk:{token}"),
         ),
     )
-    # Recorded only once the preview is out: a crash before it lets the repeated delivery show it after all.
-    try:
-        await services.requests.claim_preview(key, chat_id)
-    except DuplicateRequest:
-        ignore_repeat(key)  # two deliveries at once both showed a preview; only a Send press spends
+    await remember_preview(services.requests, key, chat_id)
 
 
 async def _recipients_and_text(message: Message, rest: str, context: SmsContext) -> tuple[list[str], str, str | None]:

@@ -17,7 +17,7 @@ from bot.handlers.common import (
     sender_ids,
     usage,
 )
-from bot.handlers.repeats import ignore_repeat, query_key
+from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview
 from bot.ids import parse_id
 from bot.services.errors import UserInputError
 from bot.services.requests import DuplicateRequest
@@ -29,7 +29,13 @@ async def retry_command(update: Update, context: SmsContext) -> None:
     """Preview a retry of a job's failed and unknown recipients."""
     chat_id, user_id = sender_ids(update)
     message = update.effective_message
-    job_id = parse_id(command_args(message)) if message is not None else None
+    if message is None:
+        return
+    key = message_key(message)
+    if await context.services.requests.seen(key):
+        ignore_repeat(key)  # its preview was shown already; after a retry it would offer to send again
+        return
+    job_id = parse_id(command_args(message))
     if job_id is None:
         await reply(update, usage("Which job? Give its number.", USAGE))
         return
@@ -52,6 +58,7 @@ async def retry_command(update: Update, context: SmsContext) -> None:
         "\n".join(lines),
         keyboard(("✅ Send again", f"ok:retry:{token}"), ("✖️ Cancel", f"no:retry:{token}")),
     )
+    await remember_preview(context.services.requests, key, chat_id)
 
 
 async def retry_button(update: Update, context: SmsContext) -> None:

@@ -13,7 +13,7 @@ from bot.context import SmsContext
 from bot.formatting import credits, esc, money, plural
 from bot.handlers.arguments import parse_send
 from bot.handlers.common import command_args, drop_buttons, keyboard, refuse_foreign_press, reply, sender_ids, usage
-from bot.handlers.repeats import ignore_repeat, message_key, query_key, stale_line
+from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview, stale_line
 from bot.phone import InvalidPhoneNumberError, display_phone
 from bot.services.errors import UserInputError
 from bot.services.requests import DuplicateRequest
@@ -50,7 +50,7 @@ async def send_command(update: Update, context: SmsContext) -> None:
         return
     age = services.requests.staleness(message.date)
     if request.units > services.settings.confirm_above_units or age is not None:
-        # Only the Send press spends: its own update is the one recorded then.
+        # Only the Send press spends (its own update is recorded with the row); this one is remembered as shown.
         price = await services.balances.unit_price(request.provider)
         token = services.send_previews.put(request, owner_user_id=user_id)
         await reply(
@@ -58,6 +58,7 @@ async def send_command(update: Update, context: SmsContext) -> None:
             preview_text(request, price, services.settings.confirm_above_units, age),
             keyboard(("✅ Send", f"ok:send:{token}"), ("✖️ Cancel", f"no:send:{token}")),
         )
+        await remember_preview(services.requests, key, chat_id)
         return
     try:
         report = await services.sending.send(request, request_key=key)

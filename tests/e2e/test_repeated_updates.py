@@ -128,6 +128,49 @@ async def test_a_repeated_retry_press_requeues_once(bot: BotHarness, caplog: pyt
     assert ignored(caplog, f"cbq:{query_id}")
 
 
+async def test_a_repeated_send_that_needed_a_preview_shows_no_second_preview(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The preview's Send press spent; the repeated command must not offer a second Send (found in review)."""
+    mark = bot.telegram.mark()
+    message_id = bot.telegram.send_text(SENDER, "/send 0712345678 " + "Long notice. " * 40)
+    preview = await bot.telegram.wait_for_message(SENDER, after=mark)
+    assert "Send this SMS?" in preview.text
+    await bot.press(SENDER, preview, "Send", predicate=lambda m: "Sent" in m.text)
+    after_send = bot.telegram.mark()
+
+    key = f"msg:{SENDER}:{message_id}"
+    bot.telegram.redeliver(bot.telegram.update_id_of(SENDER, message_id=message_id), as_new=True)
+    await handled(caplog, key, lambda: len(messages_after(bot, SENDER, after_send)) > 0)
+
+    assert messages_after(bot, SENDER, after_send) == []
+    assert bot.texin.received == {"254712345678": 1}
+    assert ignored(caplog, key)
+
+
+async def test_a_repeated_retry_command_shows_no_second_preview(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After the retry ran, a fresh preview of the same command would offer to send the rest again."""
+    bot.texin.failing_numbers = {"254722000000"}
+    preview = await bot.say(ADMIN, "/bulk 0712345678, 0722000000\nOffice closed today")
+    await bot.press(ADMIN, preview, "Send", predicate=lambda m: "finished" in m.text)
+    [job] = await bot.services.db.jobs.list_for_chat(ADMIN)
+    await bot.services.bulk.wait(job.id)
+    mark = bot.telegram.mark()
+    message_id = bot.telegram.send_text(ADMIN, f"/retry {job.id}")
+    retry_preview = await bot.telegram.wait_for_message(ADMIN, after=mark)
+    assert "Retry bulk job" in retry_preview.text
+    after_preview = bot.telegram.mark()
+
+    key = f"msg:{ADMIN}:{message_id}"
+    bot.telegram.redeliver(bot.telegram.update_id_of(ADMIN, message_id=message_id), as_new=True)
+    await handled(caplog, key, lambda: len(messages_after(bot, ADMIN, after_preview)) > 0)
+
+    assert messages_after(bot, ADMIN, after_preview) == []
+    assert ignored(caplog, key)
+
+
 async def test_two_deliveries_racing_past_the_first_check_still_send_once(bot: BotHarness) -> None:
     """Updates are handled concurrently: the key stored with the row, not the early look-up, is the guarantee."""
     sending = bot.services.sending
