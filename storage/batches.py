@@ -109,6 +109,19 @@ class BatchOperations:
         )
         return sorted((ClaimedRow(int(row["id"]), str(row["recipient"])) for row in rows), key=lambda r: r.id)
 
+    async def release_claim(self, ids: Sequence[int]) -> int:
+        """Put rows a claim marked ``sending`` back to ``pending``: their request provably never left (the worker
+        that claimed them was stopped before it had them). Returns how many moved."""
+        moved = 0
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            rows = await self._conn.write_one(
+                "UPDATE messages SET status = ?, updated_at = ?"
+                f" WHERE status = ? AND id IN ({placeholders(len(chunk))}) RETURNING id",
+                (_PENDING, self._conn.now_text(), _SENDING, *chunk),
+            )
+            moved += len(rows)
+        return moved
+
     async def _set_sending(self, ids: Sequence[int], now: str) -> None:
         for chunk in chunks(ids):
             await self._conn.execute(

@@ -7,6 +7,7 @@ from telegram import Update
 from bot.context import SmsContext
 from bot.formatting import plural
 from bot.handlers.bulk import reporter_factory
+from bot.handlers.chats import SummaryToAdmins
 from bot.handlers.common import (
     command_args,
     drop_buttons,
@@ -19,6 +20,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview
 from bot.ids import parse_id
+from bot.services.bulk import ReporterFactory
 from bot.services.errors import UserInputError
 from bot.services.requests import DuplicateRequest
 
@@ -86,7 +88,7 @@ async def retry_button(update: Update, context: SmsContext) -> None:
     await query.answer("Retrying…")
     try:
         count = await context.services.bulk.retry(
-            draft, reporter_factory(context.bot, context.services.alerts), request_key=key
+            draft, await _reporter_for(context, draft.job.chat_id), request_key=key
         )
     except UserInputError as exc:
         await query.edit_message_text(problem(str(exc)))
@@ -96,3 +98,11 @@ async def retry_button(update: Update, context: SmsContext) -> None:
         return
     where = "below" if draft.job.chat_id == draft.by_chat_id else f"in chat <code>{draft.job.chat_id}</code>"
     await query.edit_message_text(f"🔁 Retrying {plural(count, 'recipient')} of job #{draft.job.id}; progress {where}.")
+
+
+async def _reporter_for(context: SmsContext, job_chat_id: int) -> ReporterFactory:
+    """Progress in the job's chat, unless that chat lost access: then nothing there, the summary to the admins."""
+    services = context.services
+    if await services.access.role_of(job_chat_id) is not None:
+        return reporter_factory(context.bot, services.alerts)
+    return lambda job, reason: SummaryToAdmins(services.alerts)

@@ -30,6 +30,8 @@ from storage import BulkJobRecord, Database, JobState, JobTotals, MessageRecord,
 log = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 100_000
+# Local SQLite writes take milliseconds; this only bounds a database another process keeps locked.
+WRITES_GRACE = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,9 @@ class BulkService:
         self._running: dict[int, tuple[JobRunner, asyncio.Task[JobTotals]]] = {}
         self._chat_of: dict[int, int] = {}  # job id -> its chat, for the jobs in ``_running``
         self._retrying: set[int] = set()  # jobs a retry confirmation is starting or has started, until it ends
-        self._background = BackgroundTasks()  # alerts, and writes that must finish even when a job is cut off
+        self._background = BackgroundTasks()  # alerts: bounded by the shutdown grace
+        self._writes = BackgroundTasks()  # database writes of cut-off workers: always awaited (milliseconds)
+        self._closing = False  # set by shutdown: a job launched after it sends nothing and resumes next start
 
     async def prepare(
         self,
@@ -174,7 +178,11 @@ class BulkService:
             concurrency=self._concurrency,
             progress_interval=self._progress_interval,
             background=self._background,
+            writes=self._writes,
         )
+        if self._closing:
+            # Started by a handler PTB let finish after the stop signal: its rows stay pending for the next start.
+            runner.stopping.set()
         task = asyncio.create_task(runner.run(job, reporter), name=f"bulk-job-{job.id}")
         self._running[job.id] = (runner, task)
         self._chat_of[job.id] = job.chat_id
@@ -326,7 +334,9 @@ class BulkService:
         reason = f"chat {chat_id} lost access"
         for job_id in sorted(job_ids):
             entry = self._running.get(job_id)
-            if entry is not None:
+            # A job already posting its summary has nothing left to stop; waiting for that summary (it retries
+            # for minutes while Telegram refuses) would hold this /deny up.
+            if entry is not None and not entry[0].finishing:
                 await entry[0].redirect(reporter)
                 entry[0].cancel(reason)
             await self._db.jobs.cancel_pending(job_id)
@@ -346,6 +356,7 @@ class BulkService:
         """Let in-flight batches finish; pending rows stay pending and resume on the next start. Alerts still
         on their way get what is left of ``grace``."""
         deadline = time.monotonic() + grace
+        self._closing = True
         for runner, _ in self._running.values():
             runner.stopping.set()
         tasks = [task for _, task in self._running.values()]
@@ -354,6 +365,9 @@ class BulkService:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        # Writes first and in full: rows the provider accepted must not stay ``sending`` (they would lose their
+        # provider ids and look "maybe sent"), and rows a cut claim took never left and go back to pending.
+        await self._writes.drain(WRITES_GRACE)
         await self._background.drain(deadline - time.monotonic())
 
 
