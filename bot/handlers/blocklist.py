@@ -115,8 +115,10 @@ async def _numbers_and_rest(message: Message, context: SmsContext) -> tuple[list
     args = command_args(message)
     replied = message.reply_to_message
     document = message.document or (replied.document if replied is not None else None)
+    if message.document is not None:  # the caption of the file: all of it is the reason
+        return await _numbers_from_document(message.document, context), args
     numbers, rest = split_leading_numbers(args)
-    if numbers or (document is None and replied is None):
+    if numbers or replied is None:
         return numbers, rest  # numbers typed in the command win over whatever message it replies to
     if document is not None:
         return await _numbers_from_document(document, context), args

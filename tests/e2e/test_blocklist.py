@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage import JobState, MessageStatus, NewBulkJob, open_database
+import pytest
+
+from bot.services.errors import NotAllowedError
+from storage import JobState, MessageStatus, NewBulkJob, Role, open_database
 from storage import audit_actions as actions
 from storage.batches import BLOCKED_ERROR
 from tests.e2e.harness import ADMIN, SENDER, VIEWER, BotHarness, running, start_bot
@@ -55,6 +58,17 @@ async def test_only_admins_unblock_and_viewers_cannot_block(bot: BotHarness) -> 
     assert (await bot.services.db.audit.list(1))[0].action == actions.UNBLOCK
 
 
+async def test_the_service_itself_refuses_roles_the_command_table_does_not_allow(bot: BotHarness) -> None:
+    blocklist = bot.services.blocklist
+    with pytest.raises(NotAllowedError):
+        await blocklist.block([A], reason=None, chat_id=VIEWER, user_id=None, caller_role=Role.VIEWER)
+    with pytest.raises(NotAllowedError):
+        await blocklist.unblock([A], chat_id=SENDER, user_id=None, caller_role=Role.SENDER)
+    with pytest.raises(NotAllowedError):
+        await blocklist.page(1, caller_role=None)
+    assert await bot.services.db.blocklist.count() == 0
+
+
 async def test_bad_block_commands_are_explained_and_change_nothing(bot: BotHarness) -> None:
     assert "No numbers found" in (await bot.say(SENDER, "/block")).text
     assert "No numbers found" in (await bot.say(SENDER, "/block please stop")).text
@@ -80,10 +94,10 @@ async def test_blocked_list_is_paged(bot: BotHarness) -> None:
 
 async def test_block_reads_a_csv_caption_or_a_reply_to_one(bot: BotHarness) -> None:
     csv = b"Name,Phone\nAlice,0712345678\nBob,0722000000\n"
-    answer = await bot.upload(SENDER, csv, "stop.csv", "/block replied STOP")
+    answer = await bot.upload(SENDER, csv, "stop.csv", "/block 2026 campaign: replied STOP")
     assert "Blocked (opted out): 2 numbers" in answer.text
     [entry, _] = await bot.services.db.blocklist.list()
-    assert entry.reason == "replied STOP"
+    assert entry.reason == "2026 campaign: replied STOP"  # a caption is all reason; the numbers are the file's
 
     document = bot.telegram.send_document(ADMIN, b"0722000000\n0733000000\n", "back.txt")
     answer = await bot.say(ADMIN, "/unblock", reply_to_message_id=document)
