@@ -75,6 +75,9 @@ async def send_command(update: Update, context: SmsContext) -> None:
     except DuplicateRequest:
         ignore_repeat(key)  # the same update, delivered twice at once: the other delivery answers
         return
+    except RecipientBlockedError as exc:  # blocked between the check above and now
+        await reply(update, problem(str(exc)))
+        return
     await reply(update, report_text(report))
 
 
