@@ -31,6 +31,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.context import AppState, SmsContext
 from bot.handlers.balance import balance_command
+from bot.handlers.blocklist import block_command, blocked_command, unblock_command
 from bot.handlers.bulk import bulk_button, bulk_command, reporter_factory
 from bot.handlers.chats import allow_command, chats_command, deny_command
 from bot.handlers.commands import Command
@@ -152,6 +153,9 @@ def add_handlers(application: SmsApplication) -> None:
     application.add_handler(MessageHandler(Command("allow") & NEW_MESSAGES, allow_command))
     application.add_handler(MessageHandler(Command("deny") & NEW_MESSAGES, deny_command))
     application.add_handler(MessageHandler(Command("chats") & NEW_MESSAGES, chats_command))
+    application.add_handler(MessageHandler(Command("block") & NEW_MESSAGES, block_command))
+    application.add_handler(MessageHandler(Command("unblock") & NEW_MESSAGES, unblock_command))
+    application.add_handler(MessageHandler(Command("blocked") & NEW_MESSAGES, blocked_command))
 
     application.add_handler(CallbackQueryHandler(send_button, pattern=r"^(ok|no):send:"))
     application.add_handler(CallbackQueryHandler(bulk_button, pattern=r"^(ok|no|stop):bulk:"))

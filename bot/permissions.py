@@ -36,6 +36,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("allow", "/allow <chat id> [admin|sender|viewer]", "Let a chat use the bot", _ADMINS),
     Command("deny", "/deny <chat id>", "Take a chat's access away", _ADMINS),
     Command("chats", "/chats", "Chats that may use the bot", _ADMINS),
+    Command("block", "/block <numbers> [reason]", "Opt numbers out: they are never texted", _SENDERS),
+    Command("unblock", "/unblock <numbers>", "Take numbers off the opt-out blocklist", _ADMINS),
+    Command("blocked", "/blocked [page]", "The opt-out blocklist: who blocked, when, why", _ALL),
 )
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}

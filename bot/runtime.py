@@ -15,6 +15,7 @@ from bot.services.access import AccessService
 from bot.services.alerts import AdminNotifier, AlertService
 from bot.services.balance import BalanceService
 from bot.services.balance_watch import BalanceWatcher
+from bot.services.blocklist import BlocklistService
 from bot.services.bulk import BulkDraft, BulkService, RetryDraft
 from bot.services.history import HistoryService
 from bot.services.previews import PreviewStore
@@ -51,6 +52,7 @@ class Services:
     bulk_previews: PreviewStore[BulkDraft]
     retry_previews: PreviewStore[RetryDraft]
     redact: Callable[[str], str]
+    blocklist: BlocklistService
 
     async def aclose(self, *, grace: float = 10.0) -> None:
         """Stop bulk jobs cleanly (pending rows resume next start) and flush the alerts, both within ``grace``
@@ -133,6 +135,7 @@ async def open_services(
             bulk_previews=PreviewStore(),
             retry_previews=PreviewStore(),
             redact=redact,
+            blocklist=BlocklistService(db),
         )
     except BaseException:
         await db.close()

@@ -132,6 +132,8 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
         lines.append(f"Refused: {plural(len(recipients.refused), 'number')} (listed below)")
     if recipients.duplicates:
         lines.append(f"Duplicates removed: {len(recipients.duplicates):,}")
+    if draft.blocked:
+        lines.append(f"Blocked (opted out): {len(draft.blocked):,} (left out)")
     lines += [
         f"Length: {length_line(draft.length, len(recipients.valid))}",
         f"Estimated cost: {cost}",

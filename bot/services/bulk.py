@@ -21,6 +21,7 @@ from bot.services.alerts import AlertService
 from bot.services.authorization import require
 from bot.services.background import BackgroundTasks
 from bot.services.balance import BalanceService
+from bot.services.blocklist import without_blocked
 from bot.services.bulk_runner import JobRunner, ProgressReporter
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from bot.services.registry import ProviderRegistry
@@ -47,6 +48,7 @@ class BulkDraft:
     recipients: RecipientList
     unit_price: Decimal | None
     source: str | None = None  # file name, when the numbers came from an upload
+    blocked: tuple[str, ...] = ()  # valid numbers left out because they opted out
 
     @property
     def units(self) -> int:
@@ -112,6 +114,7 @@ class BulkService:
         client = self._providers.get(provider)
         # Tens of thousands of numbers take seconds to check: keep the event loop free for other chats.
         recipients = await asyncio.to_thread(read_recipients, list(numbers))
+        recipients, blocked = await without_blocked(self._db, recipients)
         if not recipients.valid:
             if recipients.refused:
                 raise UserInputError(_nothing_valid(recipients))
@@ -130,6 +133,7 @@ class BulkService:
             recipients=recipients,
             unit_price=await self._balances.unit_price(client.name),
             source=source,
+            blocked=blocked,
         )
 
     async def start(
@@ -161,7 +165,8 @@ class BulkService:
             actor_user_id=draft.user_id,
             target=f"job #{job.id}",
             detail=f"{len(draft.recipients.valid)} recipients via {draft.provider.value}, "
-            f"{len(draft.recipients.refused)} refused, {len(draft.recipients.duplicates)} duplicates removed",
+            f"{len(draft.recipients.refused)} refused, {len(draft.recipients.duplicates)} duplicates removed"
+            + (f", {len(draft.blocked)} blocked (opted out)" if draft.blocked else ""),
             units=draft.units,
         )
         self._launch(job, reporter_for(job, "start"))
