@@ -95,6 +95,7 @@ async def test_two_confirmations_of_one_retry_start_one_run(bot: BotHarness) -> 
     preview = await bot.say(ADMIN, "/bulk 0712345678, 0722000000\nHello")
     await bot.press(ADMIN, preview, "Send", predicate=is_summary)
     [job] = await bot.services.db.jobs.list_for_chat(ADMIN)
+    await bot.services.bulk.wait(job.id)  # the summary goes out just before the run ends
     first = await bot.say(ADMIN, f"/retry {job.id}")
     second = await bot.say(ADMIN, f"/retry {job.id}")
     bot.texin.failing_numbers = set()

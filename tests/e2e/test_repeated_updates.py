@@ -51,6 +51,16 @@ def answers_to(bot: BotHarness, query_id: str) -> list[str | None]:
     return answered + [None for _ in bot.telegram.refusals("answerCallbackQuery")]
 
 
+async def preview_recorded(bot: BotHarness, key: str) -> None:
+    """A command answered with a preview is recorded once the preview is out: a repeat before that moment would
+    (rightly) show the preview again, since nothing was spent."""
+    for _ in range(500):
+        if await bot.services.requests.seen(key):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{key} was never recorded")
+
+
 def messages_after(bot: BotHarness, chat_id: int, mark: int) -> list[SentMessage]:
     return [message for message in bot.telegram.messages(chat_id) if message.seq > mark]
 
@@ -64,6 +74,7 @@ async def test_the_same_send_delivered_twice_sends_one_sms_and_replies_once(
     assert "Sent" in reply.text
 
     key = f"msg:{SENDER}:{message_id}"
+    await preview_recorded(bot, key)
     bot.telegram.redeliver(bot.telegram.update_id_of(SENDER, message_id=message_id), as_new=True)
     await handled(caplog, key, lambda: len(messages_after(bot, SENDER, mark)) > 1)
 
@@ -84,6 +95,7 @@ async def test_the_same_bulk_command_delivered_twice_shows_one_preview(
     assert "Bulk SMS preview" in preview.text
 
     key = f"msg:{SENDER}:{message_id}"
+    await preview_recorded(bot, key)
     bot.telegram.redeliver(bot.telegram.update_id_of(SENDER, message_id=message_id), as_new=True)
     await handled(caplog, key, lambda: len(messages_after(bot, SENDER, mark)) > 1)
 
@@ -140,6 +152,7 @@ async def test_a_repeated_send_that_needed_a_preview_shows_no_second_preview(
     after_send = bot.telegram.mark()
 
     key = f"msg:{SENDER}:{message_id}"
+    await preview_recorded(bot, key)
     bot.telegram.redeliver(bot.telegram.update_id_of(SENDER, message_id=message_id), as_new=True)
     await handled(caplog, key, lambda: len(messages_after(bot, SENDER, after_send)) > 0)
 
@@ -164,6 +177,7 @@ async def test_a_repeated_retry_command_shows_no_second_preview(
     after_preview = bot.telegram.mark()
 
     key = f"msg:{ADMIN}:{message_id}"
+    await preview_recorded(bot, key)
     bot.telegram.redeliver(bot.telegram.update_id_of(ADMIN, message_id=message_id), as_new=True)
     await handled(caplog, key, lambda: len(messages_after(bot, ADMIN, after_preview)) > 0)
 
