@@ -1,5 +1,10 @@
 # smsrelay: the bot in a small image. Build: docker build -t smsrelay .
-# Run:   docker run -d --name smsrelay --env-file .env -v smsrelay-data:/data --restart unless-stopped smsrelay
+# Run:   docker run -d --name smsrelay --env-file .env -v smsrelay-data:/data --restart unless-stopped \
+#            --stop-timeout 30 smsrelay
+# Stopping: `docker stop` sends SIGTERM and kills the container --stop-timeout seconds later (10 by default). The bot
+# finishes within SHUTDOWN_GRACE_SECONDS (8 by default): batches still with the provider then are cut and marked
+# unknown. Give it more room with `docker run --stop-timeout 30` (compose: `stop_grace_period: 30s`) and
+# SHUTDOWN_GRACE_SECONDS=25, so slow batches can finish; keep the grace a few seconds below the stop timeout.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,4 +24,6 @@ RUN pip install . \
 
 USER smsrelay
 VOLUME ["/data"]
+# Python is PID 1 (exec form, no shell in between), so SIGTERM reaches the bot itself.
+STOPSIGNAL SIGTERM
 CMD ["python", "-m", "bot"]

@@ -3,6 +3,7 @@
 Lifecycle (PTB's own): initialize → ``post_init`` (open storage, build provider clients and services, register
 the command menus, recover and resume bulk jobs) → polling → stop → ``post_stop`` (let running batches finish
 while the bot can still edit their progress) → shutdown → ``post_shutdown`` (close clients and the database).
+All of the stop fits ``SHUTDOWN_GRACE_SECONDS`` from the stop signal (``bot/shutdown.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.context import AppState, SmsContext
 from bot.handlers.balance import balance_command
+from bot.handlers.blocklist import block_command, blocked_command, unblock_command
 from bot.handlers.bulk import bulk_button, bulk_command, reporter_factory
 from bot.handlers.chats import allow_command, chats_command, deny_command
 from bot.handlers.commands import Command
@@ -49,6 +51,7 @@ from bot.redact import make_redactor, settings_secrets
 from bot.redacting_limiter import RedactingRateLimiter
 from bot.runtime import open_services, utc_now
 from bot.services.registry import ProviderRegistry
+from bot.shutdown import ShutdownBudget, start_budget_on_stop_signals
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +66,15 @@ def build_application(
     *,
     providers: ProviderRegistry | None = None,
     clock: Callable[[], datetime] = utc_now,
+    handle_stop_signals: bool = False,
 ) -> SmsApplication:
-    """The bot, ready for ``run_polling``; ``providers``/``clock`` exist for tests and benchmarks."""
+    """The bot, ready for ``run_polling``; ``providers``/``clock`` exist for tests and benchmarks.
+
+    ``handle_stop_signals``: under ``run_polling`` (``python -m bot``), start the shutdown clock at SIGTERM/SIGINT
+    instead of at ``post_stop``; off in-process (tests), where the signals belong to the test runner.
+    """
+
+    shutdown = ShutdownBudget(settings.shutdown_grace_seconds)
 
     async def post_init(application: SmsApplication) -> None:
         def notifier_for(admin_ids: Callable[[], Awaitable[list[int]]]) -> TelegramAdminNotifier:
@@ -78,15 +88,16 @@ def build_application(
 
         application.bot.follow_moves(chat_moved)
         await register_command_menus(application.bot, services)
-        await report_recovery(application.bot, services, reporter_factory(application.bot))
+        await report_recovery(application.bot, services, reporter_factory(application.bot, services.alerts))
         schedule_jobs(application, settings)
+        if handle_stop_signals:
+            start_budget_on_stop_signals(shutdown, services)
 
     # Both return early when post_init failed (a bad database, say): its own error is the one to show.
     async def post_stop(application: SmsApplication) -> None:
         if application.bot_data.ready:
-            services = application.bot_data.services
-            await services.bulk.shutdown(grace=settings.provider_timeout + 5)
-            await services.alerts.aclose()  # folded repeats go out while the bot can still send
+            # Batches finish (or are cut) and folded alerts go out while the bot can still send, within the grace.
+            await shutdown.finish(application.bot_data.services)
 
     async def post_shutdown(application: SmsApplication) -> None:
         if application.bot_data.ready:
@@ -144,6 +155,9 @@ def add_handlers(application: SmsApplication) -> None:
     application.add_handler(MessageHandler(Command("deny") & NEW_MESSAGES, deny_command))
     application.add_handler(MessageHandler(Command("chats") & NEW_MESSAGES, chats_command))
     application.add_handler(MessageHandler(Command("group") & NEW_MESSAGES, group_command))
+    application.add_handler(MessageHandler(Command("block") & NEW_MESSAGES, block_command))
+    application.add_handler(MessageHandler(Command("unblock") & NEW_MESSAGES, unblock_command))
+    application.add_handler(MessageHandler(Command("blocked") & NEW_MESSAGES, blocked_command))
 
     application.add_handler(CallbackQueryHandler(send_button, pattern=r"^(ok|no):send:"))
     application.add_handler(CallbackQueryHandler(bulk_button, pattern=r"^(ok|no|stop):bulk:"))

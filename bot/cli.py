@@ -56,7 +56,7 @@ def complain(text: str, redact: Callable[[str], str]) -> None:
 def run(settings: Settings, redact: Callable[[str], str]) -> int:
     from bot.app import build_application  # PTB's application machinery is only needed here
 
-    application = build_application(settings)
+    application = build_application(settings, handle_stop_signals=True)
     log.info("smsrelay starting; providers: %s", ", ".join(p.value for p in settings.enabled_providers))
     try:
         # "message" also brings the service messages of a group upgraded to a supergroup (handlers/migration.py).

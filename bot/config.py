@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     delivery_check_interval: float = Field(default=30.0, ge=0)
     delivery_first_check: float = Field(default=60.0, gt=0)
     delivery_give_up_hours: float = Field(default=24.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=8.0, gt=0)
     log_level: str = "INFO"
 
     @field_validator("admin_chat_ids", mode="before")

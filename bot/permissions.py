@@ -37,6 +37,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("deny", "/deny <chat id>", "Take a chat's access away", _ADMINS),
     Command("chats", "/chats", "Chats that may use the bot", _ADMINS),
     Command("group", "/group [show|add|remove|delete] <name> <numbers>", "Contact groups for /bulk @name", _ALL),
+    Command("block", "/block <numbers> [reason]", "Opt numbers out: they are never texted", _SENDERS),
+    Command("unblock", "/unblock <numbers>", "Take numbers off the opt-out blocklist", _ADMINS),
+    Command("blocked", "/blocked [page]", "The opt-out blocklist: who blocked, when, why", _ALL),
 )
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +15,7 @@ from bot.services.access import AccessService
 from bot.services.alerts import AdminNotifier, AlertService
 from bot.services.balance import BalanceService
 from bot.services.balance_watch import BalanceWatcher
+from bot.services.blocklist import BlocklistService
 from bot.services.bulk import BulkDraft, BulkService, RetryDraft
 from bot.services.groups import GroupService
 from bot.services.history import HistoryService
@@ -22,6 +26,8 @@ from bot.services.sending import SendingService, SingleSend
 from bot.services.status import StatusService
 from bot.services.tracking import DeliveryTracker, TrackingSchedule
 from storage import Database, open_database
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -49,13 +55,24 @@ class Services:
     redact: Callable[[str], str]
     groups: GroupService
     group_previews: PreviewStore[str]
+    blocklist: BlocklistService
 
     async def aclose(self, *, grace: float = 10.0) -> None:
-        """Stop bulk jobs cleanly (pending rows resume next start), then close clients and the database."""
-        await self.bulk.shutdown(grace)
-        await self.alerts.aclose()
-        await self.providers.aclose()
-        await self.db.close()
+        """Stop bulk jobs cleanly (pending rows resume next start) and flush the alerts, both within ``grace``
+        seconds, then close the clients and the database (always, even when stopping the work failed)."""
+        deadline = time.monotonic() + grace
+        try:
+            await self.bulk.shutdown(grace)
+            try:
+                # A Telegram that hangs must not hold the exit past the grace; at least one quick try.
+                await asyncio.wait_for(self.alerts.aclose(), timeout=max(deadline - time.monotonic(), 0.5))
+            except TimeoutError:
+                log.warning("folded alerts were not sent: the shutdown grace ran out")
+        finally:
+            try:
+                await self.providers.aclose()
+            finally:
+                await self.db.close()
 
 
 async def open_services(
@@ -123,6 +140,7 @@ async def open_services(
             redact=redact,
             groups=GroupService(db),
             group_previews=PreviewStore(),
+            blocklist=BlocklistService(db),
         )
     except BaseException:
         await db.close()

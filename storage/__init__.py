@@ -1,8 +1,9 @@
 """SQLite storage for smsrelay: open the database, then use its repositories (``db.chats``, ``db.messages``,
-``db.jobs``, ``db.audit``, ``db.spend_requests``). No SQL lives outside this package."""
+``db.jobs``, ``db.audit``, ``db.spend_requests``, ``db.blocklist``). No SQL lives outside this package."""
 
 from storage import audit as audit_actions
 from storage.audit import AuditRepository
+from storage.blocklist import BlockedNumber, BlocklistRepository
 from storage.chats import ChatRepository
 from storage.codec import Clock
 from storage.database import Database, open_database
@@ -46,6 +47,8 @@ __all__ = [
     "REQUEUEABLE",
     "AuditRecord",
     "AuditRepository",
+    "BlockedNumber",
+    "BlocklistRepository",
     "BulkJobRecord",
     "BulkJobRepository",
     "ChatRecord",

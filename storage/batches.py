@@ -28,6 +28,9 @@ from storage.models import (
 
 _PENDING = MessageStatus.PENDING.value
 _SENDING = MessageStatus.SENDING.value
+_CANCELLED = MessageStatus.CANCELLED.value
+# The error a pending row gets when its number was on the blocklist when its batch was claimed.
+BLOCKED_ERROR = "blocked (opted out)"
 # Every (from, to) pair a recorded outcome may make; bound into the statement that records a batch.
 _ALLOWED_PAIRS = tuple(
     (current.value, target.value) for current, targets in ALLOWED_TRANSITIONS.items() for target in sorted(targets)
@@ -99,15 +102,39 @@ class BatchOperations:
         """Up to ``size`` pending rows of the job (lowest ids first), marked ``sending`` by one statement.
 
         Only what a send needs comes back. This runs once per provider request of a bulk job, so it is a single
-        atomic UPDATE … RETURNING rather than a transaction of several statements.
+        atomic UPDATE … RETURNING rather than a transaction of several statements. The same statement settles
+        claimed rows whose number is on the blocklist as ``cancelled`` (one primary-key lookup per row), so a
+        number blocked while a job runs, or before a resume or a retry, is skipped by every later batch; a
+        claim that found only blocked rows claims again, so an empty answer still means "nothing pending".
         """
-        rows = await self._conn.write_one(
-            "UPDATE messages SET status = ?, updated_at = ? WHERE id IN"
-            " (SELECT id FROM messages WHERE bulk_job_id = ? AND status = ? ORDER BY id LIMIT ?)"
-            " RETURNING id, recipient",
-            (_SENDING, self._conn.now_text(), job_id, _PENDING, size),
-        )
-        return sorted((ClaimedRow(int(row["id"]), str(row["recipient"])) for row in rows), key=lambda r: r.id)
+        while True:
+            rows = await self._conn.write_one(
+                "UPDATE messages SET"
+                " status = CASE WHEN blocked.number IS NULL THEN ? ELSE ? END,"
+                " error = CASE WHEN blocked.number IS NULL THEN messages.error ELSE ? END, updated_at = ?"
+                " FROM (SELECT claimed.id, blocked_numbers.number FROM"
+                " (SELECT id, recipient FROM messages WHERE bulk_job_id = ? AND status = ? ORDER BY id LIMIT ?)"
+                " AS claimed LEFT JOIN blocked_numbers ON blocked_numbers.number = claimed.recipient) AS blocked"
+                " WHERE messages.id = blocked.id"
+                " RETURNING messages.id, messages.recipient, messages.status",
+                (_SENDING, _CANCELLED, BLOCKED_ERROR, self._conn.now_text(), job_id, _PENDING, size),
+            )
+            claimed = [ClaimedRow(int(row["id"]), str(row["recipient"])) for row in rows if row["status"] == _SENDING]
+            if claimed or not rows:
+                return sorted(claimed, key=lambda r: r.id)
+
+    async def release_claim(self, ids: Sequence[int]) -> int:
+        """Put rows a claim marked ``sending`` back to ``pending``: their request provably never left (the worker
+        that claimed them was stopped before it had them). Returns how many moved."""
+        moved = 0
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            rows = await self._conn.write_one(
+                "UPDATE messages SET status = ?, updated_at = ?"
+                f" WHERE status = ? AND id IN ({placeholders(len(chunk))}) RETURNING id",
+                (_PENDING, self._conn.now_text(), _SENDING, *chunk),
+            )
+            moved += len(rows)
+        return moved
 
     async def _set_sending(self, ids: Sequence[int], now: str) -> None:
         for chunk in chunks(ids):

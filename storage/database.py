@@ -20,6 +20,7 @@ import aiosqlite
 
 from storage.alert_state import AlertStateRepository
 from storage.audit import AuditRepository
+from storage.blocklist import BlocklistRepository
 from storage.chats import ChatRepository
 from storage.codec import Clock, utc_now
 from storage.connection import SharedConnection
@@ -48,6 +49,7 @@ class Database:
         self.alert_state = AlertStateRepository(self._shared)
         self.spend_requests = SpendRequestRepository(self._shared)
         self.groups = GroupRepository(self._shared)
+        self.blocklist = BlocklistRepository(self._shared)
         self._closed = False
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:

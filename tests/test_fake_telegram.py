@@ -299,6 +299,23 @@ async def test_held_method_is_recorded_at_once_and_answered_only_when_released(
     assert [m.text for m in telegram.messages(CHAT)] == ["held"]
 
 
+async def test_outage_refuses_connections_cuts_long_polls_and_comes_back_on_the_same_port(
+    telegram: FakeTelegram, client: httpx.AsyncClient
+) -> None:
+    port = telegram.port
+    poll = asyncio.create_task(call(client, "getUpdates", timeout=30))
+    await telegram.wait_for_request("getUpdates")
+    with telegram.outage():
+        with pytest.raises(httpx.TransportError):
+            await poll  # the held long poll is cut, not answered
+        with pytest.raises(httpx.ConnectError):
+            await call(client, "getMe")
+        telegram.send_text(CHAT, "typed while Telegram was unreachable")
+    assert telegram.port == port
+    status, body = await call(client, "getUpdates", timeout=0)
+    assert status == 200 and [u["message"]["text"] for u in body["result"]] == ["typed while Telegram was unreachable"]
+
+
 async def test_token_and_method_are_checked_like_telegram(telegram: FakeTelegram) -> None:
     async with httpx.AsyncClient() as http:
         quoted = await http.post(f"{telegram.base_url}{telegram.token.replace(':', '%3A')}/getMe")

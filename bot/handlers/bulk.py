@@ -18,9 +18,9 @@ from telegram.ext import ExtBot
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, money, plural
 from bot.handlers.arguments import split_bulk_text, take_provider
-from bot.handlers.bulk_progress import TelegramJobReporter
+from bot.handlers.bulk_progress import AdminNotice, TelegramJobReporter
 from bot.handlers.common import command_args, drop_buttons, keyboard, refuse_foreign_press, reply, sender_ids, usage
-from bot.handlers.repeats import ignore_repeat, message_key, query_key, stale_line
+from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview, stale_line
 from bot.handlers.send import length_line
 from bot.ids import parse_id
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
@@ -77,11 +77,7 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
             ("✖️ Cancel", f"no:bulk:{token}"),
         ),
     )
-    # Recorded only once the preview is out: a crash before it lets the repeated delivery show it after all.
-    try:
-        await services.requests.claim_preview(key, chat_id)
-    except DuplicateRequest:
-        ignore_repeat(key)  # two deliveries at once both showed a preview; only a Send press spends
+    await remember_preview(services.requests, key, chat_id)
 
 
 async def _recipients_and_text(message: Message, rest: str, context: SmsContext) -> tuple[list[str], str, str | None]:
@@ -141,6 +137,8 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
         lines.append("From groups: " + ", ".join(f"@{esc(name)} {count:,}" for name, count in draft.groups))
     if recipients.duplicates:
         lines.append(f"Duplicates removed: {len(recipients.duplicates):,}")
+    if draft.blocked:
+        lines.append(f"Blocked (opted out): {len(draft.blocked):,} (left out)")
     lines += [
         f"Length: {length_line(draft.length, len(recipients.valid))}",
         f"Estimated cost: {cost}",
@@ -154,11 +152,12 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
     return join_within_limit(head + "\nRefused numbers:", items, more=lambda n: f"…and {n:,} more")
 
 
-def reporter_factory(bot: ExtBot[None], message_id: int | None = None) -> ReporterFactory:
-    """Progress goes into ``message_id`` (the preview, for a new job) or a new message (resume, retry)."""
+def reporter_factory(bot: ExtBot[None], admins: AdminNotice, message_id: int | None = None) -> ReporterFactory:
+    """Progress goes into ``message_id`` (the preview, for a new job) or a new message (resume, retry); a summary
+    the chat cannot have goes to ``admins``."""
 
     def make(job: BulkJobRecord, reason: str) -> TelegramJobReporter:
-        return TelegramJobReporter(bot, job, reason, message_id if reason == "start" else None)
+        return TelegramJobReporter(bot, job, reason, message_id if reason == "start" else None, admins=admins)
 
     return make
 
@@ -202,6 +201,8 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
         return
     await query.answer("Starting…")
     try:
-        await services.bulk.start(draft, reporter_factory(context.bot, query.message.message_id), request_key=key)
+        await services.bulk.start(
+            draft, reporter_factory(context.bot, services.alerts, query.message.message_id), request_key=key
+        )
     except DuplicateRequest:
         ignore_repeat(key)

@@ -1,16 +1,24 @@
-"""The one progress message of a bulk job, edited as batches complete, and the summary at the end."""
+"""The one progress message of a bulk job, edited as batches complete, and the summary at the end.
+
+Progress edits are best effort (the next one catches up). The end is not: the last edit and the summary are
+retried through Telegram outages (``bot/handlers/retrying.py``), and a summary the chat refuses for good (blocked,
+removed) or that cannot get through in time goes to the admins instead, so the result of a job is never lost.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 from telegram import InlineKeyboardMarkup
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ExtBot
 
-from bot.formatting import esc, join_within_limit, money, plural
+from bot.formatting import esc, join_within_limit, money, plural, truncate
 from bot.handlers.common import keyboard
+from bot.handlers.retrying import GaveUp, Patience, Persistent, Refused
 from bot.phone import display_phone
 from bot.providers.types import ProviderName
 from bot.services.bulk_runner import Progress
@@ -94,15 +102,32 @@ def summary_text(
     return text
 
 
+class AdminNotice(Protocol):
+    """Where a summary goes when its chat cannot have it (``AlertService.notice``)."""
+
+    async def notice(self, html: str) -> None: ...
+
+
 class TelegramJobReporter:
     """Implements ``ProgressReporter`` for one job in one chat."""
 
-    def __init__(self, bot: ExtBot[None], job: BulkJobRecord, reason: str, message_id: int | None) -> None:
+    def __init__(
+        self,
+        bot: ExtBot[None],
+        job: BulkJobRecord,
+        reason: str,
+        message_id: int | None,
+        *,
+        admins: AdminNotice | None = None,
+        patience: Patience | None = None,
+    ) -> None:
         self._bot = bot
         self._chat_id = job.chat_id
         self._heading = _HEADINGS.get(reason, _HEADINGS["start"])
         self._message_id = message_id
         self._last_text: str | None = None
+        self._admins = admins
+        self._patience = patience or Patience()
 
     async def started(self, job: BulkJobRecord, progress: Progress) -> int | None:
         text = progress_text(job, self._heading, progress)
@@ -124,10 +149,53 @@ class TelegramJobReporter:
     async def finished(
         self, job: BulkJobRecord, totals: JobTotals, failures: Sequence[MessageRecord], stopped_by: str | None
     ) -> None:
+        """The final counts in the progress message and the summary, retried until Telegram takes them."""
+        persistent = Persistent(self._chat_id, self._patience)
         done = Progress(totals.accepted, totals.failed, totals.unknown, totals.open + totals.cancelled, None)
-        await self._edit(progress_text(job, self._heading, done, final=True), None)
-        # Sent whatever happened to the progress message (deleted, too old to edit): the chat must get its result.
-        await self._bot.send_message(self._chat_id, summary_text(job, totals, failures, stopped_by))
+        summary = summary_text(job, totals, failures, stopped_by)
+        try:
+            await self._final_edit(persistent, progress_text(job, self._heading, done, final=True))
+            # Sent whatever happened to the progress message (deleted, too old to edit): the chat must get its result.
+            await persistent.call(lambda chat: self._bot.send_message(chat, summary), f"the summary of job #{job.id}")
+        except Refused as exc:
+            log.warning(
+                "chat %s refused the summary of bulk job #%s (%s); it goes to the admins", self._chat_id, job.id, exc
+            )
+            await self._to_admins(job, summary, f"the chat refused it: {exc}")
+        except GaveUp as exc:
+            minutes = max(1, round(self._patience.give_up_after / 60))
+            log.error("gave up delivering the summary of bulk job #%s to chat %s: %s", job.id, self._chat_id, exc)
+            await self._to_admins(job, summary, f"Telegram could not deliver it for {minutes} min")
+        except asyncio.CancelledError:
+            log.warning("the bot stopped before the summary of bulk job #%s reached chat %s", job.id, self._chat_id)
+            raise
+
+    async def _final_edit(self, persistent: Persistent, text: str) -> None:
+        """Retried like the summary; a progress message that is gone or too old to edit is left as it is."""
+        message_id = self._message_id
+        if message_id is None or text == self._last_text:
+            return
+        try:
+            await persistent.call(
+                lambda chat: self._bot.edit_message_text(text, chat_id=chat, message_id=message_id, reply_markup=None),
+                "the final progress of a bulk job",
+            )
+        except Refused as exc:
+            if isinstance(exc.error, BadRequest) and "not modified" in str(exc).lower():
+                self._last_text = text
+                return
+            if not isinstance(exc.error, BadRequest):
+                raise  # blocked or removed: the summary cannot arrive either
+            log.warning("could not show the final counts in the progress message: %s", exc)
+            return
+        self._last_text = text
+
+    async def _to_admins(self, job: BulkJobRecord, summary: str, why: str) -> None:
+        if self._admins is None:
+            log.error("the summary of bulk job #%s was not delivered and no admins are set to receive it", job.id)
+            return
+        head = f"📭 <b>The summary below did not reach chat <code>{self._chat_id}</code></b>: {esc(truncate(why, 90))}"
+        await self._admins.notice(f"{head}\n\n{summary}")
 
     async def _edit(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
         """Edit the progress message; a refusal (deleted, not modified, flood) is logged, never raised."""
@@ -141,6 +209,9 @@ class TelegramJobReporter:
             if "not modified" not in str(exc).lower():
                 log.warning("could not edit the progress message of a bulk job: %s", exc)
                 return
+        except NetworkError as exc:  # Telegram unreachable for now: the next edit (or the final one) catches up
+            log.warning("could not edit the progress message of a bulk job: %s", exc)
+            return
         except TelegramError:
             log.warning("could not edit the progress message of a bulk job", exc_info=True)
             return

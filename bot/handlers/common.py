@@ -59,15 +59,17 @@ async def reply(update: Update, html: str, markup: InlineKeyboardMarkup | None =
 def sender_ids(update: Update) -> tuple[int, int | None]:
     """(chat id, user id) of an update that has a chat.
 
-    The user id is None for a message sent on behalf of a chat (an anonymous group admin, a channel identity):
-    its ``from`` is a placeholder account shared by everyone doing that, not a person. What such a message
-    starts belongs to the chat as a whole (see ``refuse_foreign_press``).
+    The user id is None for a message an anonymous admin sent on behalf of the group itself (``sender_chat`` is
+    the chat): its ``from`` is a placeholder account shared by every anonymous admin, not a person, and what such a
+    message starts belongs to the chat as a whole (see ``refuse_foreign_press``). A member posting as their own
+    channel keeps the placeholder's id: nobody presses buttons as that account, so nobody else may confirm it.
     """
     chat = update.effective_chat
     if chat is None:
         raise ValueError("update without a chat")
     message = update.message
-    if update.callback_query is None and message is not None and message.sender_chat is not None:
+    anonymous_admin = message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id
+    if update.callback_query is None and anonymous_admin:
         return chat.id, None
     user = update.effective_user
     return chat.id, None if user is None else user.id

@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from telegram import CallbackQuery, Message
 
+from bot.services.requests import DuplicateRequest, RequestLog
+
 log = logging.getLogger(__name__)
 
 
@@ -41,3 +43,13 @@ def age_text(age: timedelta) -> str:
 
 def stale_line(age: timedelta, question: str) -> str:
     return f"⏰ This command was sent {age_text(age)} ago, while the bot was offline: {question}"
+
+
+async def remember_preview(requests: RequestLog, key: str, chat_id: int) -> None:
+    """Record a command whose answer was a preview, once that preview is out: its repeat shows no second one
+    (a second preview of a command already carried out would invite a second Send). A crash before this line lets
+    the repeat show the preview after all, which spends nothing."""
+    try:
+        await requests.claim_preview(key, chat_id)
+    except DuplicateRequest:
+        ignore_repeat(key)  # two deliveries at once both showed a preview; only a Send press spends

@@ -7,6 +7,7 @@ from telegram import Update
 from bot.context import SmsContext
 from bot.formatting import plural
 from bot.handlers.bulk import reporter_factory
+from bot.handlers.chats import SummaryToAdmins
 from bot.handlers.common import (
     command_args,
     drop_buttons,
@@ -17,8 +18,9 @@ from bot.handlers.common import (
     sender_ids,
     usage,
 )
-from bot.handlers.repeats import ignore_repeat, query_key
+from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview
 from bot.ids import parse_id
+from bot.services.bulk import ReporterFactory
 from bot.services.errors import UserInputError
 from bot.services.requests import DuplicateRequest
 
@@ -29,7 +31,13 @@ async def retry_command(update: Update, context: SmsContext) -> None:
     """Preview a retry of a job's failed and unknown recipients."""
     chat_id, user_id = sender_ids(update)
     message = update.effective_message
-    job_id = parse_id(command_args(message)) if message is not None else None
+    if message is None:
+        return
+    key = message_key(message)
+    if await context.services.requests.seen(key):
+        ignore_repeat(key)  # its preview was shown already; after a retry it would offer to send again
+        return
+    job_id = parse_id(command_args(message))
     if job_id is None:
         await reply(update, usage("Which job? Give its number.", USAGE))
         return
@@ -52,6 +60,7 @@ async def retry_command(update: Update, context: SmsContext) -> None:
         "\n".join(lines),
         keyboard(("✅ Send again", f"ok:retry:{token}"), ("✖️ Cancel", f"no:retry:{token}")),
     )
+    await remember_preview(context.services.requests, key, chat_id)
 
 
 async def retry_button(update: Update, context: SmsContext) -> None:
@@ -78,7 +87,9 @@ async def retry_button(update: Update, context: SmsContext) -> None:
         return
     await query.answer("Retrying…")
     try:
-        count = await context.services.bulk.retry(draft, reporter_factory(context.bot), request_key=key)
+        count = await context.services.bulk.retry(
+            draft, await _reporter_for(context, draft.job.chat_id), request_key=key
+        )
     except UserInputError as exc:
         await query.edit_message_text(problem(str(exc)))
         return
@@ -87,3 +98,11 @@ async def retry_button(update: Update, context: SmsContext) -> None:
         return
     where = "below" if draft.job.chat_id == draft.by_chat_id else f"in chat <code>{draft.job.chat_id}</code>"
     await query.edit_message_text(f"🔁 Retrying {plural(count, 'recipient')} of job #{draft.job.id}; progress {where}.")
+
+
+async def _reporter_for(context: SmsContext, job_chat_id: int) -> ReporterFactory:
+    """Progress in the job's chat, unless that chat lost access: then nothing there, the summary to the admins."""
+    services = context.services
+    if await services.access.role_of(job_chat_id) is not None:
+        return reporter_factory(context.bot, services.alerts)
+    return lambda job, reason: SummaryToAdmins(services.alerts)

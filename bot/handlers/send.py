@@ -12,9 +12,19 @@ from telegram import Update
 from bot.context import SmsContext
 from bot.formatting import credits, esc, money, plural
 from bot.handlers.arguments import parse_send
-from bot.handlers.common import command_args, drop_buttons, keyboard, refuse_foreign_press, reply, sender_ids, usage
-from bot.handlers.repeats import ignore_repeat, message_key, query_key, stale_line
+from bot.handlers.common import (
+    command_args,
+    drop_buttons,
+    keyboard,
+    problem,
+    refuse_foreign_press,
+    reply,
+    sender_ids,
+    usage,
+)
+from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview, stale_line
 from bot.phone import InvalidPhoneNumberError, display_phone
+from bot.services.blocklist import RecipientBlockedError
 from bot.services.errors import UserInputError
 from bot.services.requests import DuplicateRequest
 from bot.services.sending import SendReport, SingleSend
@@ -45,12 +55,13 @@ async def send_command(update: Update, context: SmsContext) -> None:
             provider=args.provider,
             caller_role=context.role,
         )
+        await services.sending.check_recipient(request)
     except (UserInputError, InvalidPhoneNumberError, MessageTextError) as exc:
         await reply(update, usage(str(exc), USAGE))
         return
     age = services.requests.staleness(message.date)
     if request.units > services.settings.confirm_above_units or age is not None:
-        # Only the Send press spends: its own update is the one recorded then.
+        # Only the Send press spends (its own update is recorded with the row); this one is remembered as shown.
         price = await services.balances.unit_price(request.provider)
         token = services.send_previews.put(request, owner_user_id=user_id)
         await reply(
@@ -58,11 +69,15 @@ async def send_command(update: Update, context: SmsContext) -> None:
             preview_text(request, price, services.settings.confirm_above_units, age),
             keyboard(("✅ Send", f"ok:send:{token}"), ("✖️ Cancel", f"no:send:{token}")),
         )
+        await remember_preview(services.requests, key, chat_id)
         return
     try:
         report = await services.sending.send(request, request_key=key)
     except DuplicateRequest:
         ignore_repeat(key)  # the same update, delivered twice at once: the other delivery answers
+        return
+    except RecipientBlockedError as exc:  # blocked between the check above and now
+        await reply(update, problem(str(exc)))
         return
     await reply(update, report_text(report))
 
@@ -95,6 +110,9 @@ async def send_button(update: Update, context: SmsContext) -> None:
         report = await context.services.sending.send(request, request_key=key)
     except DuplicateRequest:
         ignore_repeat(key)
+        return
+    except RecipientBlockedError as exc:  # blocked after the preview was shown
+        await query.edit_message_text(problem(str(exc)))
         return
     await query.edit_message_text(report_text(report))
 

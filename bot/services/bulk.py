@@ -21,6 +21,7 @@ from bot.services.alerts import AlertService
 from bot.services.authorization import require
 from bot.services.background import BackgroundTasks
 from bot.services.balance import BalanceService
+from bot.services.blocklist import without_blocked
 from bot.services.bulk_runner import JobRunner, ProgressReporter
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from bot.services.group_audience import expand_groups
@@ -31,6 +32,8 @@ from storage import BulkJobRecord, Database, JobState, JobTotals, MessageRecord,
 log = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 100_000
+# Local SQLite writes take milliseconds; this only bounds a database another process keeps locked.
+WRITES_GRACE = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,7 @@ class BulkDraft:
     unit_price: Decimal | None
     source: str | None = None  # file name, when the numbers came from an upload
     groups: tuple[tuple[str, int], ...] = ()  # (contact group, its member count) for each ``@name`` used
+    blocked: tuple[str, ...] = ()  # valid numbers left out because they opted out
 
     @property
     def units(self) -> int:
@@ -92,7 +96,9 @@ class BulkService:
         self._running: dict[int, tuple[JobRunner, asyncio.Task[JobTotals]]] = {}
         self._chat_of: dict[int, int] = {}  # job id -> its chat, for the jobs in ``_running``
         self._retrying: set[int] = set()  # jobs a retry confirmation is starting or has started, until it ends
-        self._background = BackgroundTasks()  # alerts, and writes that must finish even when a job is cut off
+        self._background = BackgroundTasks()  # alerts: bounded by the shutdown grace
+        self._writes = BackgroundTasks()  # database writes of cut-off workers: always awaited (milliseconds)
+        self._closing = False  # set by shutdown: a job launched after it sends nothing and resumes next start
 
     async def prepare(
         self,
@@ -111,6 +117,7 @@ class BulkService:
         audience = await expand_groups(self._db, numbers)
         # Tens of thousands of numbers take seconds to check: keep the event loop free for other chats.
         recipients = await asyncio.to_thread(read_recipients, list(audience.numbers))
+        recipients, blocked = await without_blocked(self._db, recipients)
         if not recipients.valid:
             if recipients.refused:
                 raise UserInputError(_nothing_valid(recipients))
@@ -130,6 +137,7 @@ class BulkService:
             unit_price=await self._balances.unit_price(client.name),
             source=source,
             groups=audience.groups,
+            blocked=blocked,
         )
 
     async def start(
@@ -161,7 +169,8 @@ class BulkService:
             actor_user_id=draft.user_id,
             target=f"job #{job.id}",
             detail=f"{len(draft.recipients.valid)} recipients via {draft.provider.value}, "
-            f"{len(draft.recipients.refused)} refused, {len(draft.recipients.duplicates)} duplicates removed",
+            f"{len(draft.recipients.refused)} refused, {len(draft.recipients.duplicates)} duplicates removed"
+            + (f", {len(draft.blocked)} blocked (opted out)" if draft.blocked else ""),
             units=draft.units,
         )
         self._launch(job, reporter_for(job, "start"))
@@ -178,7 +187,11 @@ class BulkService:
             concurrency=self._concurrency,
             progress_interval=self._progress_interval,
             background=self._background,
+            writes=self._writes,
         )
+        if self._closing:
+            # Started by a handler PTB let finish after the stop signal: its rows stay pending for the next start.
+            runner.stopping.set()
         task = asyncio.create_task(runner.run(job, reporter), name=f"bulk-job-{job.id}")
         self._running[job.id] = (runner, task)
         self._chat_of[job.id] = job.chat_id
@@ -330,7 +343,9 @@ class BulkService:
         reason = f"chat {chat_id} lost access"
         for job_id in sorted(job_ids):
             entry = self._running.get(job_id)
-            if entry is not None:
+            # A job already posting its summary has nothing left to stop; waiting for that summary (it retries
+            # for minutes while Telegram refuses) would hold this /deny up.
+            if entry is not None and not entry[0].finishing:
                 await entry[0].redirect(reporter)
                 entry[0].cancel(reason)
             await self._db.jobs.cancel_pending(job_id)
@@ -350,6 +365,7 @@ class BulkService:
         """Let in-flight batches finish; pending rows stay pending and resume on the next start. Alerts still
         on their way get what is left of ``grace``."""
         deadline = time.monotonic() + grace
+        self._closing = True
         for runner, _ in self._running.values():
             runner.stopping.set()
         tasks = [task for _, task in self._running.values()]
@@ -358,6 +374,9 @@ class BulkService:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        # Writes first and in full: rows the provider accepted must not stay ``sending`` (they would lose their
+        # provider ids and look "maybe sent"), and rows a cut claim took never left and go back to pending.
+        await self._writes.drain(WRITES_GRACE)
         await self._background.drain(deadline - time.monotonic())
 
 

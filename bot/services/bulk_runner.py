@@ -100,6 +100,7 @@ class JobRunner:
         concurrency: int,
         progress_interval: float = 2.0,
         background: BackgroundTasks | None = None,
+        writes: BackgroundTasks | None = None,
     ) -> None:
         self._db = db
         self._provider = provider
@@ -110,8 +111,12 @@ class JobRunner:
         self._progress_interval = progress_interval
         # Alerts and the last writes of a cancelled worker; the owner drains them at shutdown.
         self._background = background if background is not None else BackgroundTasks()
+        # Database writes that must end even when the worker that started them is cancelled: awaited in full at
+        # shutdown (milliseconds each), never cut like an alert that waits for Telegram.
+        self._writes = writes if writes is not None else BackgroundTasks()
         self.cancelled = asyncio.Event()  # a person pressed Cancel: the rest is not sent
         self.stopping = asyncio.Event()  # the bot shuts down: the rest stays pending and resumes later
+        self.finishing = False  # every row settled; the summary is on its way
         self._stopped_by: str | None = None
         # Requests in flight at once; twice as many workers wait on it so a freed slot is taken at once.
         self._in_flight = asyncio.Semaphore(concurrency)
@@ -185,6 +190,7 @@ class JobRunner:
             for row in await self._db.messages.list_for_job(job.id, limit=SUMMARY_FAILURES, status=status)
         ]
         stopped_by = self._stopped_by
+        self.finishing = True  # nothing left to stop: only the summary, which may retry for minutes
         await self._report(lambda reporter: reporter.finished(job, totals, failures, stopped_by))
         return totals
 
@@ -209,7 +215,7 @@ class JobRunner:
                 # is about to leave, so a crash never marks unsent rows as "maybe sent".
                 if self.cancelled.is_set() or self.stopping.is_set():
                     return
-                batch = await self._db.jobs.claim_batch(job.id, self._batch_size)
+                batch = await self._claim(job)
                 if not batch:
                     return
                 outcomes, alert = await self._send_batch(job, batch)
@@ -224,10 +230,25 @@ class JobRunner:
             if self._stop_reason is not None:
                 await self._stop_job(job, self._stop_reason)
 
+    async def _claim(self, job: BulkJobRecord) -> list[ClaimedRow]:
+        """The next batch, marked ``sending``. A worker cancelled while the claim runs (shutdown) never gets the
+        rows, so they never leave: they go back to ``pending`` instead of turning "maybe sent" after a restart."""
+        claim = asyncio.ensure_future(self._db.jobs.claim_batch(job.id, self._batch_size))
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            self._writes.spawn(self._release(claim), name=f"job-{job.id}-release")
+            raise
+
+    async def _release(self, claim: asyncio.Future[list[ClaimedRow]]) -> None:
+        rows = await claim
+        if rows:
+            await self._db.jobs.release_claim([row.id for row in rows])
+
     async def _record(self, job: BulkJobRecord, outcomes: Sequence[MessageOutcome]) -> None:
         # Shielded and held: a shutdown that cancels this worker now must not leave rows the provider accepted
         # in ``sending`` (they would become unknown and lose their provider ids); the write finishes anyway.
-        write = self._background.spawn(self._db.jobs.record_outcomes(outcomes), name=f"job-{job.id}-record")
+        write = self._writes.spawn(self._db.jobs.record_outcomes(outcomes), name=f"job-{job.id}-record")
         await asyncio.shield(write)
 
     def _tell_admins(self, job: BulkJobRecord, alert: _BatchAlert) -> None:

@@ -16,6 +16,7 @@ from bot.providers.types import ProviderName, RecipientState, SendResult
 from bot.services.alerts import AlertService
 from bot.services.authorization import require
 from bot.services.balance import BalanceService
+from bot.services.blocklist import refuse_if_blocked
 from bot.services.registry import ProviderRegistry
 from bot.sms_text import SmsLength, check_message
 from storage import Database, MessageStatus, NewMessage, Role, audit_actions
@@ -85,9 +86,15 @@ class SendingService:
             length=length,
         )
 
+    async def check_recipient(self, request: SingleSend) -> None:
+        """Refuse an opted-out recipient before a preview is shown (``send`` checks again)."""
+        await refuse_if_blocked(self._db, request.recipient)
+
     async def send(self, request: SingleSend, *, request_key: str | None = None) -> SendReport:
         """Send now. ``request_key`` is the identity of the update that asked; it is stored with the row, and a
-        key already stored raises ``DuplicateRequest`` (``bot.services.requests``) and nothing is written or sent."""
+        key already stored raises ``DuplicateRequest`` (``bot.services.requests``) and nothing is written or sent.
+        A recipient blocked since the preview raises ``RecipientBlockedError``, also before anything is written."""
+        await refuse_if_blocked(self._db, request.recipient)
         client = self._providers.get(request.provider)
         record = await self._db.messages.add(
             NewMessage(

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +21,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from telegram.error import TelegramError
 
 from bot.app import SmsApplication, build_application
 from bot.config import Settings
@@ -122,15 +126,53 @@ def process_environment(
     return environment
 
 
+def start_bot_process(environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``python -m bot`` as a real process, its output appended to ``log`` (restarts append to the same file)."""
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot"], cwd=log.parent, env=environment, stdout=output, stderr=output
+        )
+
+
+def stop_bot_process(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """SIGTERM, as ``docker stop`` does; a process still running after ``timeout`` is killed and fails the test."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
+async def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll a cheap condition (a fake's counter) until it holds; fails naming ``what``."""
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 @contextlib.asynccontextmanager
-async def running(application: SmsApplication) -> AsyncIterator[SmsApplication]:
-    """Run the application the way ``run_polling`` does, and stop it the same way."""
+async def running(
+    application: SmsApplication, *, polling_errors_to_handler: bool = False
+) -> AsyncIterator[SmsApplication]:
+    """Run the application the way ``run_polling`` does, and stop it the same way.
+
+    ``polling_errors_to_handler``: failed getUpdates calls go to the error handler, as under ``run_polling``
+    (otherwise PTB logs them itself); for tests where Telegram goes away."""
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
         assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
+
+        def polling_failed(error: TelegramError) -> None:
+            application.create_task(application.process_error(error=error, update=None))
+
+        await application.updater.start_polling(
+            poll_interval=0, timeout=1, error_callback=polling_failed if polling_errors_to_handler else None
+        )
         await application.start()
         try:
             yield application

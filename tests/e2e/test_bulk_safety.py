@@ -3,16 +3,29 @@ chat's jobs, and an internal error reported to the job's own chat."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
-from storage import JobState, MessageStatus, Role, open_database
-from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data, process_environment, running, start_bot
+from bot.handlers.bulk import reporter_factory
+from bot.providers.types import ProviderName
+from bot.services.background import BackgroundTasks
+from bot.services.bulk_runner import JobRunner
+from storage import JobState, MessageStatus, NewBulkJob, Role, open_database
+from tests.e2e.harness import (
+    ADMIN,
+    SENDER,
+    BotHarness,
+    button_data,
+    process_environment,
+    running,
+    start_bot,
+    start_bot_process,
+    wait_until,
+)
 from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.telegram_server import FakeTelegram, SentMessage
 from tests.fakes.texin_server import TexinFakeServer
@@ -24,13 +37,6 @@ def numbers(count: int) -> list[str]:
 
 def is_summary(message: SentMessage) -> bool:
     return "finished" in message.text or "cancelled" in message.text or "stopped" in message.text
-
-
-def start_bot_process(environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=log.parent, env=environment, stdout=output, stderr=output
-        )
 
 
 async def test_batch_outcomes_are_stored_before_the_admins_are_told(bot: BotHarness) -> None:
@@ -89,6 +95,7 @@ async def test_two_confirmations_of_one_retry_start_one_run(bot: BotHarness) -> 
     preview = await bot.say(ADMIN, "/bulk 0712345678, 0722000000\nHello")
     await bot.press(ADMIN, preview, "Send", predicate=is_summary)
     [job] = await bot.services.db.jobs.list_for_chat(ADMIN)
+    await bot.services.bulk.wait(job.id)  # the summary goes out just before the run ends
     first = await bot.say(ADMIN, f"/retry {job.id}")
     second = await bot.say(ADMIN, f"/retry {job.id}")
     bot.texin.failing_numbers = set()
@@ -159,3 +166,89 @@ async def test_a_database_failure_inside_a_running_job_is_told_to_its_chat_and_t
     assert "fault injected by the test" in alert.text
     chat_lines = [m for m in bot.telegram.messages(SENDER) if "internal error" in m.text]
     assert len(chat_lines) == 1
+
+
+async def test_a_claim_cut_by_shutdown_puts_its_rows_back_to_pending(bot: BotHarness, database_path: Path) -> None:
+    """Review finding: a worker cancelled while its claim waits for the database never gets the rows, so they
+    never leave; they must go back to ``pending`` (resumed later), not stay ``sending`` (turned "maybe sent")."""
+    db = bot.services.db
+    job = await db.jobs.create(
+        NewBulkJob(chat_id=ADMIN, user_id=ADMIN, body="Hi", encoding="GSM-7", segments=1, provider="texin",
+                   sender_id="Texin"),
+        ["254712000001", "254712000002", "254712000003"],
+    )  # fmt: skip
+    bot.texin.latency = 0.5
+    writes = BackgroundTasks()
+    runner = JobRunner(
+        db,
+        bot.services.providers.get(ProviderName.TEXIN),
+        bot.services.alerts,
+        bot.services.balances,
+        batch_size=1,
+        concurrency=1,
+        writes=writes,
+    )
+    run = asyncio.create_task(runner.run(job, reporter_factory(bot.application.bot, bot.services.alerts)(job, "start")))
+    await wait_until(lambda: bot.texin.received.total() >= 1, 10, "the first batch to reach Texin")
+    # Another process takes SQLite's write lock: the next claim waits for it inside the database thread.
+    other = sqlite3.connect(database_path, timeout=10, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        await asyncio.sleep(0.9)  # the first answer comes back; the next claim is now waiting on the lock
+        run.cancel()
+        await asyncio.sleep(0.2)
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    assert await writes.drain(5.0) == 0
+    rows = await db.messages.list_for_job(job.id)
+    assert [row.status for row in rows] == [MessageStatus.SENT, MessageStatus.PENDING, MessageStatus.PENDING]
+    assert bot.texin.received.total() == 1
+
+
+async def test_a_job_confirmed_while_the_bot_stops_sends_nothing_and_stays_pending(bot: BotHarness) -> None:
+    """Review finding: PTB still runs updates already fetched after the stop signal; a bulk Send handled then
+    must not start sending outside the shutdown's control. Its rows stay pending and resume at the next start."""
+    preview = await bot.say(SENDER, "/bulk 0712345678, 0722000000\nOffice closed today")
+    await bot.services.bulk.shutdown(grace=0)  # what post_stop does when the stop signal arrives
+    await bot.press(SENDER, preview, "Send", predicate=lambda m: "Sending bulk job" in m.text)
+    [job] = await bot.services.db.jobs.list_for_chat(SENDER)
+    await bot.services.bulk.wait(job.id)
+    totals = await bot.services.db.jobs.totals(job.id)
+    assert totals.pending == 2 and totals.sending == 0
+    assert bot.texin.received.total() == 0
+
+
+async def test_an_admin_retry_of_a_denied_chats_job_posts_nothing_in_that_chat(bot: BotHarness) -> None:
+    """Review finding: after /deny the bot posts nothing more in that chat, also when an admin retries its job."""
+    bot.texin.failing_numbers = {"254722000000"}
+    preview = await bot.say(SENDER, "/bulk 0712345678, 0722000000\nHello")
+    await bot.press(SENDER, preview, "Send", predicate=is_summary)
+    [job] = await bot.services.db.jobs.list_for_chat(SENDER)
+    await bot.services.bulk.wait(job.id)
+    denied = await bot.say(ADMIN, f"/deny {SENDER}", predicate=lambda m: "can no longer use" in m.text)
+    bot.texin.failing_numbers = set()
+    retry = await bot.say(ADMIN, f"/retry {job.id}")
+    await bot.press(ADMIN, retry, "Send again")
+    summary = await bot.alert(lambda m: f"Bulk job #{job.id}" in m.text and m.seq > denied.seq, timeout=15)
+    assert "Sent: 2" in summary.text
+    assert bot.texin.received == {"254712345678": 1, "254722000000": 1}
+    assert [m.describe() for m in bot.telegram.messages(SENDER) if m.seq > denied.seq] == []
+
+
+async def test_deny_answers_at_once_while_a_finished_jobs_summary_waits_for_telegram(bot: BotHarness) -> None:
+    """Review finding: the summary of a finished job retries for minutes while Telegram refuses; /deny of its
+    chat must not wait behind it."""
+    preview = await bot.say(SENDER, "/bulk 0712345678, 0722000000\nHello")
+    hold = bot.telegram.hold("sendMessage", chat_id=SENDER)
+    try:
+        bot.telegram.press_button(SENDER, preview.message_id, button_data(preview, "Send"))
+        await bot.telegram.wait_for_request(
+            "sendMessage", lambda r: r.params.get("chat_id") == SENDER and "finished" in str(r.params.get("text"))
+        )
+        denied = await bot.say(ADMIN, f"/deny {SENDER}", predicate=lambda m: "can no longer use" in m.text, timeout=5)
+        assert "can no longer use" in denied.text
+    finally:
+        hold.release()

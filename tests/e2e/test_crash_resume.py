@@ -8,14 +8,11 @@ are sent at most once and never resent automatically.
 
 from __future__ import annotations
 
-import asyncio
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from storage import MessageStatus, open_database
-from tests.e2e.harness import ADMIN, button_data, process_environment
+from tests.e2e.harness import ADMIN, button_data, process_environment, start_bot_process, stop_bot_process, wait_until
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
 
@@ -35,22 +32,6 @@ def bot_environment(telegram: FakeTelegram, texin: TexinFakeServer, database: Pa
         DELIVERY_CHECK_INTERVAL="0",
         LOG_LEVEL="WARNING",
     )
-
-
-def start_bot_process(environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=log.parent, env=environment, stdout=output, stderr=output
-        )
-
-
-async def wait_until(condition: object, timeout: float, what: str) -> None:
-    assert callable(condition)
-    for _ in range(int(timeout / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_bulk_resumes_after_kill_without_duplicates(tmp_path: Path) -> None:
@@ -81,12 +62,7 @@ async def test_bulk_resumes_after_kill_without_duplicates(tmp_path: Path) -> Non
             resumed = [m for m in telegram.messages(ADMIN) if m.seq > mark and "Resuming bulk job" in m.html]
             assert resumed, "the chat was not told that its job resumed"
         finally:
-            second.send_signal(signal.SIGTERM)
-            try:
-                second.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                second.kill()
-                raise
+            stop_bot_process(second)
 
         async with await open_database(database) as db:
             [job] = await db.jobs.list_for_chat(ADMIN)

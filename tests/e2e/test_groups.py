@@ -85,6 +85,7 @@ async def test_an_anonymous_admins_retry_preview_may_be_confirmed_by_anyone_in_t
     await press(bot, preview, "Send", ASKER)
     await bot.telegram.wait_for_message(GROUP, is_summary, after=mark)
     [job] = await bot.services.db.jobs.list_for_chat(GROUP)
+    await bot.services.bulk.wait(job.id)  # the summary goes out just before the run ends: let it end
     bot.texin.failing_numbers = set()
     retry = await say(bot, f"/retry {job.id}", anonymous=True)
     mark = bot.telegram.mark()
@@ -207,3 +208,20 @@ async def test_a_send_refused_as_migrated_moves_the_chat_and_goes_to_the_supergr
     assert await bot.services.access.role_of(SUPERGROUP) is Role.SENDER
     [job] = await bot.services.db.jobs.list_for_chat(SUPERGROUP)
     assert job.chat_id == SUPERGROUP
+
+
+async def test_a_member_posting_as_their_own_channel_does_not_make_the_preview_the_groups(bot: BotHarness) -> None:
+    """Review finding: only the group itself as ``sender_chat`` (an anonymous admin) makes a preview the chat's;
+    a member's personal channel identity must not let any other member confirm the send."""
+    await allow(bot, GROUP, Role.SENDER)
+    mark = bot.telegram.mark()
+    channel = {"id": -1009999999999, "type": "channel", "title": "Someone's channel"}
+    channel_bot = {"id": 136817688, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}
+    bot.telegram.send_text(
+        GROUP, "/send 0712345678 " + LONG_TEXT, user_id=ASKER, chat_type="supergroup", title="Ops",
+        sender_chat=channel, from_user=channel_bot,
+    )  # fmt: skip
+    preview = await bot.telegram.wait_for_message(GROUP, after=mark)
+    answer = await press(bot, preview, "Send", OTHER)
+    assert "Only the person who asked" in answer
+    assert bot.texin.received.total() == 0

@@ -9,12 +9,10 @@ update again (as it does when the bot died before confirming it): the restarted 
 from __future__ import annotations
 
 import signal
-import subprocess
 from pathlib import Path
 
 from storage import MessageStatus, open_database
-from tests.e2e.harness import ADMIN, process_environment
-from tests.e2e.test_crash_resume import start_bot_process, wait_until
+from tests.e2e.harness import ADMIN, process_environment, start_bot_process, stop_bot_process, wait_until
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
 
@@ -31,15 +29,6 @@ def bot_environment(telegram: FakeTelegram, texin: TexinFakeServer, database: Pa
         DELIVERY_CHECK_INTERVAL="0",
         LOG_LEVEL="INFO",  # the ignored repeat is an INFO line
     )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
 
 
 async def test_send_redelivered_after_a_kill_is_not_sent_again(tmp_path: Path) -> None:
@@ -76,7 +65,7 @@ async def test_send_redelivered_after_a_kill_is_not_sent_again(tmp_path: Path) -
             )
             await wait_until(lambda: telegram.pending_updates() == [], 10, "the repeat to be confirmed")
         finally:
-            stop(second)
+            stop_bot_process(second)
 
     assert texin.received[NUMBER] == 1
     async with await open_database(database) as db:

@@ -51,6 +51,16 @@ def answers_to(bot: BotHarness, query_id: str) -> list[str | None]:
     return answered + [None for _ in bot.telegram.refusals("answerCallbackQuery")]
 
 
+async def preview_recorded(bot: BotHarness, key: str) -> None:
+    """A command answered with a preview is recorded once the preview is out: a repeat before that moment would
+    (rightly) show the preview again, since nothing was spent."""
+    for _ in range(500):
+        if await bot.services.requests.seen(key):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{key} was never recorded")
+
+
 def messages_after(bot: BotHarness, chat_id: int, mark: int) -> list[SentMessage]:
     return [message for message in bot.telegram.messages(chat_id) if message.seq > mark]
 
@@ -64,6 +74,7 @@ async def test_the_same_send_delivered_twice_sends_one_sms_and_replies_once(
     assert "Sent" in reply.text
 
     key = f"msg:{SENDER}:{message_id}"
+    await preview_recorded(bot, key)
     bot.telegram.redeliver(bot.telegram.update_id_of(SENDER, message_id=message_id), as_new=True)
     await handled(caplog, key, lambda: len(messages_after(bot, SENDER, mark)) > 1)
 
@@ -84,6 +95,7 @@ async def test_the_same_bulk_command_delivered_twice_shows_one_preview(
     assert "Bulk SMS preview" in preview.text
 
     key = f"msg:{SENDER}:{message_id}"
+    await preview_recorded(bot, key)
     bot.telegram.redeliver(bot.telegram.update_id_of(SENDER, message_id=message_id), as_new=True)
     await handled(caplog, key, lambda: len(messages_after(bot, SENDER, mark)) > 1)
 
@@ -128,6 +140,51 @@ async def test_a_repeated_retry_press_requeues_once(bot: BotHarness, caplog: pyt
     assert ignored(caplog, f"cbq:{query_id}")
 
 
+async def test_a_repeated_send_that_needed_a_preview_shows_no_second_preview(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The preview's Send press spent; the repeated command must not offer a second Send (found in review)."""
+    mark = bot.telegram.mark()
+    message_id = bot.telegram.send_text(SENDER, "/send 0712345678 " + "Long notice. " * 40)
+    preview = await bot.telegram.wait_for_message(SENDER, after=mark)
+    assert "Send this SMS?" in preview.text
+    await bot.press(SENDER, preview, "Send", predicate=lambda m: "Sent" in m.text)
+    after_send = bot.telegram.mark()
+
+    key = f"msg:{SENDER}:{message_id}"
+    await preview_recorded(bot, key)
+    bot.telegram.redeliver(bot.telegram.update_id_of(SENDER, message_id=message_id), as_new=True)
+    await handled(caplog, key, lambda: len(messages_after(bot, SENDER, after_send)) > 0)
+
+    assert messages_after(bot, SENDER, after_send) == []
+    assert bot.texin.received == {"254712345678": 1}
+    assert ignored(caplog, key)
+
+
+async def test_a_repeated_retry_command_shows_no_second_preview(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After the retry ran, a fresh preview of the same command would offer to send the rest again."""
+    bot.texin.failing_numbers = {"254722000000"}
+    preview = await bot.say(ADMIN, "/bulk 0712345678, 0722000000\nOffice closed today")
+    await bot.press(ADMIN, preview, "Send", predicate=lambda m: "finished" in m.text)
+    [job] = await bot.services.db.jobs.list_for_chat(ADMIN)
+    await bot.services.bulk.wait(job.id)
+    mark = bot.telegram.mark()
+    message_id = bot.telegram.send_text(ADMIN, f"/retry {job.id}")
+    retry_preview = await bot.telegram.wait_for_message(ADMIN, after=mark)
+    assert "Retry bulk job" in retry_preview.text
+    after_preview = bot.telegram.mark()
+
+    key = f"msg:{ADMIN}:{message_id}"
+    await preview_recorded(bot, key)
+    bot.telegram.redeliver(bot.telegram.update_id_of(ADMIN, message_id=message_id), as_new=True)
+    await handled(caplog, key, lambda: len(messages_after(bot, ADMIN, after_preview)) > 0)
+
+    assert messages_after(bot, ADMIN, after_preview) == []
+    assert ignored(caplog, key)
+
+
 async def test_two_deliveries_racing_past_the_first_check_still_send_once(bot: BotHarness) -> None:
     """Updates are handled concurrently: the key stored with the row, not the early look-up, is the guarantee."""
     sending = bot.services.sending
@@ -154,7 +211,7 @@ async def test_two_bulk_starts_for_one_press_make_one_job(bot: BotHarness) -> No
         text="Office closed today",
         caller_role=Role.SENDER,
     )
-    reporter = reporter_factory(bot.application.bot)
+    reporter = reporter_factory(bot.application.bot, bot.services.alerts)
 
     results = await asyncio.gather(
         bot.services.bulk.start(draft, reporter, request_key="cbq:88"),

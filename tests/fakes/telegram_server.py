@@ -6,6 +6,9 @@ The test plays the user (``send_text``, ``send_document``, ``press_button``) and
 (``messages``, ``requests``, ``wait_for_message``). Telegram's refusals are copied (see ``telegram_methods``
 and ``telegram_html``) so that a reply which would bounce in production bounces here too.
 
+An outage (``with telegram.outage(): ...``) closes the listening socket, so connections are refused, cuts open
+connections and held long polls, and listens again on the same port afterwards: the bot's URLs stay valid.
+
 Usage::
 
     with FakeTelegram() as telegram:
@@ -24,9 +27,11 @@ import json
 import socket
 import socketserver
 import threading
+import time
 import traceback
 import urllib.parse
 from collections import deque
+from collections.abc import Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -80,11 +85,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # benchmarks open many connections at once
 
-    def __init__(self, fake: FakeTelegram) -> None:
+    def __init__(self, fake: FakeTelegram, port: int = 0) -> None:
         self.fake = fake
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        # allow_reuse_address (HTTPServer's default) sets SO_REUSEADDR: after an outage the same port binds again
+        # although connections we cut are still in TIME_WAIT.
+        super().__init__(("127.0.0.1", port), _Handler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host name (getfqdn), a DNS round trip we neither need nor want.
@@ -194,15 +201,16 @@ class FakeTelegram(TelegramObserver):
         super().__init__(state, BotApi(state))
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._down_port: int | None = None  # the port to listen on again after an outage
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
-    def start(self) -> FakeTelegram:
+    def start(self, port: int = 0) -> FakeTelegram:
         if self._server is not None:
             raise RuntimeError("FakeTelegram is already running")
         with self.state.lock:
-            self.state.closed = False  # a restart (on a new port) serves long polls again
-        self._server = _Server(self)
+            self.state.closed = False  # a restart serves long polls again
+        self._server = _Server(self, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},  # bounds how long stop() waits for the accept loop
@@ -214,12 +222,21 @@ class FakeTelegram(TelegramObserver):
 
     def stop(self) -> None:
         """Stop serving; held long polls are answered at once and open connections are cut."""
+        self._close(outage=False)
+        self._down_port = None
+
+    def _close(self, *, outage: bool) -> None:
+        """Stop listening and cut connections. A stop answers held long polls (empty) and releases holds first;
+        an outage cuts first, so a held long poll gets no answer at all, and keeps the holds."""
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        if outage:
+            server.shutdown()
+            server.close_connections()
         with self.state.lock:
-            self.state.closed = True
-            holds = list(self.state.holds)
+            self.state.closed = True  # wakes the held long polls: they end (into a cut connection, in an outage)
+            holds = [] if outage else list(self.state.holds)
             self.state.changed()
         for hold in holds:
             hold.release()
@@ -228,6 +245,43 @@ class FakeTelegram(TelegramObserver):
         server.server_close()
         thread.join(timeout=5)
         self._server = self._thread = None
+
+    def go_down(self) -> None:
+        """Telegram unreachable: connections are refused from now on, open ones (long polls too) are cut.
+
+        What arrives meanwhile (the user's messages, button presses) waits, as Telegram keeps updates for a bot
+        that is away; ``come_back`` serves it. Held calls (``hold``) stay held.
+        """
+        if self._server is None:
+            raise RuntimeError("FakeTelegram is not running")
+        port = self.port
+        self._close(outage=True)
+        self._down_port = port
+
+    def come_back(self, *, bind_timeout: float = 5.0) -> None:
+        """Listen again on the port ``go_down`` closed (the bot's base URL is unchanged)."""
+        port = self._down_port
+        if port is None:
+            raise RuntimeError("FakeTelegram is not down")
+        deadline = time.monotonic() + bind_timeout
+        while True:
+            try:
+                self.start(port)
+                break
+            except OSError:  # the kernel has not let go of the port yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self._down_port = None
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        """``go_down`` for the duration of the ``with`` block, then ``come_back``."""
+        self.go_down()
+        try:
+            yield
+        finally:
+            self.come_back()
 
     def __enter__(self) -> FakeTelegram:
         return self.start()
@@ -240,6 +294,8 @@ class FakeTelegram(TelegramObserver):
     @property
     def port(self) -> int:
         if self._server is None:
+            if self._down_port is not None:
+                return self._down_port  # during an outage: where it will listen again
             raise RuntimeError("FakeTelegram is not running")
         return int(self._server.server_address[1])
 
@@ -399,3 +455,8 @@ class FakeTelegram(TelegramObserver):
         with self.state.lock:
             queue = self.state.failures.setdefault(self.api.canonical(method), deque())
             queue.extend(ApiError(status, description, retry_after) for _ in range(count))
+
+    def clear_failures(self) -> None:
+        """Forget every failure ``fail_next`` queued and no call has taken yet."""
+        with self.state.lock:
+            self.state.failures.clear()

@@ -13,7 +13,12 @@ from .factories import ADMIN_CHAT
 
 A, B, C = "254712345678", "254722000000", "254733000000"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "storage" / "migrations"
-BEFORE_GROUPS = ("0001_initial.sql", "0002_alerts_and_tracking.sql", "0003_update_claims.sql")
+BEFORE_GROUPS = (
+    "0001_initial.sql",
+    "0002_alerts_and_tracking.sql",
+    "0003_update_claims.sql",
+    "0004_blocklist.sql",
+)
 
 
 def _old_migrations(folder: Path) -> Path:
@@ -42,12 +47,12 @@ async def test_a_database_from_before_groups_upgrades_in_place(tmp_path: Path) -
     path = tmp_path / "upgrade.db"
     old = await open_database(path, migrations_dir=old_dir)
     await old.chats.seed_admins([ADMIN_CHAT])
-    assert await old.schema_version() == 3
+    assert await old.schema_version() == 4
     await old.close()
 
     db: Database = await open_database(path)
     try:
-        assert await db.schema_version() == len(load_migrations()) >= 4
+        assert await db.schema_version() == len(load_migrations()) >= 5
         assert await db.chats.admin_ids() == [ADMIN_CHAT]
         assert await db.groups.add("team", [A], chat_id=ADMIN_CHAT) == (True, [A])
     finally:
