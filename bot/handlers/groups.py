@@ -24,6 +24,7 @@ USAGE = (
     "/group delete <name>"
 )
 PAGE_SIZE = 100
+_ACTIONS = frozenset({"list", "show", "add", "remove", "delete"})
 
 
 async def group_command(update: Update, context: SmsContext) -> None:
@@ -42,6 +43,8 @@ async def group_command(update: Update, context: SmsContext) -> None:
         elif action == "delete" and len(words) == 2:
             await _ask_delete(update, context, words[1])
             return
+        elif action not in _ACTIONS:
+            raise UserInputError(f"“{action[:20]}” is not a /group action.")
         else:
             raise UserInputError(f"Group names: {NAME_RULE}.")
     except UserInputError as exc:

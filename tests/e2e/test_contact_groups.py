@@ -86,3 +86,31 @@ async def test_bulk_to_an_unknown_group_is_refused_by_name_and_sends_nothing(bot
     assert "Usage:" in refused.text and refused.reply_markup is None
     assert bot.texin.requests_to("/api/send_bulk_sms") == []
     assert await bot.services.db.jobs.list_for_chat(SENDER) == []
+
+
+async def test_group_add_as_a_reply_to_a_file_or_to_numbers(bot: BotHarness) -> None:
+    document = bot.telegram.send_document(SENDER, b"0712345678\n0722000000\n", "staff.txt", mime_type="text/plain")
+    made = await bot.say(SENDER, "/group add staff", reply_to_message_id=document)
+    assert "added 2 numbers from staff.txt" in made.text
+    numbers = bot.telegram.send_text(SENDER, "0733000000, 0712345678")
+    more = await bot.say(SENDER, "/group add staff", reply_to_message_id=numbers)
+    assert "added 1 number from the message you replied to" in more.text and "Already in the group: 1" in more.text
+    assert await bot.services.db.groups.members("staff") == ["254712345678", "254722000000", "254733000000"]
+
+
+async def test_group_without_numbers_or_with_an_unknown_action_is_refused_and_changes_nothing(bot: BotHarness) -> None:
+    empty = await bot.say(SENDER, "/group add team")
+    assert "Give the numbers after the group name" in empty.text and "Usage:" in empty.text
+    unknown = await bot.say(SENDER, "/group rename team crew")
+    assert "“rename” is not a /group action" in unknown.text and "Usage:" in unknown.text
+    assert await bot.services.db.groups.summaries() == []
+
+
+async def test_bulk_to_a_group_leaves_out_its_blocked_members(bot: BotHarness) -> None:
+    await bot.say(SENDER, "/group add oncall 0712345678 0722000000")
+    await bot.say(SENDER, "/block 0722000000 asked to stop")
+    preview = await bot.say(SENDER, "/bulk @oncall\nServer down")
+    assert "Recipients: 1" in preview.text and "From groups: @oncall 2" in preview.text
+    assert "Blocked (opted out): 1" in preview.text
+    await bot.press(SENDER, preview, "Send", predicate=lambda m: "finished" in m.text)
+    assert bot.texin.received == {"254712345678": 1}
