@@ -62,7 +62,7 @@ class GroupService:
         name = check_name(raw_name)
         recipients = await _read(numbers)
         current = await self._db.groups.members(name)
-        if current is not None and len(current) + len(recipients.valid) > MAX_GROUP_SIZE:
+        if len(current or ()) + len(recipients.valid) > MAX_GROUP_SIZE:
             raise UserInputError(f"A group holds at most {MAX_GROUP_SIZE:,} numbers.")
         async with self._db.transaction():
             created, added = await self._db.groups.add(name, recipients.valid, chat_id=chat_id)
