@@ -36,7 +36,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("allow", "/allow <chat id> [admin|sender|viewer]", "Let a chat use the bot", _ADMINS),
     Command("deny", "/deny <chat id>", "Take a chat's access away", _ADMINS),
     Command("chats", "/chats", "Chats that may use the bot", _ADMINS),
-    Command("group", "/group [show|add|remove|delete] <name> <numbers>", "Contact groups for /bulk @name", _ALL),
+    Command("group", "/group [show|add|remove|delete] <name> <numbers>", "Number lists to send to as @name", _ALL),
     Command("block", "/block <numbers> [reason]", "Opt numbers out: they are never texted", _SENDERS),
     Command("unblock", "/unblock <numbers>", "Take numbers off the opt-out blocklist", _ADMINS),
     Command("blocked", "/blocked [page]", "The opt-out blocklist: who blocked, when, why", _ALL),
