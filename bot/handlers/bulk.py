@@ -88,7 +88,11 @@ async def _recipients_and_text(message: Message, rest: str, context: SmsContext)
         return numbers, text, None
     document = message.document or (replied.document if replied is not None else None)
     if document is not None:
-        return await _numbers_from_document(document, context), rest, document.file_name
+        from_file = await _numbers_from_document(document, context)
+        if message.document is not None and numbers and all(is_group_token(n) for n in numbers):
+            # "/bulk @oncall Server down" as a file's caption: the file's numbers and the groups' members.
+            return from_file + numbers, text, document.file_name
+        return from_file, rest, document.file_name
     if replied is not None and (replied.text or replied.caption):
         return split_numbers(replied.text or replied.caption or ""), rest, REPLIED_SOURCE
     return numbers, text, None

@@ -114,3 +114,15 @@ async def test_bulk_to_a_group_leaves_out_its_blocked_members(bot: BotHarness) -
     assert "Blocked (opted out): 1" in preview.text
     await bot.press(SENDER, preview, "Send", predicate=lambda m: "finished" in m.text)
     assert bot.texin.received == {"254712345678": 1}
+
+
+async def test_bulk_caption_of_a_file_with_groups_sends_to_both_and_keeps_the_group_out_of_the_text(
+    bot: BotHarness,
+) -> None:
+    await bot.say(SENDER, "/group add oncall 0712345678 0722000000")
+    preview = await bot.upload(SENDER, b"Phone\n0722000000\n0733000000\n", "extra.csv", "/bulk @oncall Server down")
+    assert "Recipients: 3 from extra.csv" in preview.text and "From groups: @oncall 2" in preview.text
+    assert "Duplicates removed: 1" in preview.text and "@oncall Server down" not in preview.text
+    await bot.press(SENDER, preview, "Send", predicate=lambda m: "finished" in m.text)
+    assert bot.texin.received == {"254712345678": 1, "254722000000": 1, "254733000000": 1}
+    assert [r.body["message"] for r in bot.texin.requests_to("/api/send_bulk_sms")] == ["Server down"]
