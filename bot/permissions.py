@@ -36,6 +36,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("allow", "/allow <chat id> [admin|sender|viewer]", "Let a chat use the bot", _ADMINS),
     Command("deny", "/deny <chat id>", "Take a chat's access away", _ADMINS),
     Command("chats", "/chats", "Chats that may use the bot", _ADMINS),
+    Command(
+        "template",
+        "/template [list [page]|show <name>|save <name> <text>|delete <name>]",
+        "Saved message texts; #name in /send or /bulk uses one",
+        _ALL,
+    ),
 )
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}

@@ -19,6 +19,7 @@ from bot.services.registry import ProviderRegistry, build_registry
 from bot.services.requests import RequestLog
 from bot.services.sending import SendingService, SingleSend
 from bot.services.status import StatusService
+from bot.services.templates import TemplateService
 from bot.services.tracking import DeliveryTracker, TrackingSchedule
 from storage import Database, open_database
 
@@ -46,6 +47,7 @@ class Services:
     bulk_previews: PreviewStore[BulkDraft]
     retry_previews: PreviewStore[RetryDraft]
     redact: Callable[[str], str]
+    templates: TemplateService
 
     async def aclose(self, *, grace: float = 10.0) -> None:
         """Stop bulk jobs cleanly (pending rows resume next start), then close clients and the database."""
@@ -118,6 +120,7 @@ async def open_services(
             bulk_previews=PreviewStore(),
             retry_previews=PreviewStore(),
             redact=redact,
+            templates=TemplateService(db),
         )
     except BaseException:
         await db.close()

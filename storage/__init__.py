@@ -38,6 +38,7 @@ from storage.models import (
     check_transition,
 )
 from storage.spend_requests import SpendRequestRepository
+from storage.templates import TemplateRecord, TemplateRepository
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -70,6 +71,8 @@ __all__ = [
     "SchemaTooNewError",
     "SpendRequestRepository",
     "StorageError",
+    "TemplateRecord",
+    "TemplateRepository",
     "audit_actions",
     "check_transition",
     "migrate",

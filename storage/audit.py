@@ -22,6 +22,8 @@ REQUEUE = "requeue"  # failed/unknown rows were put back to pending on request
 RETRY = "retry"  # a person asked to resend a bulk job's failed and unknown recipients
 REFUSED = "refused"  # a chat without access tried to use the bot
 MIGRATE = "migrate"  # a group became a supergroup: its role, jobs and messages moved to the new chat id
+TEMPLATE_SAVE = "template_save"  # a message template was created or replaced
+TEMPLATE_DELETE = "template_delete"  # a message template was deleted
 
 _COLUMNS = "id, at, actor_chat_id, actor_user_id, action, target, detail, units"
 

@@ -55,6 +55,7 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
         if not text.strip():
             where = "on the line after the numbers" if source is None else "after /bulk"
             raise UserInputError(f"The message is empty: write it {where}.")
+        text = await services.templates.expand(text)  # "#name" as the whole message: that template
         draft = await services.bulk.prepare(
             chat_id=chat_id,
             user_id=user_id,

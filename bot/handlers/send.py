@@ -41,7 +41,7 @@ async def send_command(update: Update, context: SmsContext) -> None:
             chat_id=chat_id,
             user_id=user_id,
             number=args.number,
-            text=args.text,
+            text=await services.templates.expand(args.text),  # "#name" as the whole message: that template
             provider=args.provider,
             caller_role=context.role,
         )
