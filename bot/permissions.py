@@ -39,7 +39,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "template",
         "/template [list [page]|show <name>|save <name> <text>|delete <name>]",
-        "Saved message texts; #name in /send or /bulk uses one",
+        "Saved message texts; a message that is only #name uses one",
         _ALL,
     ),
 )
