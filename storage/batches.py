@@ -104,10 +104,11 @@ class BatchOperations:
         rows = await self._conn.write_one(
             "UPDATE messages SET status = ?, updated_at = ? WHERE id IN"
             " (SELECT id FROM messages WHERE bulk_job_id = ? AND status = ? ORDER BY id LIMIT ?)"
-            " RETURNING id, recipient",
+            " RETURNING id, recipient, body, segments",
             (_SENDING, self._conn.now_text(), job_id, _PENDING, size),
         )
-        return sorted((ClaimedRow(int(row["id"]), str(row["recipient"])) for row in rows), key=lambda r: r.id)
+        claimed = (ClaimedRow(int(r["id"]), str(r["recipient"]), str(r["body"]), int(r["segments"])) for r in rows)
+        return sorted(claimed, key=lambda r: r.id)
 
     async def _set_sending(self, ids: Sequence[int], now: str) -> None:
         for chunk in chunks(ids):

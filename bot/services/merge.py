@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.formatting import truncate
+from bot.phone import InvalidPhoneNumberError, RecipientList, RefusedNumber, display_phone, normalise_phone
 from bot.services.errors import UserInputError
 from bot.sms_text import MAX_SEGMENTS, SmsLength, measure
+from storage import PersonalText
 
 # "{{" and "}}" first, so "{{name}}" is the literal text "{name}"; a placeholder holds no brace or line break.
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}\n]+)\}")
@@ -24,6 +26,14 @@ _SPACES = re.compile(r"\s+")
 
 def _key(name: str) -> str:
     return _SPACES.sub(" ", name.strip()).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class FileColumns:
+    """An uploaded CSV's header and each number's row, in the order of the numbers."""
+
+    header: Sequence[str]
+    values: Sequence[Sequence[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +117,13 @@ class Personalised:
     def distinct_texts(self) -> int:
         return len(set(self.bodies))
 
+    def texts(self) -> list[PersonalText]:
+        """What each kept recipient's message row stores."""
+        return [
+            PersonalText(body, length.encoding.value, length.segments)
+            for body, length in zip(self.bodies, self.lengths, strict=True)
+        ]
+
 
 def personalise(
     merge: MergeText, numbers: Sequence[str], rows: Sequence[Sequence[str]], *, max_segments: int = MAX_SEGMENTS
@@ -132,3 +149,35 @@ def personalise(
         result.bodies.append(body)
         result.lengths.append(length)
     return result
+
+
+def recipients_with_rows(
+    numbers: Sequence[str], rows: Sequence[Sequence[str]]
+) -> tuple[RecipientList, list[Sequence[str]]]:
+    """``read_recipients`` that keeps each valid number's row beside it (a repeated number keeps its first row)."""
+    valid: list[str] = []
+    kept: list[Sequence[str]] = []
+    seen: set[str] = set()
+    refused: list[RefusedNumber] = []
+    duplicates: list[str] = []
+    for raw, row in zip(numbers, rows, strict=True):
+        try:
+            number = normalise_phone(raw)
+        except InvalidPhoneNumberError as exc:
+            refused.append(RefusedNumber(raw=raw, reason=exc.reason))
+            continue
+        if number in seen:
+            duplicates.append(number)
+            continue
+        seen.add(number)
+        valid.append(number)
+        kept.append(row)
+    return RecipientList(valid=tuple(valid), refused=tuple(refused), duplicates=tuple(duplicates)), kept
+
+
+def without_refused_rows(recipients: RecipientList, personal: Personalised) -> RecipientList:
+    """The recipients that get a text; rows refused for their values join the refused numbers, with the reason."""
+    extra = tuple(RefusedNumber(raw=display_phone(row.number), reason=row.reason) for row in personal.refused)
+    return RecipientList(
+        valid=tuple(personal.numbers), refused=recipients.refused + extra, duplicates=recipients.duplicates
+    )
