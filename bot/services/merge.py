@@ -160,9 +160,10 @@ def recipients_with_rows(
     seen: set[str] = set()
     refused: list[RefusedNumber] = []
     duplicates: list[str] = []
+    prefixes: dict[str, bool] = {}  # national prefix → whether such a plainly written number is valid
     for raw, row in zip(numbers, rows, strict=True):
         try:
-            number = normalise_phone(raw)
+            number = _normalise_fast(raw, prefixes)
         except InvalidPhoneNumberError as exc:
             refused.append(RefusedNumber(raw=raw, reason=exc.reason))
             continue
@@ -173,6 +174,37 @@ def recipients_with_rows(
         valid.append(number)
         kept.append(row)
     return RecipientList(valid=tuple(valid), refused=tuple(refused), duplicates=tuple(duplicates)), kept
+
+
+# A number written plainly (0712345678, 712345678, 254712345678, +254712345678): the nine national digits.
+_PLAIN_KENYAN = re.compile(r"(?:\+?254|0)?([17]\d{8})")
+_PREFIX_DIGITS = 4  # Kenya's mobile ranges are told apart by the first three national digits; four to be safe
+
+
+def _normalise_fast(raw: str, prefixes: dict[str, bool]) -> str:
+    """``normalise_phone``, asked once per national prefix for plainly written numbers.
+
+    The full check (libphonenumber, ~25 µs) dominates a 100,000-row preview. A Kenyan mobile's validity depends
+    only on its length and leading digits, so a plain nine-digit number whose prefix was found valid is valid; any
+    other number, or a prefix found invalid, takes the full check (which also gives the refusal's reason).
+    """
+    match = _PLAIN_KENYAN.fullmatch(raw.strip())
+    if match is None:
+        return normalise_phone(raw)
+    national = match.group(1)
+    prefix = national[:_PREFIX_DIGITS]
+    known = prefixes.get(prefix)
+    if known:
+        return f"254{national}"
+    if known is None:
+        try:
+            number = normalise_phone(raw)
+        except InvalidPhoneNumberError:
+            prefixes[prefix] = False
+            raise
+        prefixes[prefix] = number == f"254{national}"
+        return number
+    return normalise_phone(raw)
 
 
 def without_refused_rows(recipients: RecipientList, personal: Personalised) -> RecipientList:

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from bot.phone import read_recipients
 from bot.services.errors import UserInputError
 from bot.services.merge import has_placeholders, parse, personalise, recipients_with_rows
 from bot.services.recipient_files import numbers_from_file
@@ -92,3 +93,13 @@ def test_a_100000_row_personalised_csv_previews_in_under_3_seconds_of_cpu() -> N
     spent = time.process_time() - started
     assert len(result.numbers) == 100_000 and result.total_units == 100_000
     assert spent < 3.0, f"{spent:.2f} s of CPU"
+
+
+@pytest.mark.parametrize("written", ["0{}", "{}", "254{}", "+254{}"])
+def test_fast_number_check_agrees_with_the_full_check_for_every_mobile_prefix(written: str) -> None:
+    nationals = [f"{prefix}{tail}" for prefix in range(1000, 2000) for tail in ("00000", "98765")]
+    nationals += [f"{prefix}{tail}" for prefix in range(7000, 8000) for tail in ("00000", "98765")]
+    raw = [written.format(national) for national in nationals]
+    fast, _ = recipients_with_rows(raw, [[]] * len(raw))
+    assert fast == read_recipients(raw)
+    assert fast.valid and fast.refused  # both kinds occur: the comparison means something
