@@ -128,6 +128,11 @@ class BulkService:
             length = measure(rendered.sample) if rendered.sample is not None else check_message(text)
             personal = rendered
         else:
+            if has_placeholders(text):
+                raise UserInputError(
+                    "{column} placeholders need a CSV file with a header row: upload it with /bulk as the caption "
+                    "(or reply to it)."
+                )
             length = check_message(text)
             # Tens of thousands of numbers take seconds to check: keep the event loop free for other chats.
             recipients = await asyncio.to_thread(read_recipients, list(numbers))

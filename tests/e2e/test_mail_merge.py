@@ -70,3 +70,16 @@ async def test_template_with_placeholders_works_with_an_upload(bot: BotHarness) 
     await bot.say(SENDER, "/template save bill Hi {name}, KES {amount} due.")
     preview = await bot.upload(SENDER, BILLS, "bills.csv", "/bulk #bill")
     assert "Hi Ann, KES 500 due." in preview.text and "Recipients: 4" in preview.text
+
+
+async def test_placeholders_without_a_csv_header_are_refused(bot: BotHarness) -> None:
+    typed = await bot.say(SENDER, "/bulk 0712345678\nHi {name}")
+    assert "need a CSV file with a header row" in typed.text
+    listed = await bot.upload(SENDER, b"0712000001\n0712000002\n", "list.csv", "/bulk Hi {name}")
+    assert "need a CSV file with a header row" in listed.text
+    assert await bot.services.db.jobs.list_for_chat(SENDER) == []
+
+
+async def test_literal_braces_without_placeholders_are_sent_as_typed(bot: BotHarness) -> None:
+    preview = await bot.say(SENDER, "/bulk 0712345678\nCode {{A1}} ready")
+    assert "Code {{A1}} ready" in preview.text  # no placeholder: the text is not a template, nothing is replaced
