@@ -98,3 +98,10 @@ async def test_bad_template_commands_get_a_readable_refusal(bot: BotHarness, com
     reply = await bot.say(SENDER, command)
     assert explanation in reply.text and "Usage:" in reply.text
     assert await bot.services.db.templates.count() == 0
+
+
+async def test_send_refuses_a_template_with_placeholders(bot: BotHarness) -> None:
+    await bot.say(SENDER, "/template save bill Hi {name}, KES {amount} due.")
+    reply = await bot.say(SENDER, "/send 0712345678 #bill")
+    assert "placeholders are filled from a CSV upload" in reply.text
+    assert bot.texin.requests_to("/api/send_sms") == []
