@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from storage import MessageStatus
 from tests.e2e.harness import SENDER, BotHarness
 from tests.fakes.telegram_server import SentMessage
@@ -83,3 +85,17 @@ async def test_placeholders_without_a_csv_header_are_refused(bot: BotHarness) ->
 async def test_literal_braces_without_placeholders_are_sent_as_typed(bot: BotHarness) -> None:
     preview = await bot.say(SENDER, "/bulk 0712345678\nCode {{A1}} ready")
     assert "Code {{A1}} ready" in preview.text  # no placeholder: the text is not a template, nothing is replaced
+
+
+async def test_credit_running_out_mid_batch_stops_the_other_texts_of_that_batch(bot: BotHarness) -> None:
+    rows = b"Name,Phone\n" + b"".join(f"P{i},07120000{i:02d}\n".encode() for i in range(1, 6))
+    preview = await bot.upload(SENDER, rows, "people.csv", "/bulk Hello {name}")
+    bot.texin.credits = Decimal(2)  # two one-part texts, then "insufficient balance"
+    summary = await bot.press(SENDER, preview, "Send", predicate=lambda m: "stopped" in m.text)
+
+    assert "not sent: the job stopped" in summary.text
+    [job] = await bot.services.db.jobs.list_for_chat(SENDER)
+    statuses = [row.status for row in await bot.services.db.messages.list_for_job(job.id)]
+    assert statuses.count(MessageStatus.SENT) == 2
+    assert statuses.count(MessageStatus.FAILED) == 3
+    assert len(bot.texin.messages) == 2  # nothing was sent after the provider said the credit ran out
