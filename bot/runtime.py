@@ -23,6 +23,7 @@ from bot.services.registry import ProviderRegistry, build_registry
 from bot.services.requests import RequestLog
 from bot.services.sending import SendingService, SingleSend
 from bot.services.status import StatusService
+from bot.services.templates import TemplateService
 from bot.services.tracking import DeliveryTracker, TrackingSchedule
 from storage import Database, open_database
 
@@ -53,6 +54,7 @@ class Services:
     retry_previews: PreviewStore[RetryDraft]
     redact: Callable[[str], str]
     blocklist: BlocklistService
+    templates: TemplateService
 
     async def aclose(self, *, grace: float = 10.0) -> None:
         """Stop bulk jobs cleanly (pending rows resume next start) and flush the alerts, both within ``grace``
@@ -136,6 +138,7 @@ async def open_services(
             retry_previews=PreviewStore(),
             redact=redact,
             blocklist=BlocklistService(db),
+            templates=TemplateService(db),
         )
     except BaseException:
         await db.close()

@@ -34,11 +34,13 @@ from storage.models import (
     MessageStatus,
     NewBulkJob,
     NewMessage,
+    PersonalText,
     RejectedOutcome,
     Role,
     check_transition,
 )
 from storage.spend_requests import SpendRequestRepository
+from storage.templates import TemplateRecord, TemplateRepository
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -68,11 +70,14 @@ __all__ = [
     "NewBulkJob",
     "NewMessage",
     "NotFoundError",
+    "PersonalText",
     "RejectedOutcome",
     "Role",
     "SchemaTooNewError",
     "SpendRequestRepository",
     "StorageError",
+    "TemplateRecord",
+    "TemplateRepository",
     "audit_actions",
     "check_transition",
     "migrate",

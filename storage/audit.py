@@ -24,6 +24,8 @@ REFUSED = "refused"  # a chat without access tried to use the bot
 MIGRATE = "migrate"  # a group became a supergroup: its role, jobs and messages moved to the new chat id
 BLOCK = "block"  # numbers were put on the opt-out blocklist
 UNBLOCK = "unblock"  # numbers were taken off the opt-out blocklist
+TEMPLATE_SAVE = "template_save"  # a message template was created or replaced
+TEMPLATE_DELETE = "template_delete"  # a message template was deleted
 
 _COLUMNS = "id, at, actor_chat_id, actor_user_id, action, target, detail, units"
 
