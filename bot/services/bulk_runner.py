@@ -240,6 +240,10 @@ class JobRunner:
             self._writes.spawn(self._release(claim), name=f"job-{job.id}-release")
             raise
 
+    async def _settle_interrupted(self, outcomes: list[MessageOutcome], never_sent: list[int]) -> None:
+        await self._db.jobs.record_outcomes(outcomes)
+        await self._db.jobs.release_claim(never_sent)
+
     async def _release(self, claim: asyncio.Future[list[ClaimedRow]]) -> None:
         rows = await claim
         if rows:
@@ -290,17 +294,10 @@ class JobRunner:
             try:
                 sent, alert = await self._send_batch(job, rows, body)
             except BaseException:
-                # Interrupted: the group in flight was marked unknown; the groups after it never left.
-                await self._db.jobs.record_outcomes(
-                    [
-                        *outcomes,
-                        *(
-                            MessageOutcome(row.id, MessageStatus.FAILED, error="not sent: interrupted")
-                            for _, left in items[index + 1 :]
-                            for row in left
-                        ),
-                    ]
-                )
+                # Interrupted (shutdown): the group in flight was marked unknown; the groups sent before it are
+                # recorded, and those after it never left, so they go back to pending and resume next start.
+                later = [row.id for _, left in items[index + 1 :] for row in left]
+                self._writes.spawn(self._settle_interrupted(list(outcomes), later), name=f"job-{job.id}-settle")
                 raise
             outcomes += sent
             if alert is not None:
