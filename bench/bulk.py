@@ -9,6 +9,10 @@ For each size, a fresh child process measures wall time, recipients per second, 
 and peak RSS, and compares the wall time with the provider-bound ideal: requests × latency ÷ concurrency, the time
 the provider alone would need with that many requests in flight at once.
 
+Personalised rows (``--personal SIZE:DISTINCT``) send a mail-merge job whose recipients get DISTINCT different
+texts in turn: providers take one text per request, so each batch sends one request per distinct text in it, and
+the ideal counts those requests.
+
 Run: ``python -m bench.bulk`` (``--sizes 10000 100000 --latency 0.05 --batch-size 100 --concurrency 4``).
 """
 
@@ -36,6 +40,7 @@ from bot.services.alerts import AlertService
 from bot.services.balance import BalanceService
 from bot.services.bulk import BulkDraft, BulkService
 from bot.services.bulk_runner import Progress
+from bot.services.merge import Personalised, parse, personalise, recipients_with_rows
 from bot.services.registry import ProviderRegistry
 from bot.sms_text import measure
 from storage import BulkJobRecord, JobTotals, open_database
@@ -103,9 +108,21 @@ def start_fake_texin(latency: float, credits: int) -> tuple[subprocess.Popen[str
     return process, int(line.split()[1])
 
 
-async def send_job(size: int, port: int, batch_size: int, concurrency: int) -> dict[str, Any]:
+def personal_draft(numbers: list[str], distinct: int) -> Personalised:
+    """A mail-merge job: row i's amount is i % distinct, so DISTINCT different texts come in turn."""
+    rows = [["Customer", number, str(index % distinct)] for index, number in enumerate(numbers)]
+    merge = parse("Hi {name}, your bill is KES {amount}. Pay by the 5th.", ["Name", "Phone", "Amount"])
+    recipients, kept = recipients_with_rows(numbers, rows)
+    return personalise(merge, recipients.valid, kept)
+
+
+async def send_job(size: int, port: int, batch_size: int, concurrency: int, distinct: int = 0) -> dict[str, Any]:
     numbers = [f"07{index:08d}" for index in range(size)]
     text = "Planned maintenance tonight 22:00-23:00. Services may be briefly unavailable."
+    personal = None
+    if distinct:
+        personal = personal_draft(numbers, distinct)
+        text = personal.bodies[0]
     with tempfile.TemporaryDirectory() as folder:
         db = await open_database(Path(folder) / "bench.db")
         client = TexinClient(
@@ -126,6 +143,7 @@ async def send_job(size: int, port: int, batch_size: int, concurrency: int) -> d
             length=measure(text),
             recipients=read_recipients(numbers),
             unit_price=Decimal("0.30"),
+            personal=personal,
         )
         reporter = QuietReporter()
         cpu_before = _cpu_seconds()
@@ -135,11 +153,17 @@ async def send_job(size: int, port: int, batch_size: int, concurrency: int) -> d
         wall = time.perf_counter() - started
         cpu = _cpu_seconds() - cpu_before
         assert totals is not None
-        if totals.sent != size or totals.units != size * draft.length.segments:
+        if totals.sent != size or totals.units != draft.units:
             raise RuntimeError(f"job did not complete cleanly: {totals}")
         await registry.aclose()
         await db.close()
-    requests = math.ceil(size / batch_size)
+    if distinct:  # one request per distinct text in each batch
+        requests = sum(
+            len({index % distinct for index in range(start, min(start + batch_size, size))})
+            for start in range(0, size, batch_size)
+        )
+    else:
+        requests = math.ceil(size / batch_size)
     return {
         "size": size,
         "wall": wall,
@@ -182,10 +206,10 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def child(size: int, latency: float, batch_size: int, concurrency: int) -> None:
+def child(size: int, latency: float, batch_size: int, concurrency: int, distinct: int = 0) -> None:
     fake, port = start_fake_texin(latency, credits=size * 8)
     try:
-        result = asyncio.run(send_job(size, port, batch_size, concurrency))
+        result = asyncio.run(send_job(size, port, batch_size, concurrency, distinct))
         result["provider_only"] = asyncio.run(provider_only(size, port, batch_size, concurrency))
     finally:
         fake.terminate()
@@ -193,7 +217,7 @@ def child(size: int, latency: float, batch_size: int, concurrency: int) -> None:
     print(json.dumps(result))
 
 
-def run_child(size: int, args: argparse.Namespace) -> dict[str, Any]:
+def run_child(size: int, args: argparse.Namespace, distinct: int = 0) -> dict[str, Any]:
     output = subprocess.run(
         [
             sys.executable,
@@ -207,6 +231,8 @@ def run_child(size: int, args: argparse.Namespace) -> dict[str, Any]:
             str(args.batch_size),
             "--concurrency",
             str(args.concurrency),
+            "--distinct",
+            str(distinct),
         ],
         capture_output=True,
         text=True,
@@ -222,10 +248,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the fake provider takes per request")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--personal",
+        nargs="*",
+        default=["10000:10", "1000:1000"],
+        help="personalised rows, SIZE:DISTINCT (DISTINCT different texts in turn)",
+    )
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--distinct", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        child(args.child, args.latency, args.batch_size, args.concurrency)
+        child(args.child, args.latency, args.batch_size, args.concurrency, args.distinct)
         return
     print(
         f"bulk send: fake Texin latency {args.latency * 1000:.0f} ms/request, batch {args.batch_size}, "
@@ -246,6 +279,15 @@ def main(argv: list[str] | None = None) -> None:
             f"{size:>10,} {result['wall']:>8.2f} {size / result['wall']:>8,.0f} {ideal:>8.2f} {ratio:>6.3f} "
             f"{result['cpu'] / size * 1000:>9.4f} {result['peak_rss_mb']:>7.1f}MB   "
             f"{result['provider_only']:>7.2f} {result['provider_only'] / ideal:>11.3f}"
+        )
+    for pair in args.personal:
+        size, distinct = (int(part) for part in pair.split(":"))
+        result = run_child(size, args, distinct)
+        ideal = result["requests"] * args.latency / args.concurrency
+        print(
+            f"{size:>10,} {result['wall']:>8.2f} {size / result['wall']:>8,.0f} {ideal:>8.2f} "
+            f"{result['wall'] / ideal:>6.3f} {result['cpu'] / size * 1000:>9.4f} {result['peak_rss_mb']:>7.1f}MB   "
+            f"personalised, {distinct:,} distinct texts: {result['requests']:,} requests"
         )
     print(
         "floor: the same requests sent by the bare client with the same concurrency, no storage and no bot "

@@ -46,6 +46,7 @@ from bot.handlers.migration import FollowingBot, chat_migrated, follow_migration
 from bot.handlers.retry import retry_button, retry_command
 from bot.handlers.send import send_button, send_command
 from bot.handlers.status import status_command
+from bot.handlers.templates import template_command
 from bot.notifier import TelegramAdminNotifier
 from bot.redact import make_redactor, settings_secrets
 from bot.redacting_limiter import RedactingRateLimiter
@@ -158,6 +159,7 @@ def add_handlers(application: SmsApplication) -> None:
     application.add_handler(MessageHandler(Command("block") & NEW_MESSAGES, block_command))
     application.add_handler(MessageHandler(Command("unblock") & NEW_MESSAGES, unblock_command))
     application.add_handler(MessageHandler(Command("blocked") & NEW_MESSAGES, blocked_command))
+    application.add_handler(MessageHandler(Command("template") & NEW_MESSAGES, template_command))
 
     application.add_handler(CallbackQueryHandler(send_button, pattern=r"^(ok|no):send:"))
     application.add_handler(CallbackQueryHandler(bulk_button, pattern=r"^(ok|no|stop):bulk:"))

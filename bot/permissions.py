@@ -40,6 +40,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("block", "/block <numbers> [reason]", "Opt numbers out: they are never texted", _SENDERS),
     Command("unblock", "/unblock <numbers>", "Take numbers off the opt-out blocklist", _ADMINS),
     Command("blocked", "/blocked [page]", "The opt-out blocklist: who blocked, when, why", _ALL),
+    Command(
+        "template",
+        "/template [list [page]|show <name>|save <name> <text>|delete <name>]",
+        "Saved message texts; a message that is only #name uses one",
+        _ALL,
+    ),
 )
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}

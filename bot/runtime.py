@@ -24,6 +24,7 @@ from bot.services.registry import ProviderRegistry, build_registry
 from bot.services.requests import RequestLog
 from bot.services.sending import SendingService, SingleSend
 from bot.services.status import StatusService
+from bot.services.templates import TemplateService
 from bot.services.tracking import DeliveryTracker, TrackingSchedule
 from storage import Database, open_database
 
@@ -56,6 +57,7 @@ class Services:
     groups: GroupService
     group_previews: PreviewStore[str]
     blocklist: BlocklistService
+    templates: TemplateService
 
     async def aclose(self, *, grace: float = 10.0) -> None:
         """Stop bulk jobs cleanly (pending rows resume next start) and flush the alerts, both within ``grace``
@@ -141,6 +143,7 @@ async def open_services(
             groups=GroupService(db),
             group_previews=PreviewStore(),
             blocklist=BlocklistService(db),
+            templates=TemplateService(db),
         )
     except BaseException:
         await db.close()

@@ -35,11 +35,13 @@ from storage.models import (
     MessageStatus,
     NewBulkJob,
     NewMessage,
+    PersonalText,
     RejectedOutcome,
     Role,
     check_transition,
 )
 from storage.spend_requests import SpendRequestRepository
+from storage.templates import TemplateRecord, TemplateRepository
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -71,11 +73,14 @@ __all__ = [
     "NewBulkJob",
     "NewMessage",
     "NotFoundError",
+    "PersonalText",
     "RejectedOutcome",
     "Role",
     "SchemaTooNewError",
     "SpendRequestRepository",
     "StorageError",
+    "TemplateRecord",
+    "TemplateRepository",
     "audit_actions",
     "check_transition",
     "migrate",

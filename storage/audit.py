@@ -25,6 +25,8 @@ GROUP = "group"  # a contact group was created, changed or deleted (detail says 
 MIGRATE = "migrate"  # a group became a supergroup: its role, jobs and messages moved to the new chat id
 BLOCK = "block"  # numbers were put on the opt-out blocklist
 UNBLOCK = "unblock"  # numbers were taken off the opt-out blocklist
+TEMPLATE_SAVE = "template_save"  # a message template was created or replaced
+TEMPLATE_DELETE = "template_delete"  # a message template was deleted
 
 _COLUMNS = "id, at, actor_chat_id, actor_user_id, action, target, detail, units"
 

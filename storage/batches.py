@@ -116,10 +116,14 @@ class BatchOperations:
                 " (SELECT id, recipient FROM messages WHERE bulk_job_id = ? AND status = ? ORDER BY id LIMIT ?)"
                 " AS claimed LEFT JOIN blocked_numbers ON blocked_numbers.number = claimed.recipient) AS blocked"
                 " WHERE messages.id = blocked.id"
-                " RETURNING messages.id, messages.recipient, messages.status",
+                " RETURNING messages.id, messages.recipient, messages.status, messages.body, messages.segments",
                 (_SENDING, _CANCELLED, BLOCKED_ERROR, self._conn.now_text(), job_id, _PENDING, size),
             )
-            claimed = [ClaimedRow(int(row["id"]), str(row["recipient"])) for row in rows if row["status"] == _SENDING]
+            claimed = [
+                ClaimedRow(int(row["id"]), str(row["recipient"]), str(row["body"]), int(row["segments"]))
+                for row in rows
+                if row["status"] == _SENDING
+            ]
             if claimed or not rows:
                 return sorted(claimed, key=lambda r: r.id)
 

@@ -30,6 +30,7 @@ from storage.jobs import BulkJobRepository
 from storage.messages import MessageRepository
 from storage.migrations import migrate
 from storage.spend_requests import SpendRequestRepository
+from storage.templates import TemplateRepository
 from storage.tracking import TrackingRepository
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
@@ -50,6 +51,7 @@ class Database:
         self.spend_requests = SpendRequestRepository(self._shared)
         self.groups = GroupRepository(self._shared)
         self.blocklist = BlocklistRepository(self._shared)
+        self.templates = TemplateRepository(self._shared, self.audit)
         self._closed = False
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:

@@ -33,6 +33,7 @@ from storage.models import (
     JobTotals,
     MessageStatus,
     NewBulkJob,
+    PersonalText,
 )
 from storage.spend_requests import claim_request
 
@@ -93,15 +94,25 @@ class BulkJobRepository(BatchOperations):
         self._messages = messages
 
     async def create(
-        self, job: NewBulkJob, recipients: Sequence[str], *, request_key: str | None = None
+        self,
+        job: NewBulkJob,
+        recipients: Sequence[str],
+        *,
+        request_key: str | None = None,
+        texts: Sequence[PersonalText] | None = None,
     ) -> BulkJobRecord:
         """Write the job (``queued``) and one ``pending`` row per recipient, all in one transaction.
+
+        ``texts`` (a personalised job) gives each recipient's own body, encoding and segments, in the same order;
+        without it every row stores the job's body.
 
         With ``request_key`` the Telegram update that asked for it is recorded in that transaction too; a key
         already recorded raises ``DuplicateRequestError`` and nothing is stored.
         """
         if not recipients:
             raise ValueError("a bulk job needs at least one recipient")
+        if texts is not None and len(texts) != len(recipients):
+            raise ValueError("one text per recipient")
         now = self._conn.now_text()
         async with self._conn.transaction():
             job_id = await self._conn.insert(
@@ -115,13 +126,25 @@ class BulkJobRepository(BatchOperations):
                 await claim_request(self._conn, request_key, job.chat_id, bulk_job_id=job_id)
             # One INSERT … SELECT over a JSON array: SQLite walks the list itself, about three times faster than
             # executemany binding each row from Python (100,000 recipients: ~0.2 s instead of ~0.6 s).
-            await self._conn.execute(
-                "INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
-                " bulk_job_id, recipient, created_at, updated_at)"
-                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, value, ?, ? FROM json_each(?) ORDER BY key",
-                (job.chat_id, job.user_id, job.provider, job.body, job.encoding, job.segments, _PENDING, job_id,
-                 now, now, json.dumps(list(recipients))),
-            )  # fmt: skip
+            if texts is None:
+                await self._conn.execute(
+                    "INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
+                    " bulk_job_id, recipient, created_at, updated_at)"
+                    " SELECT ?, ?, ?, ?, ?, ?, ?, ?, value, ?, ? FROM json_each(?) ORDER BY key",
+                    (job.chat_id, job.user_id, job.provider, job.body, job.encoding, job.segments, _PENDING, job_id,
+                     now, now, json.dumps(list(recipients))),
+                )  # fmt: skip
+            else:
+                # The same single statement over [recipient, body, encoding, segments] arrays.
+                rows = [[number, t.body, t.encoding, t.segments] for number, t in zip(recipients, texts, strict=True)]
+                await self._conn.execute(
+                    "INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
+                    " bulk_job_id, recipient, created_at, updated_at)"
+                    " SELECT ?, ?, ?, json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+                    " json_extract(value, '$[3]'), ?, ?, json_extract(value, '$[0]'), ?, ?"
+                    " FROM json_each(?) ORDER BY key",
+                    (job.chat_id, job.user_id, job.provider, _PENDING, job_id, now, now, json.dumps(rows)),
+                )  # fmt: skip
             record = await self.get(job_id)
         assert record is not None  # inserted just above, in this transaction
         return record

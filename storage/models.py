@@ -128,6 +128,8 @@ class ClaimedRow:
 
     id: int
     recipient: str
+    body: str | None = None  # the row's own text (a personalised job's rows differ; None: the job's body)
+    segments: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,15 @@ class RejectedOutcome:
 
     outcome: MessageOutcome
     current: MessageStatus | None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalText:
+    """One recipient's own text in a personalised bulk job, with how it is billed."""
+
+    body: str
+    encoding: str
+    segments: int
 
 
 @dataclass(frozen=True, slots=True)

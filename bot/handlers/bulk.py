@@ -28,7 +28,8 @@ from bot.providers.types import ProviderName
 from bot.services.bulk import BulkDraft, ReporterFactory
 from bot.services.errors import UserInputError
 from bot.services.group_audience import is_group_token
-from bot.services.recipient_files import check_upload, numbers_from_file
+from bot.services.merge import FileColumns, Personalised
+from bot.services.recipient_files import FileNumbers, check_upload, numbers_from_file
 from bot.services.requests import DuplicateRequest
 from bot.sms_text import MessageTextError
 from storage import BulkJobRecord
@@ -52,10 +53,11 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
         return
     try:
         provider, rest = take_provider(command_args(message), services.providers)
-        numbers, text, source = await _recipients_and_text(message, rest, context)
+        numbers, text, source, columns = await _recipients_and_text(message, rest, context)
         if not text.strip():
             where = "on the line after the numbers" if source is None else "after /bulk"
             raise UserInputError(f"The message is empty: write it {where}.")
+        text = await services.templates.expand(text)  # "#name" as the whole message: that template
         draft = await services.bulk.prepare(
             chat_id=chat_id,
             user_id=user_id,
@@ -64,6 +66,7 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
             provider=provider,
             source=source,
             caller_role=context.role,
+            columns=columns,
         )
     except (UserInputError, MessageTextError) as exc:
         await reply(update, usage(str(exc), USAGE))
@@ -80,22 +83,26 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
     await remember_preview(services.requests, key, chat_id)
 
 
-async def _recipients_and_text(message: Message, rest: str, context: SmsContext) -> tuple[list[str], str, str | None]:
+async def _recipients_and_text(
+    message: Message, rest: str, context: SmsContext
+) -> tuple[list[str], str, str | None, FileColumns | None]:
+    """Numbers, message, where the numbers came from, and a CSV's columns (for ``{column}`` placeholders)."""
     numbers, text = split_bulk_text(rest)
     replied = message.reply_to_message
     if message.document is None and (replied is None or _has_phone(numbers)):
         # Numbers typed in the command win over whatever message it happens to reply to.
-        return numbers, text, None
+        return numbers, text, None, None
     document = message.document or (replied.document if replied is not None else None)
     if document is not None:
-        from_file = await _numbers_from_document(document, context)
+        read = await _numbers_from_document(document, context)
+        columns = None if read.header is None or read.values is None else FileColumns(read.header, read.values)
         if message.document is not None and numbers and all(is_group_token(n) for n in numbers):
             # "/bulk @oncall Server down" as a file's caption: the file's numbers and the groups' members.
-            return from_file + numbers, text, document.file_name
-        return from_file, rest, document.file_name
+            return read.numbers + numbers, text, document.file_name, columns
+        return read.numbers, rest, document.file_name, columns
     if replied is not None and (replied.text or replied.caption):
-        return split_numbers(replied.text or replied.caption or ""), rest, REPLIED_SOURCE
-    return numbers, text, None
+        return split_numbers(replied.text or replied.caption or ""), rest, REPLIED_SOURCE, None
+    return numbers, text, None, None
 
 
 def _has_phone(numbers: list[str]) -> bool:
@@ -111,13 +118,25 @@ def _has_phone(numbers: list[str]) -> bool:
     return False
 
 
-async def _numbers_from_document(document: Document, context: SmsContext) -> list[str]:
+async def _numbers_from_document(document: Document, context: SmsContext) -> FileNumbers:
     limit = context.services.settings.max_upload_bytes
     check_upload(document.file_name, document.mime_type, document.file_size, max_bytes=limit)
     telegram_file = await context.bot.get_file(document.file_id)
     content = bytes(await telegram_file.download_as_bytearray())
     # A big file takes a moment to read: keep the event loop free for other chats.
-    return (await asyncio.to_thread(numbers_from_file, content, document.file_name, max_bytes=limit)).numbers
+    return await asyncio.to_thread(numbers_from_file, content, document.file_name, max_bytes=limit)
+
+
+def personal_lines(personal: Personalised) -> list[str]:
+    """A personalised job: units counted per recipient's own text; the quote below is the first one."""
+    if personal.smallest_parts == personal.largest_parts:
+        parts = plural(personal.largest_parts, "SMS part")
+    else:
+        parts = f"{personal.smallest_parts}–{personal.largest_parts} SMS parts"
+    return [
+        f"Personalised: {personal.distinct_texts:,} different texts, {parts} each",
+        f"Length: {plural(personal.total_units, 'unit')} in all",
+    ]
 
 
 def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
@@ -143,11 +162,16 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
         lines.append(f"Duplicates removed: {len(recipients.duplicates):,}")
     if draft.blocked:
         lines.append(f"Blocked (opted out): {len(draft.blocked):,} (left out)")
+    if draft.personal is not None:
+        lines += personal_lines(draft.personal)
+    else:
+        lines.append(f"Length: {length_line(draft.length, len(recipients.valid))}")
+    shown = draft.text if draft.personal is None or draft.personal.sample is None else draft.personal.sample
     lines += [
-        f"Length: {length_line(draft.length, len(recipients.valid))}",
         f"Estimated cost: {cost}",
         f"Via: {draft.provider.label} (sender id {esc(draft.sender_id)})",
-        f"<blockquote>{esc(draft.text[:300])}{'…' if len(draft.text) > 300 else ''}</blockquote>",
+        *(["Sample (the first recipient's text):"] if draft.personal is not None else []),
+        f"<blockquote>{esc(shown[:300])}{'…' if len(shown) > 300 else ''}</blockquote>",
     ]
     head = "\n".join(lines)
     if not recipients.refused:

@@ -100,7 +100,7 @@ async def _numbers_from_attachment(message: Message, context: SmsContext) -> tup
     replied = message.reply_to_message
     document = message.document or (replied.document if replied is not None else None)
     if document is not None:
-        return await _numbers_from_document(document, context), document.file_name
+        return (await _numbers_from_document(document, context)).numbers, document.file_name
     if replied is not None and (replied.text or replied.caption):
         return split_numbers(replied.text or replied.caption or ""), "the message you replied to"
     raise UserInputError("Give the numbers after the group name, or send this as the caption of a CSV/TXT file.")

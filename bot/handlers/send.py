@@ -26,6 +26,7 @@ from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember
 from bot.phone import InvalidPhoneNumberError, display_phone
 from bot.services.blocklist import RecipientBlockedError
 from bot.services.errors import UserInputError
+from bot.services.merge import has_placeholders
 from bot.services.requests import DuplicateRequest
 from bot.services.sending import SendReport, SingleSend
 from bot.sms_text import MessageTextError, SmsLength
@@ -47,11 +48,14 @@ async def send_command(update: Update, context: SmsContext) -> None:
         return
     try:
         args = parse_send(command_args(message), services.providers)
+        text = await services.templates.expand(args.text)  # "#name" as the whole message: that template
+        if has_placeholders(text):
+            raise UserInputError("{column} placeholders are filled from a CSV upload: use /bulk with the file.")
         request = services.sending.prepare(
             chat_id=chat_id,
             user_id=user_id,
             number=args.number,
-            text=args.text,
+            text=text,
             provider=args.provider,
             caller_role=context.role,
         )

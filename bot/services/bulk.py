@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -25,8 +25,18 @@ from bot.services.blocklist import without_blocked
 from bot.services.bulk_runner import JobRunner, ProgressReporter
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from bot.services.group_audience import expand_groups
+from bot.services.merge import (
+    FileColumns,
+    MergeText,
+    Personalised,
+    has_placeholders,
+    parse,
+    personalise,
+    recipients_with_rows,
+    without_refused_rows,
+)
 from bot.services.registry import ProviderRegistry
-from bot.sms_text import SmsLength, check_message
+from bot.sms_text import SmsLength, check_message, measure
 from storage import BulkJobRecord, Database, JobState, JobTotals, MessageRecord, NewBulkJob, Role, audit_actions
 
 log = logging.getLogger(__name__)
@@ -51,9 +61,12 @@ class BulkDraft:
     source: str | None = None  # file name, when the numbers came from an upload
     groups: tuple[tuple[str, int], ...] = ()  # (contact group, its member count) for each ``@name`` used
     blocked: tuple[str, ...] = ()  # valid numbers left out because they opted out
+    personal: Personalised | None = None  # each recipient's own text, when the message has {column} placeholders
 
     @property
     def units(self) -> int:
+        if self.personal is not None:
+            return self.personal.total_units
         return self.length.units(len(self.recipients.valid))
 
     @property
@@ -110,14 +123,36 @@ class BulkService:
         provider: ProviderName | None = None,
         source: str | None = None,
         caller_role: Role | None,
+        columns: FileColumns | None = None,
     ) -> BulkDraft:
+        """``columns``: the uploaded CSV's header and each number's row, for ``{column}`` placeholders."""
         require(caller_role, "bulk")
-        length = check_message(text)
+        personal: Personalised | None = None
         client = self._providers.get(provider)
         audience = await expand_groups(self._db, numbers)
-        # Tens of thousands of numbers take seconds to check: keep the event loop free for other chats.
-        recipients = await asyncio.to_thread(read_recipients, list(audience.numbers))
+        if columns is not None and has_placeholders(text):
+            if audience.groups:
+                raise UserInputError(
+                    "{column} placeholders are filled from the CSV's rows, and a group's numbers have none: "
+                    "send to the group without placeholders, or put its numbers in the CSV."
+                )
+            merge = parse(text, columns.header)  # an unknown placeholder is refused before any work
+            # One pass over the rows, off the event loop: numbers checked, texts rendered and measured.
+            recipients, rendered = await asyncio.to_thread(_personalise, merge, list(numbers), columns.values)
+            length = measure(rendered.sample) if rendered.sample is not None else check_message(text)
+            personal = rendered
+        else:
+            if has_placeholders(text):
+                raise UserInputError(
+                    "{column} placeholders need a CSV file with a header row: upload it with /bulk as the caption "
+                    "(or reply to it)."
+                )
+            length = check_message(text)
+            # Tens of thousands of numbers take seconds to check: keep the event loop free for other chats.
+            recipients = await asyncio.to_thread(read_recipients, list(audience.numbers))
         recipients, blocked = await without_blocked(self._db, recipients)
+        if personal is not None and blocked:
+            personal = personal.without(frozenset(blocked))
         if not recipients.valid:
             if recipients.refused:
                 raise UserInputError(_nothing_valid(recipients))
@@ -138,6 +173,7 @@ class BulkService:
             source=source,
             groups=audience.groups,
             blocked=blocked,
+            personal=personal,
         )
 
     async def start(
@@ -162,6 +198,7 @@ class BulkService:
             ),
             draft.recipients.valid,
             request_key=request_key,
+            texts=None if draft.personal is None else draft.personal.texts(),
         )
         await self._db.audit.record(
             audit_actions.BULK,
@@ -378,6 +415,14 @@ class BulkService:
         # provider ids and look "maybe sent"), and rows a cut claim took never left and go back to pending.
         await self._writes.drain(WRITES_GRACE)
         await self._background.drain(deadline - time.monotonic())
+
+
+def _personalise(
+    merge: MergeText, numbers: list[str], rows: Sequence[Sequence[str]]
+) -> tuple[RecipientList, Personalised]:
+    recipients, kept = recipients_with_rows(numbers, rows)
+    personal = personalise(merge, recipients.valid, kept)
+    return without_refused_rows(recipients, personal), personal
 
 
 def _internal_error_text(job_id: int) -> str:

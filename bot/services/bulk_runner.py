@@ -218,7 +218,7 @@ class JobRunner:
                 batch = await self._claim(job)
                 if not batch:
                     return
-                outcomes, alert = await self._send_batch(job, batch)
+                outcomes, alert = await self._send_groups(job, batch)
             # Recorded after the slot is free, so the next request leaves while this one is written down; the
             # admins are told only once the rows are stored.
             try:
@@ -239,6 +239,10 @@ class JobRunner:
         except asyncio.CancelledError:
             self._writes.spawn(self._release(claim), name=f"job-{job.id}-release")
             raise
+
+    async def _settle_interrupted(self, outcomes: list[MessageOutcome], never_sent: list[int]) -> None:
+        await self._db.jobs.record_outcomes(outcomes)
+        await self._db.jobs.release_claim(never_sent)
 
     async def _release(self, claim: asyncio.Future[list[ClaimedRow]]) -> None:
         rows = await claim
@@ -264,12 +268,53 @@ class JobRunner:
         )
         self._background.spawn(report, name=f"job-{job.id}-alert")
 
-    async def _send_batch(
+    async def _send_groups(
         self, job: BulkJobRecord, batch: Sequence[ClaimedRow]
+    ) -> tuple[list[MessageOutcome], _BatchAlert | None]:
+        """One request per distinct text in the batch (a plain job's batch is one text: one request).
+
+        Providers take one message per request, so a personalised batch sends its identical texts together and
+        the others one request each, one after the other inside this worker's slot: ``BULK_CONCURRENCY`` holds.
+        """
+        groups: dict[str, list[ClaimedRow]] = {}
+        for row in batch:
+            groups.setdefault(job.body if row.body is None else row.body, []).append(row)
+        if len(groups) == 1:
+            return await self._send_batch(job, batch, next(iter(groups)))
+        outcomes: list[MessageOutcome] = []
+        alerts: list[_BatchAlert] = []
+        items = list(groups.items())
+        for index, (body, rows) in enumerate(items):
+            if self._stop_reason is not None or self.cancelled.is_set():
+                # Not sent: the job stopped (e.g. no credit) or was cancelled while this batch was going out.
+                reason = "not sent: the job stopped" if self._stop_reason is not None else "not sent: cancelled"
+                rest = [row for _, left in items[index:] for row in left]
+                outcomes += [MessageOutcome(row.id, MessageStatus.FAILED, error=reason) for row in rest]
+                break
+            try:
+                sent, alert = await self._send_batch(job, rows, body)
+            except BaseException:
+                # Interrupted (shutdown): the group in flight was marked unknown; the groups sent before it are
+                # recorded, and those after it never left, so they go back to pending and resume next start.
+                later = [row.id for _, left in items[index + 1 :] for row in left]
+                self._writes.spawn(self._settle_interrupted(list(outcomes), later), name=f"job-{job.id}-settle")
+                raise
+            outcomes += sent
+            if alert is not None:
+                alerts.append(alert)
+        if not alerts:
+            return outcomes, None
+        merged = _BatchAlert(
+            alerts[0].error, sum(alert.recipients for alert in alerts), unknown=any(alert.unknown for alert in alerts)
+        )
+        return outcomes, merged
+
+    async def _send_batch(
+        self, job: BulkJobRecord, batch: Sequence[ClaimedRow], body: str
     ) -> tuple[list[MessageOutcome], _BatchAlert | None]:
         recipients = [row.recipient for row in batch]
         try:
-            result = await self._provider.send(recipients, job.body, job.sender_id)
+            result = await self._provider.send(recipients, body, job.sender_id)
         except OutcomeUnknownError as exc:
             maybe_sent = [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=str(exc)) for row in batch]
             return maybe_sent, _BatchAlert(str(exc), len(batch), unknown=True)
@@ -285,7 +330,8 @@ class JobRunner:
             )
             raise
         self._balances.note_balance_after_send(self._provider.name, result.balance_after)
-        outcomes = outcomes_from_result(batch, result, job.segments)
+        segments = batch[0].segments if batch[0].segments is not None else job.segments
+        outcomes = outcomes_from_result(batch, result, segments)
         unknown = sum(outcome.status is MessageStatus.UNKNOWN for outcome in outcomes)
         if unknown:
             return outcomes, _BatchAlert("the provider's answer did not mention some recipients", unknown, unknown=True)

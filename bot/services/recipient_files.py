@@ -78,6 +78,10 @@ class FileNumbers:
     numbers: list[str]
     column: str | None  # the header of the column read, when the file had one
     rows: int  # data rows read; for a list, numbers read
+    # With a header row: its cells, and each number's whole row (``values[i]`` is the row of ``numbers[i]``),
+    # for messages personalised from the other columns.
+    header: list[str] | None = None
+    values: list[list[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +121,15 @@ def numbers_from_file(content: bytes, file_name: str | None, *, max_bytes: int |
         layout = _layout(sample)
         _check_count(text, layout)
         rows = _rows(text, delimiter)
-        numbers, count = _collect(itertools.islice(rows, layout.skip, None), layout)
+        values: list[list[str]] | None = [] if layout.skip and layout.column is not None else None
+        numbers, count = _collect(itertools.islice(rows, layout.skip, None), layout, values)
     except csv.Error as exc:
         raise UserInputError(f"The file cannot be read as CSV ({exc}).") from None
     if not numbers:
         where = f"in the column “{layout.header}”" if layout.header else "in the file"
         raise UserInputError(f"No numbers found {where}.")
-    return FileNumbers(numbers=numbers, column=layout.header, rows=count)
+    header = [cell.strip() for cell in sample[0]] if values is not None else None
+    return FileNumbers(numbers=numbers, column=layout.header, rows=count, header=header, values=values)
 
 
 def clean_cell(cell: str) -> str:
@@ -282,7 +288,8 @@ def _numbers_column(rows: list[list[str]]) -> int:
     return max(range(width), key=lambda column: (counts[column], -column))
 
 
-def _collect(rows: Iterable[list[str]], layout: _Layout) -> tuple[list[str], int]:
+def _collect(rows: Iterable[list[str]], layout: _Layout, values: list[list[str]] | None) -> tuple[list[str], int]:
+    """The numbers and the rows read; with ``values``, also each number's row (cells stripped)."""
     numbers: list[str] = []
     count = 0
     for row in rows:
@@ -300,6 +307,8 @@ def _collect(rows: Iterable[list[str]], layout: _Layout) -> tuple[list[str], int
             value = clean_cell(row[layout.column]) if layout.column < len(row) else ""
             if _filled(value):
                 numbers.append(_checked(value))
+                if values is not None:
+                    values.append([cell.strip() for cell in row])
     return numbers, count
 
 

@@ -14,7 +14,7 @@ from bot.handlers.bulk import reporter_factory
 from bot.providers.types import ProviderName
 from bot.services.background import BackgroundTasks
 from bot.services.bulk_runner import JobRunner
-from storage import JobState, MessageStatus, NewBulkJob, Role, open_database
+from storage import JobState, MessageStatus, NewBulkJob, PersonalText, Role, open_database
 from tests.e2e.harness import (
     ADMIN,
     SENDER,
@@ -252,3 +252,35 @@ async def test_deny_answers_at_once_while_a_finished_jobs_summary_waits_for_tele
         assert "can no longer use" in denied.text
     finally:
         hold.release()
+
+
+async def test_a_personalised_batch_cut_by_shutdown_puts_its_unsent_texts_back_to_pending(bot: BotHarness) -> None:
+    """A personalised batch goes out one request per text; cut in the middle, the texts after the one in flight
+    never left: pending again (resumed later), not failed and not unknown."""
+    db = bot.services.db
+    texts = [PersonalText(f"Hi {name}", "GSM-7", 1) for name in ("Amina", "Baraka", "Chebet")]
+    job = await db.jobs.create(
+        NewBulkJob(chat_id=ADMIN, user_id=ADMIN, body="Hi {name}", encoding="GSM-7", segments=1, provider="texin",
+                   sender_id="Texin"),
+        ["254712000001", "254712000002", "254712000003"],
+        texts=texts,
+    )  # fmt: skip
+    bot.texin.latency = 0.6
+    writes = BackgroundTasks()
+    runner = JobRunner(
+        db,
+        bot.services.providers.get(ProviderName.TEXIN),
+        bot.services.alerts,
+        bot.services.balances,
+        batch_size=3,
+        concurrency=1,
+        writes=writes,
+    )
+    run = asyncio.create_task(runner.run(job, reporter_factory(bot.application.bot, bot.services.alerts)(job, "start")))
+    await wait_until(lambda: bot.texin.received.total() >= 2, 10, "the second text to reach Texin")
+    run.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    assert await writes.drain(5.0) == 0
+    statuses = [row.status for row in await db.messages.list_for_job(job.id)]
+    assert statuses == [MessageStatus.SENT, MessageStatus.UNKNOWN, MessageStatus.PENDING]

@@ -126,3 +126,18 @@ async def test_bulk_caption_of_a_file_with_groups_sends_to_both_and_keeps_the_gr
     await bot.press(SENDER, preview, "Send", predicate=lambda m: "finished" in m.text)
     assert bot.texin.received == {"254712345678": 1, "254722000000": 1, "254733000000": 1}
     assert [r.body["message"] for r in bot.texin.requests_to("/api/send_bulk_sms")] == ["Server down"]
+
+
+async def test_bulk_with_a_group_and_csv_placeholders_is_refused_and_sends_nothing(bot: BotHarness) -> None:
+    await bot.say(SENDER, "/group add oncall 0712345678")
+    csv = b"Name,Phone\nAmina,0722000000\n"
+    refused = await bot.upload(SENDER, csv, "people.csv", "/bulk @oncall Hi {name}")
+    assert "a group's numbers have none" in refused.text and refused.reply_markup is None
+    assert await bot.services.db.jobs.list_for_chat(SENDER) == []
+
+
+async def test_bulk_to_a_group_with_a_template(bot: BotHarness) -> None:
+    await bot.say(SENDER, "/group add oncall 0712345678 0722000000")
+    await bot.say(SENDER, "/template save outage Power is out until 18:00")
+    preview = await bot.say(SENDER, "/bulk @oncall #outage")
+    assert "Recipients: 2" in preview.text and "Power is out until 18:00" in preview.text

@@ -18,6 +18,7 @@ BEFORE_GROUPS = (
     "0002_alerts_and_tracking.sql",
     "0003_update_claims.sql",
     "0004_blocklist.sql",
+    "0005_templates.sql",
 )
 
 
@@ -47,12 +48,12 @@ async def test_a_database_from_before_groups_upgrades_in_place(tmp_path: Path) -
     path = tmp_path / "upgrade.db"
     old = await open_database(path, migrations_dir=old_dir)
     await old.chats.seed_admins([ADMIN_CHAT])
-    assert await old.schema_version() == 4
+    assert await old.schema_version() == 5
     await old.close()
 
     db: Database = await open_database(path)
     try:
-        assert await db.schema_version() == len(load_migrations()) >= 5
+        assert await db.schema_version() == len(load_migrations()) >= 6
         assert await db.chats.admin_ids() == [ADMIN_CHAT]
         assert await db.groups.add("team", [A], chat_id=ADMIN_CHAT) == (True, [A])
     finally:

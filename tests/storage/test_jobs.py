@@ -17,6 +17,7 @@ from storage import (
     MessageOutcome,
     MessageStatus,
     NotFoundError,
+    PersonalText,
     RejectedOutcome,
     open_database,
 )
@@ -412,3 +413,25 @@ async def test_retrying_a_job_requeues_only_its_failed_and_unknown_rows(db: Data
     assert reopened.state is JobState.QUEUED
     with pytest.raises(NotFoundError):
         await db.jobs.requeue_failed_and_unknown(999)
+
+
+async def test_create_with_personal_texts_stores_each_rows_own_body_and_claims_return_it(db: Database) -> None:
+    texts = [PersonalText("Hi Ann", "GSM-7", 1), PersonalText("Hi Zoë " + "x" * 70, "UCS-2", 2)]
+    job = await db.jobs.create(a_job(body="Hi {name}"), numbers(2), texts=texts)
+
+    rows = await db.messages.list_for_job(job.id)
+    assert [(m.recipient, m.body, m.encoding, m.segments) for m in rows] == [
+        (numbers(2)[0], "Hi Ann", "GSM-7", 1),
+        (numbers(2)[1], "Hi Zoë " + "x" * 70, "UCS-2", 2),
+    ]
+    claimed = await db.jobs.claim_batch(job.id, 10)
+    assert [(c.recipient, c.body, c.segments) for c in claimed] == [
+        (numbers(2)[0], "Hi Ann", 1),
+        (numbers(2)[1], "Hi Zoë " + "x" * 70, 2),
+    ]
+
+
+async def test_create_refuses_texts_that_do_not_match_the_recipients(db: Database) -> None:
+    with pytest.raises(ValueError, match="one text per recipient"):
+        await db.jobs.create(a_job(), numbers(2), texts=[PersonalText("a", "GSM-7", 1)])
+    assert await db.jobs.list_for_chat(SENDER_CHAT) == []

@@ -192,3 +192,32 @@ async def test_two_processes_creating_the_same_new_file_at_once_both_succeed(db_
     finally:
         await first.close()
         await second.close()
+
+
+async def test_database_of_the_previous_version_upgrades_in_place_keeping_its_data(tmp_path: Path) -> None:
+    # A file made by migrations 0001–0003 only (the release before templates), then opened by this program.
+    previous = tmp_path / "previous"
+    previous.mkdir()
+    for migration in load_migrations():
+        if migration.version <= 3:
+            (previous / migration.name).write_text(migration.sql, encoding="utf-8")
+    path = tmp_path / "old.db"
+    conn = await _raw(path)
+    try:
+        assert await migrate(conn, previous) == 3
+        await conn.execute(
+            "INSERT INTO chats (chat_id, role, added_at, updated_at) VALUES (?, 'admin', ?, ?)",
+            (ADMIN_CHAT, "2026-01-01T00:00:00.000000+00:00", "2026-01-01T00:00:00.000000+00:00"),
+        )
+    finally:
+        await conn.close()
+
+    db = await open_database(path)
+    try:
+        assert await db.schema_version() == len(load_migrations())
+        assert await db.chats.admin_ids() == [ADMIN_CHAT]
+        await db.templates.save("outage", "Power is off", by_chat_id=ADMIN_CHAT, by_user_id=None)
+        record = await db.templates.get("OUTAGE")
+        assert record is not None and record.body == "Power is off"
+    finally:
+        await db.close()
