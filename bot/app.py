@@ -36,6 +36,7 @@ from bot.handlers.bulk import bulk_button, bulk_command, reporter_factory
 from bot.handlers.chats import allow_command, chats_command, deny_command
 from bot.handlers.commands import Command
 from bot.handlers.errors import on_error
+from bot.handlers.groups import group_button, group_command
 from bot.handlers.guard import guard
 from bot.handlers.history import export_command, history_command
 from bot.handlers.info import start, unknown_command
@@ -154,6 +155,7 @@ def add_handlers(application: SmsApplication) -> None:
     application.add_handler(MessageHandler(Command("allow") & NEW_MESSAGES, allow_command))
     application.add_handler(MessageHandler(Command("deny") & NEW_MESSAGES, deny_command))
     application.add_handler(MessageHandler(Command("chats") & NEW_MESSAGES, chats_command))
+    application.add_handler(MessageHandler(Command("group") & NEW_MESSAGES, group_command))
     application.add_handler(MessageHandler(Command("block") & NEW_MESSAGES, block_command))
     application.add_handler(MessageHandler(Command("unblock") & NEW_MESSAGES, unblock_command))
     application.add_handler(MessageHandler(Command("blocked") & NEW_MESSAGES, blocked_command))
@@ -162,6 +164,7 @@ def add_handlers(application: SmsApplication) -> None:
     application.add_handler(CallbackQueryHandler(send_button, pattern=r"^(ok|no):send:"))
     application.add_handler(CallbackQueryHandler(bulk_button, pattern=r"^(ok|no|stop):bulk:"))
     application.add_handler(CallbackQueryHandler(retry_button, pattern=r"^(ok|no):retry:"))
+    application.add_handler(CallbackQueryHandler(group_button, pattern=r"^(ok|no):group:"))
 
     # Last in its group: only commands nothing above took.
     application.add_handler(MessageHandler(Command() & NEW_MESSAGES, unknown_command))

@@ -17,6 +17,7 @@ from bot.services.balance import BalanceService
 from bot.services.balance_watch import BalanceWatcher
 from bot.services.blocklist import BlocklistService
 from bot.services.bulk import BulkDraft, BulkService, RetryDraft
+from bot.services.groups import GroupService
 from bot.services.history import HistoryService
 from bot.services.previews import PreviewStore
 from bot.services.registry import ProviderRegistry, build_registry
@@ -53,6 +54,8 @@ class Services:
     bulk_previews: PreviewStore[BulkDraft]
     retry_previews: PreviewStore[RetryDraft]
     redact: Callable[[str], str]
+    groups: GroupService
+    group_previews: PreviewStore[str]
     blocklist: BlocklistService
     templates: TemplateService
 
@@ -137,6 +140,8 @@ async def open_services(
             bulk_previews=PreviewStore(),
             retry_previews=PreviewStore(),
             redact=redact,
+            groups=GroupService(db),
+            group_previews=PreviewStore(),
             blocklist=BlocklistService(db),
             templates=TemplateService(db),
         )

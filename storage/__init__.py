@@ -16,6 +16,7 @@ from storage.errors import (
     SchemaTooNewError,
     StorageError,
 )
+from storage.groups import GroupRepository, GroupSummary
 from storage.jobs import BulkJobRepository
 from storage.messages import MessageRepository
 from storage.migrations import migrate
@@ -58,6 +59,8 @@ __all__ = [
     "Clock",
     "Database",
     "DuplicateRequestError",
+    "GroupRepository",
+    "GroupSummary",
     "InvalidTransitionError",
     "JobState",
     "JobTotals",

@@ -21,6 +21,7 @@ CANCEL = "cancel"  # a bulk job was stopped by a person
 REQUEUE = "requeue"  # failed/unknown rows were put back to pending on request
 RETRY = "retry"  # a person asked to resend a bulk job's failed and unknown recipients
 REFUSED = "refused"  # a chat without access tried to use the bot
+GROUP = "group"  # a contact group was created, changed or deleted (detail says how)
 MIGRATE = "migrate"  # a group became a supergroup: its role, jobs and messages moved to the new chat id
 BLOCK = "block"  # numbers were put on the opt-out blocklist
 UNBLOCK = "unblock"  # numbers were taken off the opt-out blocklist

@@ -25,6 +25,7 @@ from storage.chats import ChatRepository
 from storage.codec import Clock, utc_now
 from storage.connection import SharedConnection
 from storage.errors import StorageError
+from storage.groups import GroupRepository
 from storage.jobs import BulkJobRepository
 from storage.messages import MessageRepository
 from storage.migrations import migrate
@@ -48,6 +49,7 @@ class Database:
         self.tracking = TrackingRepository(self._shared)
         self.alert_state = AlertStateRepository(self._shared)
         self.spend_requests = SpendRequestRepository(self._shared)
+        self.groups = GroupRepository(self._shared)
         self.blocklist = BlocklistRepository(self._shared)
         self.templates = TemplateRepository(self._shared, self.audit)
         self._closed = False

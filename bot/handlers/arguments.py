@@ -9,6 +9,7 @@ from bot.formatting import truncate
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.providers.types import ProviderName
 from bot.services.errors import UserInputError
+from bot.services.group_audience import is_group_token
 from bot.services.registry import ProviderRegistry
 
 VIA_PREFIX = "via:"
@@ -96,4 +97,5 @@ def _only_numbers(line: str) -> bool:
 
 
 def _looks_numeric(token: str) -> bool:
-    return token.translate(_NUMBER_PUNCTUATION).isdigit()
+    """A phone number, or a contact group's ``@name`` (``/bulk @oncall 0712345678``)."""
+    return token.translate(_NUMBER_PUNCTUATION).isdigit() or is_group_token(token)

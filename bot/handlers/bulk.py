@@ -27,6 +27,7 @@ from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.providers.types import ProviderName
 from bot.services.bulk import BulkDraft, ReporterFactory
 from bot.services.errors import UserInputError
+from bot.services.group_audience import is_group_token
 from bot.services.merge import FileColumns, Personalised
 from bot.services.recipient_files import FileNumbers, check_upload, numbers_from_file
 from bot.services.requests import DuplicateRequest
@@ -93,7 +94,11 @@ async def _recipients_and_text(
         return numbers, text, None, None
     document = message.document or (replied.document if replied is not None else None)
     if document is not None:
-        read = await _numbers_from_document(document, context)
+        read = await read_document(document, context)
+        if message.document is not None and numbers and all(is_group_token(n) for n in numbers):
+            # "/bulk @oncall Server down" as a file's caption: the file's numbers and the groups' members (no
+            # personalisation: the groups' members have no row in the file).
+            return read.numbers + numbers, text, document.file_name, None
         columns = None if read.header is None or read.values is None else FileColumns(read.header, read.values)
         return read.numbers, rest, document.file_name, columns
     if replied is not None and (replied.text or replied.caption):
@@ -102,8 +107,10 @@ async def _recipients_and_text(
 
 
 def _has_phone(numbers: list[str]) -> bool:
-    """Whether a leading number token is really a phone number, not "10" in "/bulk 10 minutes to closing"."""
+    """Whether a leading number token is really a phone number (or a group), not "10" in "/bulk 10 minutes"."""
     for number in numbers:
+        if is_group_token(number):
+            return True
         try:
             normalise_phone(number)
         except InvalidPhoneNumberError:
@@ -112,7 +119,8 @@ def _has_phone(numbers: list[str]) -> bool:
     return False
 
 
-async def _numbers_from_document(document: Document, context: SmsContext) -> FileNumbers:
+async def read_document(document: Document, context: SmsContext) -> FileNumbers:
+    """An uploaded CSV/TXT: checked before download (size, kind), then read off the event loop."""
     limit = context.services.settings.max_upload_bytes
     check_upload(document.file_name, document.mime_type, document.file_size, max_bytes=limit)
     telegram_file = await context.bot.get_file(document.file_id)
@@ -150,6 +158,8 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
     ]
     if recipients.refused:
         lines.append(f"Refused: {plural(len(recipients.refused), 'number')} (listed below)")
+    if draft.groups:
+        lines.append("From groups: " + ", ".join(f"@{esc(name)} {count:,}" for name, count in draft.groups))
     if recipients.duplicates:
         lines.append(f"Duplicates removed: {len(recipients.duplicates):,}")
     if draft.blocked:

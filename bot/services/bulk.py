@@ -24,6 +24,7 @@ from bot.services.balance import BalanceService
 from bot.services.blocklist import without_blocked
 from bot.services.bulk_runner import JobRunner, ProgressReporter
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
+from bot.services.group_audience import expand_groups
 from bot.services.merge import (
     FileColumns,
     MergeText,
@@ -58,6 +59,7 @@ class BulkDraft:
     recipients: RecipientList
     unit_price: Decimal | None
     source: str | None = None  # file name, when the numbers came from an upload
+    groups: tuple[tuple[str, int], ...] = ()  # (contact group, its member count) for each ``@name`` used
     blocked: tuple[str, ...] = ()  # valid numbers left out because they opted out
     personal: Personalised | None = None  # each recipient's own text, when the message has {column} placeholders
 
@@ -127,6 +129,7 @@ class BulkService:
         require(caller_role, "bulk")
         personal: Personalised | None = None
         client = self._providers.get(provider)
+        audience = await expand_groups(self._db, numbers)
         if columns is not None and has_placeholders(text):
             merge = parse(text, columns.header)  # an unknown placeholder is refused before any work
             # One pass over the rows, off the event loop: numbers checked, texts rendered and measured.
@@ -141,7 +144,7 @@ class BulkService:
                 )
             length = check_message(text)
             # Tens of thousands of numbers take seconds to check: keep the event loop free for other chats.
-            recipients = await asyncio.to_thread(read_recipients, list(numbers))
+            recipients = await asyncio.to_thread(read_recipients, list(audience.numbers))
         recipients, blocked = await without_blocked(self._db, recipients)
         if personal is not None and blocked:
             personal = personal.without(frozenset(blocked))
@@ -163,6 +166,7 @@ class BulkService:
             recipients=recipients,
             unit_price=await self._balances.unit_price(client.name),
             source=source,
+            groups=audience.groups,
             blocked=blocked,
             personal=personal,
         )
