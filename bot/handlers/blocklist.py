@@ -9,19 +9,18 @@ Forms:
 
 from __future__ import annotations
 
-import asyncio
 import re
 
-from telegram import Document, Message, Update
+from telegram import Message, Update
 
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, plural, when
+from bot.handlers.bulk import read_document
 from bot.handlers.common import command_args, reply, sender_ids, usage
 from bot.ids import parse_id
 from bot.phone import display_phone, split_numbers
 from bot.services.blocklist import BlockChange
 from bot.services.errors import UserInputError
-from bot.services.recipient_files import check_upload, numbers_from_file
 
 BLOCK_USAGE = "/block 0712345678 0722000000 [reason], or as the caption of (or a reply to) a CSV/TXT file"
 UNBLOCK_USAGE = "/unblock 0712345678 0722000000, or as the caption of (or a reply to) a CSV/TXT file"
@@ -116,12 +115,12 @@ async def _numbers_and_rest(message: Message, context: SmsContext) -> tuple[list
     replied = message.reply_to_message
     document = message.document or (replied.document if replied is not None else None)
     if message.document is not None:  # the caption of the file: all of it is the reason
-        return await _numbers_from_document(message.document, context), args
+        return (await read_document(message.document, context)).numbers, args
     numbers, rest = split_leading_numbers(args)
     if numbers or replied is None:
         return numbers, rest  # numbers typed in the command win over whatever message it replies to
     if document is not None:
-        return await _numbers_from_document(document, context), args
+        return (await read_document(document, context)).numbers, args
     assert replied is not None
     return split_numbers(replied.text or replied.caption or ""), args
 
@@ -136,11 +135,3 @@ def split_leading_numbers(args: str) -> tuple[list[str], str]:
         numbers += split_numbers(word.group())
         end = word.end()
     return numbers, args[end:].strip()
-
-
-async def _numbers_from_document(document: Document, context: SmsContext) -> list[str]:
-    limit = context.services.settings.max_upload_bytes
-    check_upload(document.file_name, document.mime_type, document.file_size, max_bytes=limit)
-    telegram_file = await context.bot.get_file(document.file_id)
-    content = bytes(await telegram_file.download_as_bytearray())
-    return (await asyncio.to_thread(numbers_from_file, content, document.file_name, max_bytes=limit)).numbers

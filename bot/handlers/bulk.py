@@ -94,7 +94,11 @@ async def _recipients_and_text(
         return numbers, text, None, None
     document = message.document or (replied.document if replied is not None else None)
     if document is not None:
-        read = await _numbers_from_document(document, context)
+        read = await read_document(document, context)
+        if message.document is not None and numbers and all(is_group_token(n) for n in numbers):
+            # "/bulk @oncall Server down" as a file's caption: the file's numbers and the groups' members (no
+            # personalisation: the groups' members have no row in the file).
+            return read.numbers + numbers, text, document.file_name, None
         columns = None if read.header is None or read.values is None else FileColumns(read.header, read.values)
         if message.document is not None and numbers and all(is_group_token(n) for n in numbers):
             # "/bulk @oncall Server down" as a file's caption: the file's numbers and the groups' members.
@@ -118,7 +122,8 @@ def _has_phone(numbers: list[str]) -> bool:
     return False
 
 
-async def _numbers_from_document(document: Document, context: SmsContext) -> FileNumbers:
+async def read_document(document: Document, context: SmsContext) -> FileNumbers:
+    """An uploaded CSV/TXT: checked before download (size, kind), then read off the event loop."""
     limit = context.services.settings.max_upload_bytes
     check_upload(document.file_name, document.mime_type, document.file_size, max_bytes=limit)
     telegram_file = await context.bot.get_file(document.file_id)

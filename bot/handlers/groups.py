@@ -13,7 +13,7 @@ from telegram import Message, Update
 
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, plural
-from bot.handlers.bulk import EXPIRED_BUTTON, _numbers_from_document
+from bot.handlers.bulk import EXPIRED_BUTTON, read_document
 from bot.handlers.common import command_args, drop_buttons, keyboard, refuse_foreign_press, reply, sender_ids, usage
 from bot.phone import display_phone, split_numbers
 from bot.services.errors import UserInputError
@@ -100,7 +100,7 @@ async def _numbers_from_attachment(message: Message, context: SmsContext) -> tup
     replied = message.reply_to_message
     document = message.document or (replied.document if replied is not None else None)
     if document is not None:
-        return (await _numbers_from_document(document, context)).numbers, document.file_name
+        return (await read_document(document, context)).numbers, document.file_name
     if replied is not None and (replied.text or replied.caption):
         return split_numbers(replied.text or replied.caption or ""), "the message you replied to"
     raise UserInputError("Give the numbers after the group name, or send this as the caption of a CSV/TXT file.")
