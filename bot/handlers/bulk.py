@@ -95,13 +95,10 @@ async def _recipients_and_text(
     document = message.document or (replied.document if replied is not None else None)
     if document is not None:
         read = await read_document(document, context)
-        if message.document is not None and numbers and all(is_group_token(n) for n in numbers):
-            # "/bulk @oncall Server down" as a file's caption: the file's numbers and the groups' members (no
-            # personalisation: the groups' members have no row in the file).
-            return read.numbers + numbers, text, document.file_name, None
         columns = None if read.header is None or read.values is None else FileColumns(read.header, read.values)
         if message.document is not None and numbers and all(is_group_token(n) for n in numbers):
-            # "/bulk @oncall Server down" as a file's caption: the file's numbers and the groups' members.
+            # "/bulk @oncall Server down" as a file's caption: the file's numbers and the groups' members. The
+            # columns go along so that {column} placeholders are refused saying why (the members have no row).
             return read.numbers + numbers, text, document.file_name, columns
         return read.numbers, rest, document.file_name, columns
     if replied is not None and (replied.text or replied.caption):

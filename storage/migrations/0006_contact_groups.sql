@@ -1,4 +1,4 @@
--- 0006: contact groups, named lists of numbers shared by every allowed chat (/group, /bulk @name).
+-- 0005: contact groups, named lists of numbers shared by every allowed chat (/group, /bulk @name).
 
 -- ``name`` is stored lower-case (names are case-insensitive); members are E.164 numbers, once per group.
 CREATE TABLE contact_groups (
