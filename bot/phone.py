@@ -7,7 +7,7 @@ tidies the input and turns every refusal into a reason a person understands.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import phonenumbers
@@ -90,13 +90,22 @@ def split_numbers(text: str) -> list[str]:
 
 def read_recipients(raw_numbers: Iterable[str]) -> RecipientList:
     """Normalise many numbers, keeping input order, one refusal reason each, and dropping repeats."""
+    return read_recipients_kept(raw_numbers)[0]
+
+
+def read_recipients_kept(
+    raw_numbers: Iterable[str], normalise: Callable[[str], str] = normalise_phone
+) -> tuple[RecipientList, list[int]]:
+    """``read_recipients``, also giving the input position of each valid number (for rows that go with them),
+    with the normaliser a caller may speed up."""
     valid: list[str] = []
+    positions: list[int] = []
     seen: set[str] = set()
     refused: list[RefusedNumber] = []
     duplicates: list[str] = []
-    for raw in raw_numbers:
+    for position, raw in enumerate(raw_numbers):
         try:
-            number = normalise_phone(raw)
+            number = normalise(raw)
         except InvalidPhoneNumberError as exc:
             refused.append(RefusedNumber(raw=raw, reason=exc.reason))
             continue
@@ -105,7 +114,8 @@ def read_recipients(raw_numbers: Iterable[str]) -> RecipientList:
             continue
         seen.add(number)
         valid.append(number)
-    return RecipientList(valid=tuple(valid), refused=tuple(refused), duplicates=tuple(duplicates))
+        positions.append(position)
+    return RecipientList(valid=tuple(valid), refused=tuple(refused), duplicates=tuple(duplicates)), positions
 
 
 def display_phone(number: str) -> str:

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.formatting import truncate
-from bot.phone import InvalidPhoneNumberError, RecipientList, RefusedNumber, display_phone, normalise_phone
+from bot.phone import (
+    InvalidPhoneNumberError,
+    RecipientList,
+    RefusedNumber,
+    display_phone,
+    normalise_phone,
+    read_recipients_kept,
+)
 from bot.services.errors import UserInputError
 from bot.sms_text import MAX_SEGMENTS, SmsLength, measure
 from storage import PersonalText
@@ -165,25 +172,11 @@ def recipients_with_rows(
     numbers: Sequence[str], rows: Sequence[Sequence[str]]
 ) -> tuple[RecipientList, list[Sequence[str]]]:
     """``read_recipients`` that keeps each valid number's row beside it (a repeated number keeps its first row)."""
-    valid: list[str] = []
-    kept: list[Sequence[str]] = []
-    seen: set[str] = set()
-    refused: list[RefusedNumber] = []
-    duplicates: list[str] = []
+    if len(numbers) != len(rows):
+        raise ValueError(f"{len(numbers)} numbers but {len(rows)} rows")
     prefixes: dict[str, bool] = {}  # national prefix → whether such a plainly written number is valid
-    for raw, row in zip(numbers, rows, strict=True):
-        try:
-            number = _normalise_fast(raw, prefixes)
-        except InvalidPhoneNumberError as exc:
-            refused.append(RefusedNumber(raw=raw, reason=exc.reason))
-            continue
-        if number in seen:
-            duplicates.append(number)
-            continue
-        seen.add(number)
-        valid.append(number)
-        kept.append(row)
-    return RecipientList(valid=tuple(valid), refused=tuple(refused), duplicates=tuple(duplicates)), kept
+    recipients, positions = read_recipients_kept(numbers, lambda raw: _normalise_fast(raw, prefixes))
+    return recipients, [rows[position] for position in positions]
 
 
 # A number written plainly (0712345678, 712345678, 254712345678, +254712345678): the nine national digits.
