@@ -14,7 +14,7 @@ from bot.handlers.bulk import reporter_factory
 from bot.providers.types import ProviderName
 from bot.services.background import BackgroundTasks
 from bot.services.bulk_runner import JobRunner
-from storage import JobState, MessageStatus, NewBulkJob, PersonalText, Role, open_database
+from storage import BulkJobRecord, JobState, JobTotals, MessageStatus, NewBulkJob, PersonalText, Role, open_database
 from tests.e2e.harness import (
     ADMIN,
     SENDER,
@@ -168,6 +168,23 @@ async def test_a_database_failure_inside_a_running_job_is_told_to_its_chat_and_t
     assert len(chat_lines) == 1
 
 
+def start_runner(
+    bot: BotHarness, job: BulkJobRecord, *, batch_size: int, writes: BackgroundTasks
+) -> asyncio.Task[JobTotals]:
+    """A job's runner on the bot's own services, one request at a time, its cut-off writes kept in ``writes``."""
+    runner = JobRunner(
+        bot.services.db,
+        bot.services.providers.get(ProviderName.TEXIN),
+        bot.services.alerts,
+        bot.services.balances,
+        batch_size=batch_size,
+        concurrency=1,
+        writes=writes,
+    )
+    reporter = reporter_factory(bot.application.bot, bot.services.alerts)(job, "start")
+    return asyncio.create_task(runner.run(job, reporter))
+
+
 async def test_a_claim_cut_by_shutdown_puts_its_rows_back_to_pending(bot: BotHarness, database_path: Path) -> None:
     """Review finding: a worker cancelled while its claim waits for the database never gets the rows, so they
     never leave; they must go back to ``pending`` (resumed later), not stay ``sending`` (turned "maybe sent")."""
@@ -179,16 +196,7 @@ async def test_a_claim_cut_by_shutdown_puts_its_rows_back_to_pending(bot: BotHar
     )  # fmt: skip
     bot.texin.latency = 0.5
     writes = BackgroundTasks()
-    runner = JobRunner(
-        db,
-        bot.services.providers.get(ProviderName.TEXIN),
-        bot.services.alerts,
-        bot.services.balances,
-        batch_size=1,
-        concurrency=1,
-        writes=writes,
-    )
-    run = asyncio.create_task(runner.run(job, reporter_factory(bot.application.bot, bot.services.alerts)(job, "start")))
+    run = start_runner(bot, job, batch_size=1, writes=writes)
     await wait_until(lambda: bot.texin.received.total() >= 1, 10, "the first batch to reach Texin")
     # Another process takes SQLite's write lock: the next claim waits for it inside the database thread.
     other = sqlite3.connect(database_path, timeout=10, isolation_level=None)
@@ -267,16 +275,7 @@ async def test_a_personalised_batch_cut_by_shutdown_puts_its_unsent_texts_back_t
     )  # fmt: skip
     bot.texin.latency = 0.6
     writes = BackgroundTasks()
-    runner = JobRunner(
-        db,
-        bot.services.providers.get(ProviderName.TEXIN),
-        bot.services.alerts,
-        bot.services.balances,
-        batch_size=3,
-        concurrency=1,
-        writes=writes,
-    )
-    run = asyncio.create_task(runner.run(job, reporter_factory(bot.application.bot, bot.services.alerts)(job, "start")))
+    run = start_runner(bot, job, batch_size=3, writes=writes)
     await wait_until(lambda: bot.texin.received.total() >= 2, 10, "the second text to reach Texin")
     run.cancel()
     with contextlib.suppress(asyncio.CancelledError):
