@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import TracebackType
@@ -97,8 +98,8 @@ async def open_database(
         conn.row_factory = sqlite3.Row
         # busy_timeout first: switching to WAL needs a lock another process may be holding.
         await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
-        mode = next(iter(await conn.execute_fetchall("PRAGMA journal_mode = WAL")))[0]
-        if str(mode).lower() != "wal":
+        mode = await _enable_wal(conn, busy_timeout_ms)
+        if mode.lower() != "wal":
             raise StorageError(f"{path}: SQLite refused WAL mode (got {mode!r}); is it on a network share?")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; FULL would fsync every commit
@@ -107,3 +108,19 @@ async def open_database(
         await conn.close()
         raise
     return Database(conn, path=path, clock=clock)
+
+
+async def _enable_wal(conn: aiosqlite.Connection, busy_timeout_ms: int) -> str:
+    """Switch to WAL, waiting up to the busy timeout for another process that is creating or migrating the file.
+
+    SQLite can answer "database is locked" to this pragma without calling the busy handler (the lock it needs is
+    one it will not wait for), so the wait is done here: two processes starting on a new file at once both succeed.
+    """
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            return str(next(iter(await conn.execute_fetchall("PRAGMA journal_mode = WAL")))[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(0.02)
