@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -76,6 +77,8 @@ class Settings(BaseSettings):
     delivery_give_up_hours: float = Field(default=24.0, gt=0)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)
     log_level: str = "INFO"
+    # Times people type (`at:18:30`) and read (schedules, /usage days, alerts) are in this IANA zone.
+    bot_timezone: str = "Africa/Nairobi"
 
     @field_validator("admin_chat_ids", mode="before")
     @classmethod
@@ -102,6 +105,16 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        name = value.strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Africa/Nairobi") from None
+        return name
 
     @model_validator(mode="after")
     def _providers_usable(self) -> Settings:
@@ -131,6 +144,11 @@ class Settings(BaseSettings):
         if self.sms254_username is not None and self.sms254_api_key is not None:
             enabled.append(ProviderName.SMS254)
         return enabled
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """``BOT_TIMEZONE`` as a zone (cached by ``zoneinfo``)."""
+        return ZoneInfo(self.bot_timezone)
 
     @property
     def chosen_default_provider(self) -> ProviderName:
