@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     # Times people type (`at:18:30`) and read (schedules, /usage days, alerts) are in this IANA zone.
     bot_timezone: str = "Africa/Nairobi"
 
+    # The simulator provider (bot/providers/simulator.py): sends nothing, needs no credentials.
+    sms_simulator: bool = False
+    simulator_latency_ms: int = Field(default=200, ge=0, le=60_000)
+    simulator_balance: Decimal = Field(default=Decimal(10_000), ge=0)
+    simulator_delivery_seconds: float = Field(default=5.0, ge=0)
+    simulator_failure_rate: float = Field(default=0.0, ge=0, le=1)
+
     @field_validator("admin_chat_ids", mode="before")
     @classmethod
     def _split_chat_ids(cls, value: Any) -> Any:
@@ -127,8 +134,10 @@ class Settings(BaseSettings):
         if not enabled:
             raise ValueError(
                 "TEXIN_API_KEY / SMS254_API_KEY: no SMS provider is configured; "
-                "set TEXIN_API_KEY, or SMS254_USERNAME and SMS254_API_KEY"
+                "set TEXIN_API_KEY, or SMS254_USERNAME and SMS254_API_KEY (or SMS_SIMULATOR=true to try the bot)"
             )
+        if self.default_provider is ProviderName.SIMULATOR and not self.sms_simulator:
+            raise ValueError("DEFAULT_PROVIDER: simulator is chosen but SMS_SIMULATOR is not true")
         if self.default_provider is not None and self.default_provider not in enabled:
             raise ValueError(
                 f"DEFAULT_PROVIDER: {self.default_provider.value} is chosen but its credentials are not set"
@@ -143,6 +152,8 @@ class Settings(BaseSettings):
             enabled.append(ProviderName.TEXIN)
         if self.sms254_username is not None and self.sms254_api_key is not None:
             enabled.append(ProviderName.SMS254)
+        if self.sms_simulator:
+            enabled.append(ProviderName.SIMULATOR)  # last: never the default next to a real provider
         return enabled
 
     @property
@@ -158,7 +169,7 @@ class Settings(BaseSettings):
         specific = {
             ProviderName.TEXIN: self.texin_low_balance_threshold,
             ProviderName.SMS254: self.sms254_low_balance_threshold,
-        }[provider]
+        }.get(provider)
         return self.low_balance_threshold if specific is None else specific
 
 

@@ -19,7 +19,7 @@ async def balance_command(update: Update, context: SmsContext) -> None:
 def balance_text(reports: list[BalanceReport]) -> str:
     lines = ["💰 <b>Balance</b>"]
     for report in reports:
-        label = report.provider.label
+        label = report.provider.shown
         balance = report.balance
         if balance is None:
             lines.append(f"{label}: ⚠️ {esc(report.error or 'no answer')}")

@@ -150,7 +150,7 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
     elif draft.provider is ProviderName.SMS254:
         cost = "not known (254sms does not report prices)"
     else:
-        cost = f"not known ({draft.provider.label} did not give its price)"
+        cost = f"not known ({draft.provider.shown} did not give its price)"
     lines = [
         "📨 <b>Bulk SMS preview</b>",
         *([f"<b>{stale_line(age, 'send it now?')}</b>"] if age is not None else []),
@@ -171,7 +171,7 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
     shown = draft.text if draft.personal is None or draft.personal.sample is None else draft.personal.sample
     lines += [
         f"Estimated cost: {cost}",
-        f"Via: {draft.provider.label} (sender id {esc(draft.sender_id)})",
+        f"Via: {draft.provider.shown} (sender id {esc(draft.sender_id)})",
         *(["Sample (the first recipient's text):"] if draft.personal is not None else []),
         f"<blockquote>{esc(shown[:300])}{'…' if len(shown) > 300 else ''}</blockquote>",
     ]

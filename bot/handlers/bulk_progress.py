@@ -48,7 +48,7 @@ def eta_text(seconds: float | None) -> str:
 
 
 def progress_text(job: BulkJobRecord, heading: str, progress: Progress, *, final: bool = False) -> str:
-    provider = ProviderName(job.provider).label
+    provider = ProviderName(job.provider).shown
     counts = f"✅ Sent: {progress.sent:,} · ❌ Failed: {progress.failed:,}"
     if progress.unknown:
         counts += f" · ❓ Unknown: {progress.unknown:,}"
@@ -62,7 +62,7 @@ def progress_text(job: BulkJobRecord, heading: str, progress: Progress, *, final
 def summary_text(
     job: BulkJobRecord, totals: JobTotals, failures: Sequence[MessageRecord], stopped_by: str | None
 ) -> str:
-    provider = ProviderName(job.provider).label
+    provider = ProviderName(job.provider).shown
     estimated_units = job.segments * job.total_recipients
     if stopped_by == "cancelled":
         title = f"⏹ <b>Bulk job #{job.id} cancelled</b> via {provider}"

@@ -38,7 +38,7 @@ async def history_command(update: Update, context: SmsContext) -> None:
         items.append("<b>Bulk jobs</b>")
         for job, totals in history.jobs:
             items.append(
-                f"📦 #{job.id} {job.state.value} · {ProviderName(job.provider).label} · "
+                f"📦 #{job.id} {job.state.value} · {ProviderName(job.provider).shown} · "
                 f"{totals.accepted:,}/{job.total_recipients:,} sent, {totals.delivered:,} delivered, "
                 f"{totals.failed:,} failed · {when(job.created_at)}"
                 + (f" · chat <code>{job.chat_id}</code>" if history.all_chats else "")

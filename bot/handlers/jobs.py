@@ -36,7 +36,7 @@ async def track_deliveries(context: SmsContext) -> None:
 def delivery_summary_text(summary: DeliverySummary) -> str:
     job = summary.job
     lines = [
-        f"📬 <b>Deliveries of bulk job #{job.id}</b> via {ProviderName(job.provider).label}",
+        f"📬 <b>Deliveries of bulk job #{job.id}</b> via {ProviderName(job.provider).shown}",
         f"Delivered: {summary.delivered:,}",
         f"Failed: {summary.failed:,}",
         f"Still pending: {summary.pending:,}",

@@ -138,7 +138,7 @@ def preview_text(request: SingleSend, unit_price: Decimal | None, limit: int, ag
     return (
         f"{heading}\n"
         f"To: {display_phone(request.recipient)}\n"
-        f"Via: {request.provider.label} (sender id {esc(request.sender_id)})\n"
+        f"Via: {request.provider.shown} (sender id {esc(request.sender_id)})\n"
         f"Length: {length_line(request.length)}\n"
         f"Estimated cost: {cost}\n"
         f"<blockquote>{esc(request.text[:500])}{'…' if len(request.text) > 500 else ''}</blockquote>"
@@ -157,7 +157,7 @@ def units_text(reported: int | None, estimated: int) -> str:
 def report_text(report: SendReport) -> str:
     request = report.request
     to = display_phone(request.recipient)
-    via = request.provider.label
+    via = request.provider.shown
     if report.status is MessageStatus.SENT:
         lines = [f"✅ <b>Sent</b> to {to} via {via}"]
         ids = f"Message #{report.message_id}"
@@ -171,7 +171,7 @@ def report_text(report: SendReport) -> str:
             figures += f" · Balance: {credits(report.balance_after)} units"
         lines.append(figures)
         if report.simulation:
-            lines.append(f"⚠️ {via} is in simulation mode: the SMS was not really delivered.")
+            lines.append(f"⚠️ {request.provider.label} is in simulation mode: simulated, not really delivered.")
         return "\n".join(lines)
     if report.status is MessageStatus.UNKNOWN:
         return (

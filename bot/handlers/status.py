@@ -57,15 +57,16 @@ async def status_command(update: Update, context: SmsContext) -> None:
 def message_line(message: MessageRecord) -> str:
     preview = message.body[:40] + ("…" if len(message.body) > 40 else "")
     job = f" · job #{message.bulk_job_id}" if message.bulk_job_id else ""
+    simulated = " (simulated)" if ProviderName(message.provider).simulated else ""
     return (
-        f"{STATUS_ICONS[message.status]} #{message.id} {message.status.value} · "
+        f"{STATUS_ICONS[message.status]} #{message.id} {message.status.value}{simulated} · "
         f"{display_phone(message.recipient)}{job} · {esc(preview)}"
     )
 
 
 def report_text(report: StatusReport) -> str:
     message = report.message
-    provider = ProviderName(message.provider).label
+    provider = ProviderName(message.provider).shown
     lines = [
         f"{STATUS_ICONS[message.status]} <b>Message #{message.id}: {message.status.value}</b>",
         f"To: {display_phone(message.recipient)} via {provider}",

@@ -12,11 +12,22 @@ from typing import Any, Protocol
 class ProviderName(StrEnum):
     TEXIN = "texin"
     SMS254 = "sms254"
+    SIMULATOR = "simulator"  # bot/providers/simulator.py: sends nothing
 
     @property
     def label(self) -> str:
         """How people call the provider."""
-        return {"texin": "Texin", "sms254": "254sms"}[self.value]
+        return {"texin": "Texin", "sms254": "254sms", "simulator": "Simulator"}[self.value]
+
+    @property
+    def simulated(self) -> bool:
+        """Whether what goes through it never reaches a phone."""
+        return self is ProviderName.SIMULATOR
+
+    @property
+    def shown(self) -> str:
+        """How replies name it: the label, marked "simulated" when nothing is really sent."""
+        return f"{self.label} (simulated)" if self.simulated else self.label
 
 
 class RecipientState(StrEnum):

@@ -133,10 +133,10 @@ class AlertService:
     ) -> None:
         what = f"bulk job #{job_id}" if job_id is not None else "a send"
         if unknown:
-            head = f"❓ <b>Outcome unknown</b> for {what} through {provider.label}"
+            head = f"❓ <b>Outcome unknown</b> for {what} through {provider.shown}"
             tail = "These messages may or may not have gone out; they are marked unknown and are not resent."
         else:
-            head = f"⚠️ <b>{provider.label} failed</b> {what}"
+            head = f"⚠️ <b>{provider.shown} failed</b> {what}"
             tail = ""
         html = (
             f"{head}\n"

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bot.providers.types import ProviderName
 from bot.services.authorization import require
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from storage import BulkJobRecord, Database, JobTotals, MessageRecord, Role
@@ -28,6 +29,7 @@ EXPORT_COLUMNS = (
     "cost",
     "error",
     "body",
+    "simulated",  # yes: sent through the simulator provider, nothing reached a phone
 )
 
 
@@ -123,6 +125,7 @@ async def _csv(pages: AsyncIterator[list[MessageRecord]]) -> tuple[bytes, int]:
                         "" if m.cost is None else m.cost,
                         m.error or "",
                         m.body,
+                        "yes" if ProviderName(m.provider).simulated else "no",
                     )
                 )
             )

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 import httpx
 
 from bot.config import Settings
+from bot.providers.simulator import SimulatorProvider
 from bot.providers.sms254 import Sms254Client
 from bot.providers.texin import TexinClient
 from bot.providers.types import ProviderName, SmsProvider
@@ -18,6 +19,8 @@ _ALIASES = {
     "sms254": ProviderName.SMS254,
     "254sms": ProviderName.SMS254,
     "254": ProviderName.SMS254,
+    "simulator": ProviderName.SIMULATOR,
+    "sim": ProviderName.SIMULATOR,
 }
 
 
@@ -83,4 +86,17 @@ def build_registry(settings: Settings) -> ProviderRegistry:
             timeout=timeout,
             max_batch_size=settings.bulk_batch_size,
         )
+    if settings.sms_simulator:
+        providers[ProviderName.SIMULATOR] = build_simulator(settings)
     return ProviderRegistry(providers, settings.chosen_default_provider)
+
+
+def build_simulator(settings: Settings) -> SimulatorProvider:
+    """The simulator as ``SMS_SIMULATOR`` and the ``SIMULATOR_*`` settings describe it."""
+    return SimulatorProvider(
+        latency=settings.simulator_latency_ms / 1000,
+        balance=settings.simulator_balance,
+        delivered_after=settings.simulator_delivery_seconds,
+        failure_rate=settings.simulator_failure_rate,
+        max_batch_size=settings.bulk_batch_size,
+    )
