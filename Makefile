@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python -m bot
+
+# The real bot in this terminal, on a stand-in Telegram and the SMS simulator; no token, no credit, no network.
+# Scriptable: printf '/send 0712345678 Hello\n/balance\n' | make demo
+demo: $(STAMP)
+	@$(BIN)/python -m bot.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

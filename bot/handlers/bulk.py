@@ -150,7 +150,7 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
     elif draft.provider is ProviderName.SMS254:
         cost = "not known (254sms does not report prices)"
     else:
-        cost = f"not known ({draft.provider.shown} did not give its price)"
+        cost = f"not known ({draft.provider.label} did not give its price)"
     lines = [
         "📨 <b>Bulk SMS preview</b>",
         *([f"<b>{stale_line(age, 'send it now?')}</b>"] if age is not None else []),

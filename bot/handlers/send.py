@@ -162,7 +162,7 @@ def report_text(report: SendReport) -> str:
         lines = [f"✅ <b>Sent</b> to {to} via {via}"]
         ids = f"Message #{report.message_id}"
         if report.provider_message_id:
-            ids += f" · {via} id <code>{esc(report.provider_message_id)}</code>"
+            ids += f" · {request.provider.label} id <code>{esc(report.provider_message_id)}</code>"
         lines.append(ids)
         figures = f"Units: {units_text(report.units, request.units)}"
         if report.cost is not None:
