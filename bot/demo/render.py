@@ -31,7 +31,7 @@ def render(message: SentMessage, *, chat: str | None) -> str:
 def _document_preview(content: bytes) -> list[str]:
     text = content.decode("utf-8-sig", errors="replace")
     lines = text.splitlines()
-    shown = [line[:110] + ("…" if len(line) > 110 else "") for line in lines[:DOCUMENT_LINES]]
+    shown = [line[:200] + ("…" if len(line) > 200 else "") for line in lines[:DOCUMENT_LINES]]
     if len(lines) > DOCUMENT_LINES:
         shown.append(f"… {len(lines) - DOCUMENT_LINES:,} more lines")
     return shown
