@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import mimetypes
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -97,7 +98,7 @@ class DemoSession:
 
     def upload(self, path: Path, caption: str | None) -> None:
         content = path.read_bytes()
-        mime = "text/csv" if path.suffix.lower() == ".csv" else "text/plain"
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         person = self.person
         self.telegram.send_document(
             person.chat_id,

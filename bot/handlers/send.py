@@ -171,7 +171,8 @@ def report_text(report: SendReport) -> str:
             figures += f" · Balance: {credits(report.balance_after)} units"
         lines.append(figures)
         if report.simulation:
-            lines.append(f"⚠️ {request.provider.label} is in simulation mode: simulated, not really delivered.")
+            label = request.provider.label
+            lines.append(f"⚠️ {label} is in simulation mode: the SMS was simulated, not really delivered.")
         return "\n".join(lines)
     if report.status is MessageStatus.UNKNOWN:
         return (
