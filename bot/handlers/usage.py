@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 
 from bot.charts import units_chart
 from bot.context import SmsContext
-from bot.formatting import join_within_limit, money
+from bot.formatting import join_within_limit, money, plural
 from bot.handlers.common import command_args, reply, sender_ids, usage
 from bot.ids import parse_id
 from bot.providers.types import ProviderName
@@ -81,7 +81,7 @@ def report_text(report: UsageReport) -> str:
 
 def _tally(tally: Tally) -> str:
     cost = "" if tally.cost is None else f", {money(tally.cost)}"
-    return f"{tally.units:,} units{cost}"
+    return plural(tally.units, "unit") + cost
 
 
 def _provider(value: str) -> str:
