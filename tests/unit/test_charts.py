@@ -24,10 +24,10 @@ def test_bars_follow_the_units_of_each_day() -> None:
     units = [0, 10, 40, 20]
     days = [(date(2026, 11, 1) + timedelta(days=n), value) for n, value in enumerate(units)]
 
-    image = Image.open(io.BytesIO(units_chart(days, "Units per day")))
+    png = Image.open(io.BytesIO(units_chart(days, "Units per day")))
 
-    assert (image.format, image.size) == ("PNG", (WIDTH, HEIGHT))
-    image = image.convert("RGB")
+    assert (png.format, png.size) == ("PNG", (WIDTH, HEIGHT))
+    image = png.convert("RGB")
     heights = [bar_height(image, n, len(units)) for n in range(len(units))]
     assert heights[0] == 0
     assert 0 < heights[1] < heights[3] < heights[2]
