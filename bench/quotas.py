@@ -64,9 +64,9 @@ async def history(path: Path) -> None:
         check = await median_ms(lambda: db.quotas.used_units(7, start, end))
         print(f"quota check, {ROWS:,} rows over {CHATS} chats and {DAYS} days ({used} today): {check:.3f} ms (median)")
         first, _ = day_bounds(local_day(now, ZONE) - timedelta(days=89), ZONE)
-        chat = await median_ms(lambda: db.usage.buckets(first, end, chat_id=7), runs=20)
+        one = await median_ms(lambda: db.usage.buckets(first, end, chat_id=7), runs=20)
         every = await median_ms(lambda: db.usage.buckets(first, end), runs=20)
-        print(f"/usage 90 days: one chat {chat:.1f} ms, every chat (admin) {every:.1f} ms (median)")
+        print(f"/usage 90 days: one chat {one:.1f} ms, every chat (admin) {every:.1f} ms (median)")
     finally:
         await db.close()
 
@@ -92,7 +92,7 @@ async def one_big_day(path: Path, *, drop_index: bool) -> None:
 
 async def drop_quota_index(db: Database) -> None:
     async with db.transaction():
-        await db._shared.execute("DROP INDEX messages_by_chat_time")  # noqa: SLF001 - a benchmark's comparison
+        await db._shared.execute("DROP INDEX messages_by_chat_time")  # the comparison this benchmark makes
 
 
 async def main() -> int:

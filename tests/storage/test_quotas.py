@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot.localtime import day_bounds, local_day
-from storage import Database, MessageOutcome, MessageStatus, NewBulkJob, migrate, open_database
+from storage import Database, MessageOutcome, MessageStatus, NewBulkJob, Role, migrate, open_database
 from storage.migrations import load_migrations
 
 from .conftest import FakeClock
@@ -145,3 +145,13 @@ async def test_a_database_made_before_quotas_upgrades_in_place_and_counts_its_ol
         await db.quotas.set_override(SENDER_CHAT, 10, by_chat_id=ADMIN_CHAT)
     finally:
         await db.close()
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_quota(db: Database) -> None:
+    group, supergroup = -4001, -1004001
+    await db.chats.grant(group, Role.SENDER, ADMIN_CHAT)
+    await db.quotas.set_override(group, 25, by_chat_id=ADMIN_CHAT)
+    assert await db.chats.migrate(group, supergroup) is not None
+    moved = await db.quotas.override(supergroup)
+    assert moved is not None and moved.daily_units == 25
+    assert await db.quotas.override(group) is None
