@@ -195,7 +195,6 @@ class BulkService:
         chat's daily quota (``QuotaExceededError``): the check and the job's rows are one transaction.
         """
         async with self._db.transaction():
-            reserved = None if self._quotas is None else await self._quotas.reserve(draft.chat_id, draft.units)
             job = await self._db.jobs.create(
                 NewBulkJob(
                     chat_id=draft.chat_id,
@@ -212,6 +211,7 @@ class BulkService:
                 request_key=request_key,
                 texts=None if draft.personal is None else draft.personal.texts(),
             )
+            reserved = None if self._quotas is None else await self._quotas.reserve(draft.chat_id, draft.units)
         await self._db.audit.record(
             audit_actions.BULK,
             actor_chat_id=draft.chat_id,
@@ -367,13 +367,11 @@ class BulkService:
             raise UserInputError(f"Job #{draft.job.id} changed since this preview. Run /retry {draft.job.id} again.")
         async with self._db.transaction():
             # The job's chat pays for the retry, whoever asked: its rows count against its quota again today.
-            reserved = None
-            if self._quotas is not None:
-                needed = await self._db.quotas.requeue_units(draft.job.id)
-                reserved = await self._quotas.reserve(draft.job.chat_id, needed)
+            needed = await self._db.quotas.requeue_units(draft.job.id)
             count = await self._db.jobs.requeue_failed_and_unknown(
                 draft.job.id, request_key=request_key, requested_by=draft.by_chat_id
             )
+            reserved = None if self._quotas is None else await self._quotas.reserve(draft.job.chat_id, needed)
         if self._quotas is not None:
             await self._quotas.announce(reserved)
         await self._db.audit.record(

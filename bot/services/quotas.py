@@ -1,10 +1,10 @@
 """Per-chat daily quotas: how many units a chat may spend per local day, checked where the money is spent.
 
 ``reserve`` is called by the send paths (``SendingService.send``, ``BulkService.start``, the retry requeue) inside
-the transaction that then stores the rows, so the check and the reservation are one atomic step: of two sends that
-each fit alone but not together, exactly one passes. The reservation is the rows themselves (their segments until
-the provider's figure replaces them), so nothing has to be released when a send fails or a job is cancelled.
-Scheduled sends fire through the same entry points and are checked the same way, at fire time.
+the transaction that stores the rows, right after writing them, so the check and the reservation are one atomic
+step: of two sends that each fit alone but not together, exactly one passes. The reservation is the rows themselves
+(their segments until the provider's figure replaces them), so nothing has to be released when a send fails or a
+job is cancelled. Scheduled sends fire through the same entry points and are checked the same way, at fire time.
 """
 
 from __future__ import annotations
@@ -85,25 +85,29 @@ class QuotaService:
         return QuotaStatus(chat_id, day, limit, source, used)
 
     async def reserve(self, chat_id: int, units: int) -> QuotaStatus | None:
-        """Check that ``units`` more fit today, inside the caller's transaction (which then stores the rows).
+        """Check the day's quota once the rows worth ``units`` are written, inside the caller's transaction.
 
-        Raises ``QuotaExceededError`` naming the limit, what is used and what remains. Returns the status with
-        ``units`` included (for ``announce`` once the caller's transaction committed), None without a limit.
+        Checked after the write, not before, so a repeated Telegram update still fails as a duplicate (its key
+        is claimed with the rows) instead of answering "quota reached" to a request that was already served.
+        Raises ``QuotaExceededError`` naming the limit, what was used before and what remains: the caller's
+        transaction then rolls back and nothing is stored or sent. Returns the status with ``units`` included
+        (for ``announce`` once the transaction committed), None when the chat has no limit.
         """
         limit, source = await self.limit_of(chat_id)
         if limit is None:
             return None
         current = await self.status(chat_id)
-        if current.used + units > limit:
+        if current.used > limit:
+            before = max(current.used - units, 0)
             raise QuotaExceededError(
                 f"Daily quota reached: this chat may send {plural(limit, 'unit')} a day ({source}); "
-                f"{current.used:,} used today, {max(limit - current.used, 0):,} left, and this needs {units:,}. "
+                f"{before:,} used today, {max(limit - before, 0):,} left, and this needs {units:,}. "
                 f"It starts again at midnight ({self._zone.key}).",
                 limit=limit,
-                used=current.used,
+                used=before,
                 needed=units,
             )
-        return QuotaStatus(chat_id, current.day, limit, source, current.used + units)
+        return QuotaStatus(chat_id, current.day, limit, source, current.used)
 
     async def announce(self, reserved: QuotaStatus | None) -> None:
         """Tell the admins once per chat and day when it passes 80 % and when it reaches 100 % (kept in the

@@ -105,7 +105,6 @@ class SendingService:
         await refuse_if_blocked(self._db, request.recipient)
         client = self._providers.get(request.provider)
         async with self._db.transaction():
-            reserved = None if self._quotas is None else await self._quotas.reserve(request.chat_id, request.units)
             record = await self._db.messages.add(
                 NewMessage(
                     chat_id=request.chat_id,
@@ -119,6 +118,7 @@ class SendingService:
                 ),
                 request_key=request_key,
             )
+            reserved = None if self._quotas is None else await self._quotas.reserve(request.chat_id, request.units)
         report = await self._call_provider(request, client, record.id)
         if self._quotas is not None:
             await self._quotas.announce(reserved)  # after the SMS left: a slow Telegram must not hold it up

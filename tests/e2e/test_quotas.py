@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.services.errors import QuotaExceededError
+from bot.services.requests import DuplicateRequest
 from storage import Role
 from storage import audit_actions as actions
 from tests.e2e.harness import ADMIN, SENDER, VIEWER, BotHarness, running, start_bot
@@ -80,6 +81,17 @@ async def test_two_concurrent_sends_that_fit_alone_but_not_together_send_exactly
     assert refused[0].limit == 5 and refused[0].used == 5 and refused[0].needed == 2
     assert sum(bot.texin.received.values()) == 2
     assert (await bot.services.quotas.status(SENDER)).used == 5
+
+
+async def test_a_repeated_update_that_used_the_last_units_is_a_duplicate_not_a_quota_refusal(bot: BotHarness) -> None:
+    await bot.services.db.quotas.set_override(SENDER, 1, by_chat_id=ADMIN)
+    sending = bot.services.sending
+    request = sending.prepare(chat_id=SENDER, user_id=SENDER, number="0712345678", text="Hi", caller_role=Role.SENDER)
+    await sending.send(request, request_key="msg:2002:77")
+
+    with pytest.raises(DuplicateRequest):
+        await sending.send(request, request_key="msg:2002:77")  # Telegram delivered the same update again
+    assert bot.texin.received == {A: 1}
 
 
 async def test_a_send_preview_pressed_after_the_quota_ran_out_is_refused(bot: BotHarness) -> None:
