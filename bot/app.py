@@ -43,10 +43,12 @@ from bot.handlers.info import start, unknown_command
 from bot.handlers.jobs import check_balances, report_recovery, track_deliveries
 from bot.handlers.menus import register_command_menus
 from bot.handlers.migration import FollowingBot, chat_migrated, follow_migration
+from bot.handlers.quota import quota_command
 from bot.handlers.retry import retry_button, retry_command
 from bot.handlers.send import send_button, send_command
 from bot.handlers.status import status_command
 from bot.handlers.templates import template_command
+from bot.handlers.usage import usage_command
 from bot.notifier import TelegramAdminNotifier
 from bot.redact import make_redactor, settings_secrets
 from bot.redacting_limiter import RedactingRateLimiter
@@ -160,6 +162,8 @@ def add_handlers(application: SmsApplication) -> None:
     application.add_handler(MessageHandler(Command("unblock") & NEW_MESSAGES, unblock_command))
     application.add_handler(MessageHandler(Command("blocked") & NEW_MESSAGES, blocked_command))
     application.add_handler(MessageHandler(Command("template") & NEW_MESSAGES, template_command))
+    application.add_handler(MessageHandler(Command("quota") & NEW_MESSAGES, quota_command))
+    application.add_handler(MessageHandler(Command("usage") & NEW_MESSAGES, usage_command))
 
     application.add_handler(CallbackQueryHandler(send_button, pattern=r"^(ok|no):send:"))
     application.add_handler(CallbackQueryHandler(bulk_button, pattern=r"^(ok|no|stop):bulk:"))

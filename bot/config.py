@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Times people type (`at:18:30`) and read (schedules, /usage days, alerts) are in this IANA zone.
     bot_timezone: str = "Africa/Nairobi"
+    # Units a chat may spend per local day, by role, unless /quota sets its own limit (None: no limit).
+    sender_daily_units: int | None = Field(default=None, ge=0)
+    admin_daily_units: int | None = Field(default=None, ge=0)
 
     # The simulator provider (bot/providers/simulator.py): sends nothing, needs no credentials.
     sms_simulator: bool = False

@@ -46,6 +46,8 @@ COMMANDS: tuple[Command, ...] = (
         "Saved message texts; a message that is only #name uses one",
         _ALL,
     ),
+    Command("quota", "/quota [<chat id> <units per day>|off|default]", "Today's use and daily limit", _SENDERS),
+    Command("usage", "/usage [days]", "Units and cost per day and provider, with a chart", _ALL),
 )
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}

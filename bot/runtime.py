@@ -20,13 +20,15 @@ from bot.services.bulk import BulkDraft, BulkService, RetryDraft
 from bot.services.groups import GroupService
 from bot.services.history import HistoryService
 from bot.services.previews import PreviewStore
+from bot.services.quotas import QuotaService
 from bot.services.registry import ProviderRegistry, build_registry
 from bot.services.requests import RequestLog
 from bot.services.sending import SendingService, SingleSend
 from bot.services.status import StatusService
 from bot.services.templates import TemplateService
 from bot.services.tracking import DeliveryTracker, TrackingSchedule
-from storage import Database, open_database
+from bot.services.usage import UsageService
+from storage import Database, Role, open_database
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ class Services:
     group_previews: PreviewStore[str]
     blocklist: BlocklistService
     templates: TemplateService
+    quotas: QuotaService
+    usage: UsageService
 
     async def aclose(self, *, grace: float = 10.0) -> None:
         """Stop bulk jobs cleanly (pending rows resume next start) and flush the alerts, both within ``grace``
@@ -105,13 +109,20 @@ async def open_services(
             registry, timeout=settings.provider_timeout + 5, max_age=settings.balance_cache_seconds
         )
         status = StatusService(db, registry)
+        quotas = QuotaService(
+            db,
+            alerts,
+            zone=settings.timezone,
+            defaults={Role.SENDER: settings.sender_daily_units, Role.ADMIN: settings.admin_daily_units},
+            clock=clock,
+        )
         services = Services(
             settings=settings,
             db=db,
             providers=registry,
             alerts=alerts,
             access=access,
-            sending=SendingService(db, registry, alerts, balances),
+            sending=SendingService(db, registry, alerts, balances, quotas),
             bulk=BulkService(
                 db,
                 registry,
@@ -120,6 +131,7 @@ async def open_services(
                 batch_size=settings.bulk_batch_size,
                 concurrency=settings.bulk_concurrency,
                 progress_interval=settings.bulk_progress_interval,
+                quotas=quotas,
             ),
             status=status,
             balances=balances,
@@ -144,6 +156,8 @@ async def open_services(
             group_previews=PreviewStore(),
             blocklist=BlocklistService(db),
             templates=TemplateService(db),
+            quotas=quotas,
+            usage=UsageService(db, zone=settings.timezone, clock=clock),
         )
     except BaseException:
         await db.close()

@@ -40,8 +40,10 @@ from storage.models import (
     Role,
     check_transition,
 )
+from storage.quotas import QuotaOverride, QuotaRepository
 from storage.spend_requests import SpendRequestRepository
 from storage.templates import TemplateRecord, TemplateRepository
+from storage.usage import UsageBucket, UsageRepository
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -74,6 +76,8 @@ __all__ = [
     "NewMessage",
     "NotFoundError",
     "PersonalText",
+    "QuotaOverride",
+    "QuotaRepository",
     "RejectedOutcome",
     "Role",
     "SchemaTooNewError",
@@ -81,6 +85,8 @@ __all__ = [
     "StorageError",
     "TemplateRecord",
     "TemplateRepository",
+    "UsageBucket",
+    "UsageRepository",
     "audit_actions",
     "check_transition",
     "migrate",

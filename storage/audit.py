@@ -27,6 +27,7 @@ BLOCK = "block"  # numbers were put on the opt-out blocklist
 UNBLOCK = "unblock"  # numbers were taken off the opt-out blocklist
 TEMPLATE_SAVE = "template_save"  # a message template was created or replaced
 TEMPLATE_DELETE = "template_delete"  # a message template was deleted
+QUOTA = "quota"  # a chat's daily quota was set, switched off or put back to its role's default
 
 _COLUMNS = "id, at, actor_chat_id, actor_user_id, action, target, detail, units"
 

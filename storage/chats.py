@@ -184,6 +184,11 @@ class ChatRepository:
             messages = await self._conn.execute(
                 "UPDATE messages SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
             )
+            # The quota an admin set follows the chat (a limit the new id already had wins); migration 0008.
+            await self._conn.execute(
+                "UPDATE OR IGNORE chat_quotas SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+            )
+            await self._conn.execute("DELETE FROM chat_quotas WHERE chat_id = ?", (old_chat_id,))
             if old is None and jobs == 0 and messages == 0:
                 return None
             moved = f"role {old.role.value}" if old is not None else "no role"

@@ -30,9 +30,11 @@ from storage.groups import GroupRepository
 from storage.jobs import BulkJobRepository
 from storage.messages import MessageRepository
 from storage.migrations import migrate
+from storage.quotas import QuotaRepository
 from storage.spend_requests import SpendRequestRepository
 from storage.templates import TemplateRepository
 from storage.tracking import TrackingRepository
+from storage.usage import UsageRepository
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 
@@ -53,6 +55,8 @@ class Database:
         self.groups = GroupRepository(self._shared)
         self.blocklist = BlocklistRepository(self._shared)
         self.templates = TemplateRepository(self._shared, self.audit)
+        self.quotas = QuotaRepository(self._shared)
+        self.usage = UsageRepository(self._shared)
         self._closed = False
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:

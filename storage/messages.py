@@ -228,10 +228,12 @@ class MessageRepository:
             for chunk in chunks(list(dict.fromkeys(ids)), 400):
                 moved += await self._conn.execute(
                     f"UPDATE messages SET status = ?, error = NULL, provider_message_id = NULL, units = NULL,"
-                    f" cost = NULL, tracking_done = 0, next_check_at = NULL, check_attempts = 0, updated_at = ?"
+                    f" cost = NULL, tracking_done = 0, next_check_at = NULL, check_attempts = 0, updated_at = ?,"
+                    # The new attempt counts against the quota of the day it was asked for (migration 0008).
+                    f" counted_at = ?"
                     f" WHERE status IN ({placeholders(len(requeueable))})"
                     f" AND id IN ({placeholders(len(chunk))})",
-                    (MessageStatus.PENDING.value, now, *requeueable, *chunk),
+                    (MessageStatus.PENDING.value, now, now, *requeueable, *chunk),
                 )
             if moved:
                 finished = [state.value for state in sorted(FINAL_JOB_STATES)]

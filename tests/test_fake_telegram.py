@@ -10,6 +10,7 @@ import asyncio
 import html
 import json
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -189,6 +190,53 @@ async def test_document_caption_limit_is_1024(
             400,
             "Bad Request: message caption is too long",
         )
+
+
+def tiny_png(width: int, height: int) -> bytes:
+    """A valid PNG of one white RGB image, written by hand so the fake is tested without the bot's chart code."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    pixels = zlib.compress(b"".join(b"\x00" + b"\xff" * 3 * width for _ in range(height)))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+async def test_send_photo_takes_an_uploaded_png_and_answers_with_its_size(
+    telegram: FakeTelegram, client: httpx.AsyncClient
+) -> None:
+    png = tiny_png(64, 32)
+    response = await client.post(
+        "sendPhoto",
+        data={"chat_id": str(CHAT), "caption": "<b>Units</b> per day", "parse_mode": "HTML"},
+        files={"photo": ("usage.png", png, "image/png")},
+    )
+
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    assert result["caption"] == "Units per day" and "document" not in result
+    [size] = result["photo"]
+    assert (size["width"], size["height"], size["file_size"]) == (64, 32, len(png))
+    sent = telegram.last_message(CHAT)
+    assert sent.photo is not None and sent.photo.content == png and sent.document is None
+
+
+@pytest.mark.parametrize(
+    ("content", "description"),
+    [
+        (b"a,b\r\n1,2\r\n", "Bad Request: IMAGE_PROCESS_FAILED"),
+        (tiny_png(400, 10), "Bad Request: PHOTO_INVALID_DIMENSIONS"),
+    ],
+)
+async def test_send_photo_refuses_what_is_not_a_usable_image(
+    telegram: FakeTelegram, client: httpx.AsyncClient, content: bytes, description: str
+) -> None:
+    response = await client.post(
+        "sendPhoto", data={"chat_id": str(CHAT)}, files={"photo": ("usage.png", content, "image/png")}
+    )
+    assert (response.status_code, response.json()["description"]) == (400, description)
+    assert telegram.messages(CHAT) == []
 
 
 # --- edits, keyboards, blocking, injected failures ---------------------------------------------------------

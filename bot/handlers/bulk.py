@@ -19,7 +19,16 @@ from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, money, plural
 from bot.handlers.arguments import split_bulk_text, take_provider
 from bot.handlers.bulk_progress import AdminNotice, TelegramJobReporter
-from bot.handlers.common import command_args, drop_buttons, keyboard, refuse_foreign_press, reply, sender_ids, usage
+from bot.handlers.common import (
+    command_args,
+    drop_buttons,
+    keyboard,
+    problem,
+    refuse_foreign_press,
+    reply,
+    sender_ids,
+    usage,
+)
 from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview, stale_line
 from bot.handlers.send import length_line
 from bot.ids import parse_id
@@ -169,6 +178,8 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
     else:
         lines.append(f"Length: {length_line(draft.length, len(recipients.valid))}")
     shown = draft.text if draft.personal is None or draft.personal.sample is None else draft.personal.sample
+    if draft.quota is not None and draft.quota.limit is not None:
+        lines.append(quota_line(draft.quota.used, draft.quota.limit, draft.units))
     lines += [
         f"Estimated cost: {cost}",
         f"Via: {draft.provider.shown} (sender id {esc(draft.sender_id)})",
@@ -180,6 +191,15 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
         return head
     items = [f"• {esc(r.raw[:40])}: {esc(r.reason)}" for r in recipients.refused]
     return join_within_limit(head + "\nRefused numbers:", items, more=lambda n: f"…and {n:,} more")
+
+
+def quota_line(used: int, limit: int, units: int) -> str:
+    """The chat's quota left today; Send is refused when the job needs more (checked again on Send)."""
+    remaining = max(limit - used, 0)
+    line = f"Quota left today: {remaining:,} of {limit:,} units"
+    if units > remaining:
+        line += f"\n⚠️ This needs {units:,}: Send will be refused. Send to fewer numbers or ask an admin (/quota)."
+    return line
 
 
 def reporter_factory(bot: ExtBot[None], admins: AdminNotice, message_id: int | None = None) -> ReporterFactory:
@@ -236,3 +256,5 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
         )
     except DuplicateRequest:
         ignore_repeat(key)
+    except UserInputError as exc:  # over the daily quota since the preview
+        await query.edit_message_text(problem(str(exc)))

@@ -24,7 +24,6 @@ from bot.handlers.common import (
 )
 from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview, stale_line
 from bot.phone import InvalidPhoneNumberError, display_phone
-from bot.services.blocklist import RecipientBlockedError
 from bot.services.errors import UserInputError
 from bot.services.merge import has_placeholders
 from bot.services.requests import DuplicateRequest
@@ -80,7 +79,7 @@ async def send_command(update: Update, context: SmsContext) -> None:
     except DuplicateRequest:
         ignore_repeat(key)  # the same update, delivered twice at once: the other delivery answers
         return
-    except RecipientBlockedError as exc:  # blocked between the check above and now
+    except UserInputError as exc:  # blocked between the check above and now, or over the daily quota
         await reply(update, problem(str(exc)))
         return
     await reply(update, report_text(report))
@@ -115,7 +114,7 @@ async def send_button(update: Update, context: SmsContext) -> None:
     except DuplicateRequest:
         ignore_repeat(key)
         return
-    except RecipientBlockedError as exc:  # blocked after the preview was shown
+    except UserInputError as exc:  # blocked after the preview was shown, or over the daily quota
         await query.edit_message_text(problem(str(exc)))
         return
     await query.edit_message_text(report_text(report))

@@ -35,6 +35,7 @@ from bot.services.merge import (
     recipients_with_rows,
     without_refused_rows,
 )
+from bot.services.quotas import QuotaService, QuotaStatus
 from bot.services.registry import ProviderRegistry
 from bot.sms_text import SmsLength, check_message, measure
 from storage import BulkJobRecord, Database, JobState, JobTotals, MessageRecord, NewBulkJob, Role, audit_actions
@@ -62,6 +63,7 @@ class BulkDraft:
     groups: tuple[tuple[str, int], ...] = ()  # (contact group, its member count) for each ``@name`` used
     blocked: tuple[str, ...] = ()  # valid numbers left out because they opted out
     personal: Personalised | None = None  # each recipient's own text, when the message has {column} placeholders
+    quota: QuotaStatus | None = None  # the chat's quota today when it has a limit, for the preview (Send rechecks)
 
     @property
     def units(self) -> int:
@@ -98,8 +100,10 @@ class BulkService:
         batch_size: int,
         concurrency: int,
         progress_interval: float = 2.0,
+        quotas: QuotaService | None = None,
     ) -> None:
         self._db = db
+        self._quotas = quotas
         self._providers = providers
         self._balances = balances
         self._alerts = alerts
@@ -174,7 +178,12 @@ class BulkService:
             groups=audience.groups,
             blocked=blocked,
             personal=personal,
+            quota=await self._quota_today(chat_id),
         )
+
+    async def _quota_today(self, chat_id: int) -> QuotaStatus | None:
+        status = None if self._quotas is None else await self._quotas.status(chat_id)
+        return None if status is None or status.limit is None else status
 
     async def start(
         self, draft: BulkDraft, reporter_for: ReporterFactory, *, request_key: str | None = None
@@ -182,24 +191,27 @@ class BulkService:
         """Store the job and all its recipients as ``pending`` in one transaction, then send in the background.
 
         ``request_key`` (the update that pressed Send) is stored in that transaction; a key already stored raises
-        ``DuplicateRequest`` (``bot.services.requests``) and nothing is stored or sent.
+        ``DuplicateRequest`` (``bot.services.requests``) and nothing is stored or sent; so does a job past the
+        chat's daily quota (``QuotaExceededError``): the check and the job's rows are one transaction.
         """
-        job = await self._db.jobs.create(
-            NewBulkJob(
-                chat_id=draft.chat_id,
-                user_id=draft.user_id,
-                body=draft.text,
-                encoding=draft.length.encoding.value,
-                segments=draft.length.segments,
-                provider=draft.provider.value,
-                sender_id=draft.sender_id,
-                refused=len(draft.recipients.refused),
-                duplicates=len(draft.recipients.duplicates),
-            ),
-            draft.recipients.valid,
-            request_key=request_key,
-            texts=None if draft.personal is None else draft.personal.texts(),
-        )
+        async with self._db.transaction():
+            job = await self._db.jobs.create(
+                NewBulkJob(
+                    chat_id=draft.chat_id,
+                    user_id=draft.user_id,
+                    body=draft.text,
+                    encoding=draft.length.encoding.value,
+                    segments=draft.length.segments,
+                    provider=draft.provider.value,
+                    sender_id=draft.sender_id,
+                    refused=len(draft.recipients.refused),
+                    duplicates=len(draft.recipients.duplicates),
+                ),
+                draft.recipients.valid,
+                request_key=request_key,
+                texts=None if draft.personal is None else draft.personal.texts(),
+            )
+            reserved = None if self._quotas is None else await self._quotas.reserve(draft.chat_id, draft.units)
         await self._db.audit.record(
             audit_actions.BULK,
             actor_chat_id=draft.chat_id,
@@ -211,6 +223,8 @@ class BulkService:
             units=draft.units,
         )
         self._launch(job, reporter_for(job, "start"))
+        if self._quotas is not None:
+            await self._quotas.announce(reserved)
         return job
 
     def _launch(self, job: BulkJobRecord, reporter: ProgressReporter) -> asyncio.Task[JobTotals]:
@@ -351,9 +365,15 @@ class BulkService:
         if draft.job.id in self._running or current is None or current.updated_at != draft.job.updated_at:
             # Another retry (or a resume) ran since this preview: its unknown rows may have arrived already.
             raise UserInputError(f"Job #{draft.job.id} changed since this preview. Run /retry {draft.job.id} again.")
-        count = await self._db.jobs.requeue_failed_and_unknown(
-            draft.job.id, request_key=request_key, requested_by=draft.by_chat_id
-        )
+        async with self._db.transaction():
+            # The job's chat pays for the retry, whoever asked: its rows count against its quota again today.
+            needed = await self._db.quotas.requeue_units(draft.job.id)
+            count = await self._db.jobs.requeue_failed_and_unknown(
+                draft.job.id, request_key=request_key, requested_by=draft.by_chat_id
+            )
+            reserved = None if self._quotas is None else await self._quotas.reserve(draft.job.chat_id, needed)
+        if self._quotas is not None:
+            await self._quotas.announce(reserved)
         await self._db.audit.record(
             audit_actions.RETRY,
             actor_chat_id=draft.by_chat_id,

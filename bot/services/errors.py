@@ -13,3 +13,17 @@ class NotAllowedError(UserInputError):
 
 class NotFoundError(UserInputError):
     """No such message or job for this chat."""
+
+
+class QuotaExceededError(UserInputError):
+    """The send would take the chat past its daily quota: refused before anything is stored or sent."""
+
+    def __init__(self, message: str, *, limit: int, used: int, needed: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.used = used
+        self.needed = needed
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)

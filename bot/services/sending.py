@@ -12,11 +12,12 @@ from decimal import Decimal
 
 from bot.phone import normalise_phone
 from bot.providers.errors import OutcomeUnknownError, ProviderError
-from bot.providers.types import ProviderName, RecipientState, SendResult
+from bot.providers.types import ProviderName, RecipientState, SendResult, SmsProvider
 from bot.services.alerts import AlertService
 from bot.services.authorization import require
 from bot.services.balance import BalanceService
 from bot.services.blocklist import refuse_if_blocked
+from bot.services.quotas import QuotaService
 from bot.services.registry import ProviderRegistry
 from bot.sms_text import SmsLength, check_message
 from storage import Database, MessageStatus, NewMessage, Role, audit_actions
@@ -54,12 +55,18 @@ class SendReport:
 
 class SendingService:
     def __init__(
-        self, db: Database, providers: ProviderRegistry, alerts: AlertService, balances: BalanceService
+        self,
+        db: Database,
+        providers: ProviderRegistry,
+        alerts: AlertService,
+        balances: BalanceService,
+        quotas: QuotaService | None = None,
     ) -> None:
         self._db = db
         self._providers = providers
         self._alerts = alerts
         self._balances = balances
+        self._quotas = quotas
 
     def prepare(
         self,
@@ -93,26 +100,36 @@ class SendingService:
     async def send(self, request: SingleSend, *, request_key: str | None = None) -> SendReport:
         """Send now. ``request_key`` is the identity of the update that asked; it is stored with the row, and a
         key already stored raises ``DuplicateRequest`` (``bot.services.requests``) and nothing is written or sent.
-        A recipient blocked since the preview raises ``RecipientBlockedError``, also before anything is written."""
+        A recipient blocked since the preview raises ``RecipientBlockedError``, also before anything is written,
+        and so does a send past the chat's daily quota (``QuotaExceededError``, checked in the row's transaction)."""
         await refuse_if_blocked(self._db, request.recipient)
         client = self._providers.get(request.provider)
-        record = await self._db.messages.add(
-            NewMessage(
-                chat_id=request.chat_id,
-                user_id=request.user_id,
-                provider=request.provider.value,
-                recipient=request.recipient,
-                body=request.text,
-                encoding=request.length.encoding.value,
-                segments=request.length.segments,
-                status=MessageStatus.SENDING,
-            ),
-            request_key=request_key,
-        )
+        async with self._db.transaction():
+            record = await self._db.messages.add(
+                NewMessage(
+                    chat_id=request.chat_id,
+                    user_id=request.user_id,
+                    provider=request.provider.value,
+                    recipient=request.recipient,
+                    body=request.text,
+                    encoding=request.length.encoding.value,
+                    segments=request.length.segments,
+                    status=MessageStatus.SENDING,
+                ),
+                request_key=request_key,
+            )
+            reserved = None if self._quotas is None else await self._quotas.reserve(request.chat_id, request.units)
+        report = await self._call_provider(request, client, record.id)
+        if self._quotas is not None:
+            await self._quotas.announce(reserved)  # after the SMS left: a slow Telegram must not hold it up
+        return report
+
+    async def _call_provider(self, request: SingleSend, client: SmsProvider, message_id: int) -> SendReport:
+        """Send the stored ``sending`` row and record what the provider said; provider faults become reports."""
         try:
             result = await client.send([request.recipient], request.text, request.sender_id)
         except OutcomeUnknownError as exc:
-            report = await self._finish(request, record.id, MessageStatus.UNKNOWN, error=str(exc))
+            report = await self._finish(request, message_id, MessageStatus.UNKNOWN, error=str(exc))
             await self._alerts.send_failed(
                 request.provider,
                 str(exc),
@@ -123,7 +140,7 @@ class SendingService:
             )
             return report
         except ProviderError as exc:
-            report = await self._finish(request, record.id, MessageStatus.FAILED, error=str(exc))
+            report = await self._finish(request, message_id, MessageStatus.FAILED, error=str(exc))
             await self._alerts.send_failed(
                 request.provider, str(exc), chat_id=request.chat_id, user_id=request.user_id, recipients=1
             )
@@ -131,10 +148,10 @@ class SendingService:
         except BaseException:
             # A bug or a cancellation after the request may have left: never leave the row looking unsent.
             await self._db.messages.set_status(
-                record.id, MessageStatus.UNKNOWN, error="interrupted while sending; outcome unknown"
+                message_id, MessageStatus.UNKNOWN, error="interrupted while sending; outcome unknown"
             )
             raise
-        return await self._record_result(request, record.id, result)
+        return await self._record_result(request, message_id, result)
 
     async def _record_result(self, request: SingleSend, message_id: int, result: SendResult) -> SendReport:
         self._balances.note_balance_after_send(request.provider, result.balance_after)

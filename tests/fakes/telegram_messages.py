@@ -21,14 +21,16 @@ from tests.fakes.telegram_rules import (
     inline_markup,
     message_id_param,
 )
-from tests.fakes.telegram_state import TelegramState
+from tests.fakes.telegram_state import TelegramState, png_size
 from tests.fakes.telegram_wire import ApiError, UploadedFile
 
 Files = dict[str, UploadedFile]
+# Telegram's limit for a photo sent by upload.
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
 class MessageMethods:
-    """sendMessage, sendDocument, sendChatAction, editMessageText, editMessageReplyMarkup, deleteMessage."""
+    """sendMessage, sendDocument, sendPhoto, sendChatAction, editMessageText, editMessageReplyMarkup, deleteMessage."""
 
     def __init__(self, state: TelegramState) -> None:
         self.state = state
@@ -109,6 +111,45 @@ class MessageMethods:
             document=SentDocument(stored.file_id, stored.file_name, stored.mime_type, stored.content, caption),
             date=int(time.time()),
             reply_to_message_id=reply_to,
+        )
+        return self._record(sent)
+
+    def send_photo(self, params: Params, files: Files) -> Any:
+        """An uploaded PNG only (the bot sends nothing else), checked the way Telegram checks photos."""
+        state = self.state
+        chat_id = chat_id_param(params)
+        photo = params.get("photo")
+        upload = files.get("photo")
+        if isinstance(photo, str) and photo.startswith("attach://"):
+            upload = files.get(photo.removeprefix("attach://"))
+        if upload is None:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        if len(upload.content) > MAX_PHOTO_BYTES:
+            raise ApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+        size = png_size(upload.content)
+        if size is None:
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        width, height = size
+        if width + height > 10_000 or min(width, height) == 0 or max(width, height) > 20 * min(width, height):
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        stored = state.store_file(upload.file_name or "photo.png", "image/png", upload.content)
+        caption = params.get("caption")
+        parsed = ParsedText("")
+        if caption is not None:
+            parsed = format_text(str(caption), params.get("parse_mode"), params.get("caption_entities"), caption=True)
+        sent = SentMessage(
+            seq=state.next_seq(),
+            chat_id=chat_id,
+            message_id=state.next_message_id(chat_id),
+            html=str(caption or ""),
+            text=parsed.text,
+            entities=parsed.entities,
+            parse_mode=params.get("parse_mode"),
+            reply_markup=check_markup(params.get("reply_markup")),
+            document=None,
+            date=int(time.time()),
+            reply_to_message_id=self._reply_target(chat_id, params),
+            photo=SentDocument(stored.file_id, stored.file_name, stored.mime_type, stored.content, caption),
         )
         return self._record(sent)
 

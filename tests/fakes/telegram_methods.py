@@ -37,6 +37,7 @@ class BotApi:
             "getUpdates": self._get_updates,
             "sendMessage": messages.send_message,
             "sendDocument": messages.send_document,
+            "sendPhoto": messages.send_photo,
             "sendChatAction": messages.send_chat_action,
             "editMessageText": messages.edit_message_text,
             "editMessageReplyMarkup": messages.edit_message_reply_markup,

@@ -66,6 +66,7 @@ class SentMessage:
     reply_to_message_id: int | None = None
     history: tuple[MessageVersion, ...] = ()
     deleted: bool = False
+    photo: SentDocument | None = None  # a sendPhoto upload (``document`` stays None), caption in ``html``
 
     @property
     def edited(self) -> bool:
@@ -87,6 +88,8 @@ class SentMessage:
         line = f"#{self.message_id} [seq {self.seq}]{state}: {self.text!r}"
         if self.document is not None:
             line += f" document={self.document.file_name!r} ({len(self.document.content)} bytes)"
+        if self.photo is not None:
+            line += f" photo={self.photo.file_name!r} ({len(self.photo.content)} bytes)"
         if self.buttons:
             line += " buttons=" + ", ".join(f"[{b.text} -> {b.callback_data or b.url}]" for b in self.buttons)
         return line

@@ -141,9 +141,11 @@ class TelegramState:
             "from": self.bot_json(),
         }
         entities = [entity.to_json() for entity in sent.entities]
-        if sent.document is not None:
-            stored = self.files[sent.document.file_id]
-            data["document"] = self.document_json(stored)
+        if sent.document is not None or sent.photo is not None:
+            if sent.document is not None:
+                data["document"] = self.document_json(self.files[sent.document.file_id])
+            if sent.photo is not None:
+                data["photo"] = [photo_size_json(self.files[sent.photo.file_id])]
             if sent.text:
                 data["caption"] = sent.text
                 if entities:
@@ -343,3 +345,22 @@ class TelegramState:
                 if query is not None and query["id"] == query_id:
                     return update_id
         raise AssertionError(f"no update for chat {chat_id}, message {message_id}, query {query_id}")
+
+
+def png_size(content: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR chunk, or None when ``content`` is not a PNG."""
+    if len(content) < 24 or not content.startswith(b"\x89PNG\r\n\x1a\n") or content[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+
+
+def photo_size_json(stored: StoredFile) -> dict[str, Any]:
+    """The one ``PhotoSize`` the fake keeps of a photo (Telegram adds smaller ones; none of ours reads them)."""
+    width, height = png_size(stored.content) or (0, 0)
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "width": width,
+        "height": height,
+        "file_size": len(stored.content),
+    }
