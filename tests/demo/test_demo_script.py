@@ -49,6 +49,8 @@ SCRIPT = [
     "/template save hi Hello from the demo",
     "/template list",
     TEMPLATE,
+    "/quota",
+    "/usage",
     "/allow 5005 viewer",
     "/chats",
     "/deny 5005",
