@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Times people type (`at:18:30`) and read (schedules, /usage days, alerts) are in this IANA zone.
     bot_timezone: str = "Africa/Nairobi"
+    # Data safety (README "Backups and retention"): online backups into BACKUP_DIR (unset: none), and the age
+    # after which message texts are removed (unset: kept forever).
+    backup_dir: Path | None = None
+    backup_interval_hours: float = Field(default=24, gt=0)
+    backup_keep: int = Field(default=7, ge=1)
+    retention_days: int | None = Field(default=None, ge=1)
 
     @field_validator("admin_chat_ids", mode="before")
     @classmethod

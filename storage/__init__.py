@@ -40,6 +40,7 @@ from storage.models import (
     Role,
     check_transition,
 )
+from storage.retention import RetentionRepository
 from storage.spend_requests import SpendRequestRepository
 from storage.templates import TemplateRecord, TemplateRepository
 
@@ -75,6 +76,7 @@ __all__ = [
     "NotFoundError",
     "PersonalText",
     "RejectedOutcome",
+    "RetentionRepository",
     "Role",
     "SchemaTooNewError",
     "SpendRequestRepository",

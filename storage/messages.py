@@ -31,6 +31,7 @@ from storage.models import (
     NewMessage,
     check_transition,
 )
+from storage.retention import PLACEHOLDER_PATTERN
 from storage.spend_requests import claim_request
 
 MESSAGE_COLUMNS = (
@@ -230,8 +231,10 @@ class MessageRepository:
                     f"UPDATE messages SET status = ?, error = NULL, provider_message_id = NULL, units = NULL,"
                     f" cost = NULL, tracking_done = 0, next_check_at = NULL, check_attempts = 0, updated_at = ?"
                     f" WHERE status IN ({placeholders(len(requeueable))})"
-                    f" AND id IN ({placeholders(len(chunk))})",
-                    (MessageStatus.PENDING.value, now, *requeueable, *chunk),
+                    f" AND id IN ({placeholders(len(chunk))})"
+                    # A text removed by RETENTION_DAYS (storage/retention.py) must never go out as the SMS.
+                    " AND body NOT GLOB ?",
+                    (MessageStatus.PENDING.value, now, *requeueable, *chunk, PLACEHOLDER_PATTERN),
                 )
             if moved:
                 finished = [state.value for state in sorted(FINAL_JOB_STATES)]
