@@ -14,7 +14,7 @@ import contextlib
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,9 +79,17 @@ def prune_backups(folder: Path, keep: int) -> list[Path]:
 
 
 def backup_database(
-    database: Path, target: Path, *, step_pages: int = STEP_PAGES, pause: float = STEP_PAUSE
+    database: Path,
+    target: Path,
+    *,
+    step_pages: int = STEP_PAGES,
+    pause: float = STEP_PAUSE,
+    progress: Callable[[int, int, int], object] | None = None,
 ) -> BackupResult:
-    """Copy ``database`` (which may be in use) to ``target``, which must not exist yet."""
+    """Copy ``database`` (which may be in use) to ``target``, which must not exist yet.
+
+    ``progress(status, remaining, total)`` is SQLite's hook after each step (tests write between steps).
+    """
     if target.exists():
         raise FileExistsError(f"{target} already exists; choose another name")
     if not database.is_file():
@@ -95,7 +103,7 @@ def backup_database(
             with _connect(partial) as copy:
                 source.execute("BEGIN")
                 source.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the snapshot starts here
-                source.backup(copy, pages=step_pages, sleep=pause)
+                source.backup(copy, pages=step_pages, sleep=pause, progress=progress)
                 source.execute("COMMIT")
                 # One self-contained file: no -wal beside it to lose when the backup is copied elsewhere.
                 copy.execute("PRAGMA journal_mode = DELETE").fetchone()

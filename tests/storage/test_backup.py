@@ -52,6 +52,32 @@ async def test_backup_of_an_open_database_is_one_complete_file(db: Database, db_
     assert target.name == "smsrelay-2026-11-28T084012Z.db"
 
 
+async def test_backup_is_a_snapshot_from_its_start_while_writes_go_on(
+    db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    for number in numbers(300):
+        await db.messages.add(a_message(recipient=number, body="x" * 200))  # many pages: many steps
+    writes_during = 0
+
+    def another_process_writes(status: int, remaining: int, total: int) -> None:
+        nonlocal writes_during
+        if writes_during < 5:
+            with contextlib.closing(sqlite3.connect(db_path, isolation_level=None)) as writer:
+                writer.execute(
+                    "INSERT INTO messages (chat_id, provider, recipient, body, encoding, segments, status,"
+                    " created_at, updated_at) VALUES (1, 'texin', '254700000000', 'late', 'gsm7', 1, 'sent', '', '')"
+                )
+            writes_during += 1
+
+    result = backup_database(db_path, tmp_path / "b.db", step_pages=1, pause=0, progress=another_process_writes)
+
+    assert writes_during == 5
+    assert result.integrity == "ok"
+    # Without its own read snapshot SQLite restarts the copy after each outside write and takes the late rows.
+    assert _count(result.path, "SELECT count(*) FROM messages") == 300
+    assert _count(db_path, "SELECT count(*) FROM messages") == 305
+
+
 async def test_backup_never_overwrites_a_file(db: Database, db_path: Path, tmp_path: Path) -> None:
     target = tmp_path / "precious.db"
     target.write_bytes(b"not ours")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from bot.services.retention import RetentionService
@@ -92,3 +93,17 @@ async def test_a_removed_text_is_never_requeued_for_a_retry(db: Database, clock:
     row = await db.messages.get(failed.id)
     assert moved == 0
     assert row is not None and row.status is MessageStatus.FAILED
+
+
+async def test_a_sweep_lets_other_work_in_between_its_batches(db: Database, clock: FakeClock) -> None:
+    async with db.transaction():
+        for number in numbers(400):
+            await db.messages.add(a_message(recipient=number, status=MessageStatus.SENT))
+    clock.advance(31 * DAY)
+    sweep = asyncio.create_task(RetentionService(db, 30, clock=clock, batch=10).prune())
+    await asyncio.sleep(0)  # the sweep starts its first batch
+
+    last = await db.messages.get(400)  # a command's read, queued behind at most one batch
+
+    assert last is not None and last.body == "Meeting moved to 3pm"  # answered long before the sweep got there
+    assert (await sweep).messages == 400
