@@ -7,6 +7,7 @@ which dies with its process, so a killed bot does not block a restore).
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +19,12 @@ EXIT_FAILED = 1
 EXIT_BUSY = 5
 
 
-def make_backup(database: Path, destination: Path) -> int:
-    """A folder gets a dated file (smsrelay-<UTC>Z.db); any other path is the file to write."""
-    target = destination / backup_name(datetime.now(UTC)) if destination.is_dir() else destination
+def make_backup(database: Path, destination: str) -> int:
+    """A folder (existing, or written with a trailing /) gets a dated file (smsrelay-<UTC>Z.db); any other path is
+    the file to write."""
+    folder = Path(destination)
+    is_folder = folder.is_dir() or destination.endswith(("/", os.sep))
+    target = folder / backup_name(datetime.now(UTC)) if is_folder else folder
     try:
         result = backup_database(database, target)
     except (OSError, DatabaseBusyError) as exc:

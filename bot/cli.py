@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
     notify_parser = commands.add_parser("notify", help="send a text to every admin chat and exit")
     notify_parser.add_argument("text", help="the text to send (plain text)")
     backup_parser = commands.add_parser("backup", help="copy the database now (works while the bot runs)")
-    backup_parser.add_argument("path", type=Path, help="a folder (gets smsrelay-<UTC time>Z.db) or a new file")
+    backup_parser.add_argument("path", help="a folder (gets smsrelay-<UTC time>Z.db) or a new file")
     restore_parser = commands.add_parser("restore", help="put a backup in place of the database (bot stopped)")
     restore_parser.add_argument("backup", type=Path, help="the backup file to restore")
     args = parser.parse_args(argv)
