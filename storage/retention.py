@@ -17,10 +17,8 @@ from storage.connection import SharedConnection
 from storage.models import FINAL_JOB_STATES, MessageStatus
 
 PLACEHOLDER_PATTERN = "(removed after * days)"  # GLOB: bodies already removed are not rewritten
-_FINAL_MESSAGES = sorted(
-    s.value for s in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.FAILED, MessageStatus.UNKNOWN,
-                      MessageStatus.CANCELLED)
-)  # fmt: skip
+_UNSENT = (MessageStatus.PENDING, MessageStatus.SENDING)
+_FINAL_MESSAGES = sorted(status.value for status in MessageStatus if status not in _UNSENT)
 _FINAL_JOBS = sorted(state.value for state in FINAL_JOB_STATES)
 
 
