@@ -35,6 +35,7 @@ from bot.handlers.blocklist import block_command, blocked_command, unblock_comma
 from bot.handlers.bulk import bulk_button, bulk_command, reporter_factory
 from bot.handlers.chats import allow_command, chats_command, deny_command
 from bot.handlers.commands import Command
+from bot.handlers.data_safety import schedule_data_safety
 from bot.handlers.errors import on_error
 from bot.handlers.groups import group_button, group_command
 from bot.handlers.guard import guard
@@ -193,3 +194,4 @@ def schedule_jobs(application: SmsApplication, settings: Settings) -> None:
             first=settings.delivery_check_interval,
             name="delivery-tracking",
         )
+    schedule_data_safety(job_queue, settings, application.bot_data.services)

@@ -1,5 +1,6 @@
 """Command line: run the bot (``python -m bot``), or send one alert to the admins and exit
-(``python -m bot notify "<text>"``, for cron jobs and monitoring; exit status 1 when no admin was reached)."""
+(``python -m bot notify "<text>"``, for cron jobs and monitoring; exit status 1 when no admin was reached),
+or back the database up / restore it (``python -m bot backup <path>``, ``python -m bot restore <backup>``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
+from bot.backup import make_backup, restore
 from bot.config import ConfigError, Settings, load_settings
 from bot.formatting import esc, truncate
 from bot.logging_setup import configure_logging
@@ -27,6 +30,10 @@ def main(argv: list[str]) -> int:
     commands = parser.add_subparsers(dest="command")
     notify_parser = commands.add_parser("notify", help="send a text to every admin chat and exit")
     notify_parser.add_argument("text", help="the text to send (plain text)")
+    backup_parser = commands.add_parser("backup", help="copy the database now (works while the bot runs)")
+    backup_parser.add_argument("path", help="a folder (gets smsrelay-<UTC time>Z.db) or a new file")
+    restore_parser = commands.add_parser("restore", help="put a backup in place of the database (bot stopped)")
+    restore_parser.add_argument("backup", type=Path, help="the backup file to restore")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -45,6 +52,10 @@ def main(argv: list[str]) -> int:
         reached = asyncio.run(notify(settings, redact(args.text)))  # scripts may paste a log line with a key
         print(f"delivered to {reached} admin chat(s)")
         return 0 if reached else 1
+    if args.command == "backup":
+        return make_backup(settings.database_path, args.path)
+    if args.command == "restore":
+        return restore(settings.database_path, args.backup)
     return run(settings, redact)
 
 

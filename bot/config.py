@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     simulator_delivery_seconds: float = Field(default=5.0, ge=0)
     simulator_failure_rate: float = Field(default=0.0, ge=0, le=1)
 
+    # Data safety (README "Backups and retention"): online backups into BACKUP_DIR (unset: none), and the age
+    # after which message texts are removed (unset: kept forever).
+    backup_dir: Path | None = None
+    backup_interval_hours: float = Field(default=24, gt=0)
+    backup_keep: int = Field(default=7, ge=1)
+    retention_days: int | None = Field(default=None, ge=1)
+
     @field_validator("admin_chat_ids", mode="before")
     @classmethod
     def _split_chat_ids(cls, value: Any) -> Any:

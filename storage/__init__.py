@@ -41,6 +41,7 @@ from storage.models import (
     check_transition,
 )
 from storage.quotas import QuotaOverride, QuotaRepository
+from storage.retention import RetentionRepository
 from storage.spend_requests import SpendRequestRepository
 from storage.templates import TemplateRecord, TemplateRepository
 from storage.usage import UsageBucket, UsageRepository
@@ -79,6 +80,7 @@ __all__ = [
     "QuotaOverride",
     "QuotaRepository",
     "RejectedOutcome",
+    "RetentionRepository",
     "Role",
     "SchemaTooNewError",
     "SpendRequestRepository",

@@ -25,12 +25,14 @@ from storage.blocklist import BlocklistRepository
 from storage.chats import ChatRepository
 from storage.codec import Clock, utc_now
 from storage.connection import SharedConnection
+from storage.db_lock import DatabaseLock
 from storage.errors import StorageError
 from storage.groups import GroupRepository
 from storage.jobs import BulkJobRepository
 from storage.messages import MessageRepository
 from storage.migrations import migrate
 from storage.quotas import QuotaRepository
+from storage.retention import RetentionRepository
 from storage.spend_requests import SpendRequestRepository
 from storage.templates import TemplateRepository
 from storage.tracking import TrackingRepository
@@ -42,8 +44,11 @@ DEFAULT_BUSY_TIMEOUT_MS = 5000
 class Database:
     """The repositories over one shared connection; build it with ``open_database``."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, path: Path, clock: Clock | None = None) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, *, path: Path, clock: Clock | None = None, lock: DatabaseLock | None = None
+    ) -> None:
         self.path = path
+        self._lock = lock  # held while open: `python -m bot restore` refuses to run meanwhile (db_lock.py)
         self._shared = SharedConnection(conn, clock or utc_now)
         self.audit = AuditRepository(self._shared)
         self.chats = ChatRepository(self._shared, self.audit)
@@ -57,6 +62,7 @@ class Database:
         self.templates = TemplateRepository(self._shared, self.audit)
         self.quotas = QuotaRepository(self._shared)
         self.usage = UsageRepository(self._shared)
+        self.retention = RetentionRepository(self._shared)
         self._closed = False
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
@@ -75,7 +81,11 @@ class Database:
         if self._closed:
             return
         self._closed = True
-        await self._shared.close()
+        try:
+            await self._shared.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     async def __aenter__(self) -> Self:
         return self
@@ -96,8 +106,14 @@ async def open_database(
     """Open (creating the folder and file if needed), configure, migrate; the caller must ``close()`` it."""
     path = Path(path)
     await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-    # isolation_level=None: sqlite3 must not open transactions behind our back; SharedConnection does that.
-    conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+    lock = DatabaseLock(path, exclusive=False)
+    await asyncio.to_thread(lock.acquire, wait_seconds=busy_timeout_ms / 1000)
+    try:
+        # isolation_level=None: sqlite3 must not open transactions behind our back; SharedConnection does that.
+        conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+    except BaseException:
+        lock.release()
+        raise
     try:
         conn.row_factory = sqlite3.Row
         # busy_timeout first: switching to WAL needs a lock another process may be holding.
@@ -109,9 +125,12 @@ async def open_database(
         await conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; FULL would fsync every commit
         await migrate(conn, migrations_dir)
     except BaseException:
-        await conn.close()
+        try:
+            await conn.close()
+        finally:
+            lock.release()
         raise
-    return Database(conn, path=path, clock=clock)
+    return Database(conn, path=path, clock=clock, lock=lock)
 
 
 async def _enable_wal(conn: aiosqlite.Connection, busy_timeout_ms: int) -> str:

@@ -31,6 +31,7 @@ from storage.models import (
     NewMessage,
     check_transition,
 )
+from storage.retention import PLACEHOLDER_PATTERN
 from storage.spend_requests import claim_request
 
 MESSAGE_COLUMNS = (
@@ -232,8 +233,10 @@ class MessageRepository:
                     # The new attempt counts against the quota of the day it was asked for (migration 0008).
                     f" counted_at = ?"
                     f" WHERE status IN ({placeholders(len(requeueable))})"
-                    f" AND id IN ({placeholders(len(chunk))})",
-                    (MessageStatus.PENDING.value, now, now, *requeueable, *chunk),
+                    f" AND id IN ({placeholders(len(chunk))})"
+                    # A text removed by RETENTION_DAYS (storage/retention.py) must never go out as the SMS.
+                    " AND body NOT GLOB ?",
+                    (MessageStatus.PENDING.value, now, now, *requeueable, *chunk, PLACEHOLDER_PATTERN),
                 )
             if moved:
                 finished = [state.value for state in sorted(FINAL_JOB_STATES)]

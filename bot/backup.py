@@ -1,0 +1,61 @@
+"""``python -m bot backup <path>`` and ``python -m bot restore <backup>``: data safety by hand.
+
+``backup`` works while the bot runs (that is its point): it copies through its own read connection. ``restore``
+refuses while any smsrelay process has the database open (they all hold a shared lock on ``<database>.lock``,
+which dies with its process, so a killed bot does not block a restore).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storage.backup import RestoreRefusedError, backup_database, backup_name, restore_database
+from storage.db_lock import DatabaseBusyError
+
+EXIT_FAILED = 1
+EXIT_BUSY = 5
+
+
+def make_backup(database: Path, destination: str) -> int:
+    """A folder (existing, or written with a trailing /) gets a dated file (smsrelay-<UTC>Z.db); any other path is
+    the file to write."""
+    folder = Path(destination)
+    is_folder = folder.is_dir() or destination.endswith(("/", os.sep))
+    target = folder / backup_name(datetime.now(UTC)) if is_folder else folder
+    try:
+        result = backup_database(database, target)
+    except (OSError, DatabaseBusyError) as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # sqlite3 errors: say what SQLite said, in one line
+        print(f"backup failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"backup: {result.path}")
+    print(f"size: {result.size:,} bytes")
+    print(f"schema version: {result.schema_version}")
+    print(f"integrity: {result.integrity}")
+    return 0 if result.integrity == "ok" else EXIT_FAILED
+
+
+def restore(database: Path, backup: Path) -> int:
+    database.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        result = restore_database(backup, database, moment=datetime.now(UTC))
+    except DatabaseBusyError:
+        print(
+            f"restore refused: {database} is in use (the bot is running, or another smsrelay command has it "
+            "open). Stop the bot first, then restore.",
+            file=sys.stderr,
+        )
+        return EXIT_BUSY
+    except (RestoreRefusedError, OSError) as exc:
+        print(f"restore refused: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"restored {result.restored_from} (schema version {result.schema_version}) into {database}")
+    if result.kept_as is not None:
+        print(f"the database it replaced is kept as {result.kept_as}")
+    print("start the bot again; it upgrades an older schema by itself")
+    return 0

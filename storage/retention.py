@@ -1,0 +1,68 @@
+"""Removing old message texts while keeping every figure (RETENTION_DAYS).
+
+A removed body is replaced by a placeholder such as ``(removed after 30 days)``, so every screen and export that
+shows a body shows that instead, with no special case. Recipients, counts, segments, units, costs, provider,
+status and dates stay: ``/usage``, ``/status`` and delivery tracking keep working. Only rows in a final state lose
+their text; pending or in-flight rows still need it to be sent. Rows are visited in id order (ids grow with
+``created_at``), a bounded range per statement, so no statement holds the shared connection for long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.codec import placeholders, time_to_text
+from storage.connection import SharedConnection
+from storage.models import FINAL_JOB_STATES, MessageStatus
+
+PLACEHOLDER_PATTERN = "(removed after * days)"  # GLOB: bodies already removed are not rewritten
+_UNSENT = (MessageStatus.PENDING, MessageStatus.SENDING)
+_FINAL_MESSAGES = sorted(status.value for status in MessageStatus if status not in _UNSENT)
+_FINAL_JOBS = sorted(state.value for state in FINAL_JOB_STATES)
+
+
+def removed_text(days: int) -> str:
+    return f"(removed after {days} days)"
+
+
+def is_removed(body: str) -> bool:
+    return body.startswith("(removed after ") and body.endswith(" days)")
+
+
+@dataclass(frozen=True, slots=True)
+class PruneStep:
+    removed: int
+    next_id: int | None  # where the next step starts; None: nothing older than the cut-off is left
+
+
+class RetentionRepository:
+    def __init__(self, conn: SharedConnection) -> None:
+        self._conn = conn
+
+    async def prune_messages(self, start_id: int, cutoff: datetime, placeholder: str, batch: int) -> PruneStep:
+        """Replace the bodies of final rows with ids in ``[start_id, start_id + batch)`` created before ``cutoff``."""
+        return await self._prune("messages", _FINAL_MESSAGES, start_id, cutoff, placeholder, batch)
+
+    async def prune_jobs(self, start_id: int, cutoff: datetime, placeholder: str, batch: int) -> PruneStep:
+        """The same for finished bulk jobs' texts."""
+        return await self._prune("bulk_jobs", _FINAL_JOBS, start_id, cutoff, placeholder, batch)
+
+    async def _prune(
+        self, table: str, final: list[str], start_id: int, cutoff: datetime, placeholder: str, batch: int
+    ) -> PruneStep:
+        # ``table`` and the status column come from this module, never from input.
+        column = "status" if table == "messages" else "state"
+        limit = time_to_text(cutoff)
+        first = await self._conn.fetch_one(
+            f"SELECT id, created_at FROM {table} WHERE id >= ? ORDER BY id LIMIT 1", (start_id,)
+        )
+        if first is None or str(first["created_at"]) >= limit:
+            return PruneStep(0, None)
+        low = int(first["id"])
+        rows = await self._conn.write_one(
+            f"UPDATE {table} SET body = ? WHERE id >= ? AND id < ? AND created_at < ?"
+            f" AND {column} IN ({placeholders(len(final))}) AND body NOT GLOB ? RETURNING id",
+            (placeholder, low, low + batch, limit, *final, PLACEHOLDER_PATTERN),
+        )
+        return PruneStep(len(rows), low + batch)
