@@ -31,7 +31,6 @@ from storage.models import (
     NewMessage,
     check_transition,
 )
-from storage.retention import PLACEHOLDER_PATTERN
 from storage.spend_requests import claim_request
 
 MESSAGE_COLUMNS = (
@@ -235,8 +234,8 @@ class MessageRepository:
                     f" WHERE status IN ({placeholders(len(requeueable))})"
                     f" AND id IN ({placeholders(len(chunk))})"
                     # A text removed by RETENTION_DAYS (storage/retention.py) must never go out as the SMS.
-                    " AND body NOT GLOB ?",
-                    (MessageStatus.PENDING.value, now, now, *requeueable, *chunk, PLACEHOLDER_PATTERN),
+                    " AND text_removed_at IS NULL",
+                    (MessageStatus.PENDING.value, now, now, *requeueable, *chunk),
                 )
             if moved:
                 finished = [state.value for state in sorted(FINAL_JOB_STATES)]

@@ -38,11 +38,12 @@ class RetentionService:
 
     async def prune(self) -> RetentionReport:
         """Remove the texts of messages and finished bulk jobs created more than ``days`` days ago."""
-        cutoff = self._clock() - timedelta(days=self._days)
+        now = self._clock()
+        cutoff = now - timedelta(days=self._days)
         placeholder = removed_text(self._days)
         repository = self._db.retention
-        messages = await self._sweep(lambda at: repository.prune_messages(at, cutoff, placeholder, self._batch))
-        jobs = await self._sweep(lambda at: repository.prune_jobs(at, cutoff, placeholder, self._batch))
+        messages = await self._sweep(lambda at: repository.prune_messages(at, cutoff, placeholder, self._batch, now))
+        jobs = await self._sweep(lambda at: repository.prune_jobs(at, cutoff, placeholder, self._batch, now))
         if messages or jobs:
             log.info("retention: removed the texts of %d messages and %d bulk jobs", messages, jobs)
         return RetentionReport(messages, jobs)

@@ -107,3 +107,11 @@ async def test_a_sweep_lets_other_work_in_between_its_batches(db: Database, cloc
 
     assert last is not None and last.body == "Meeting moved to 3pm"  # answered long before the sweep got there
     assert (await sweep).messages == 400
+
+
+async def test_an_sms_that_reads_like_the_placeholder_is_still_an_sms(db: Database, clock: FakeClock) -> None:
+    failed = await db.messages.add(a_message(status=MessageStatus.FAILED, body="(removed after 5 days)"))
+
+    moved = await db.messages.requeue([failed.id])
+
+    assert moved == 1  # only a row the retention sweep marked is kept from going out again
