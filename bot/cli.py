@@ -68,7 +68,7 @@ def run(settings: Settings, redact: Callable[[str], str]) -> int:
 
             run_webhook_mode(application, settings, ALLOWED_UPDATES)
         else:
-            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+            application.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=poll_timeout(settings))
     except HttpStartError as exc:
         complain(f"smsrelay cannot start: {exc}", redact)
         return 2
@@ -86,6 +86,12 @@ def run(settings: Settings, redact: Callable[[str], str]) -> int:
         complain(f"smsrelay cannot start: Telegram refused or could not be reached: {exc}", redact)
         return 4
     return 0
+
+
+def poll_timeout(settings: Settings) -> int:
+    """getUpdates' long-poll seconds (PTB's 10), shorter when needed for /healthz: an idle bot hears from Telegram
+    only when a poll ends, and that must happen within HEALTH_STALE_SECONDS."""
+    return max(1, min(10, int(settings.health_stale_seconds / 3)))
 
 
 async def admin_chat_ids(settings: Settings) -> list[int]:
