@@ -198,9 +198,7 @@ async def test_malformed_alert_body_gets_400_with_a_reason(
 
 async def test_oversized_alert_body_is_refused(web_bot: tuple[BotHarness, httpx.AsyncClient]) -> None:
     _, client = web_bot
-    answer = await client.post(
-        "/alerts/plain", content=b"x" * 2_000_000, headers={"Authorization": f"Bearer {TOKEN}"}
-    )
+    answer = await client.post("/alerts/plain", content=b"x" * 2_000_000, headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 413
 
 
