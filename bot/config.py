@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.phone import InvalidPhoneNumberError, normalise_phone
 from bot.providers.types import ProviderName
 
 DEFAULT_TEXIN_BASE_URL = "https://texin.hotspotbillingsystem.co.ke/api/"
@@ -108,6 +109,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
+
+    @field_validator("alert_sms_numbers")
+    @classmethod
+    def _alert_numbers_valid(cls, value: list[str]) -> list[str]:
+        # Checked now, not when the first critical alert fires; the numbers are not quoted back.
+        normalised = []
+        for position, raw in enumerate(value, start=1):
+            try:
+                normalised.append(normalise_phone(raw))
+            except InvalidPhoneNumberError as exc:
+                raise ValueError(f"number {position} is not a Kenyan mobile number ({exc.reason})") from None
+        return list(dict.fromkeys(normalised))
 
     @field_validator("webhook_url")
     @classmethod

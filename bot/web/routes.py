@@ -127,7 +127,10 @@ def _telegram_webhook(web: WebSide) -> Callable[[Request], Awaitable[Response]]:
             return PlainTextResponse("Bad Request: not JSON", status_code=400)
         if not isinstance(data, dict):
             return PlainTextResponse("Bad Request: not an update", status_code=400)
-        update = Update.de_json(data, web.application.bot)
+        try:
+            update = Update.de_json(data, web.application.bot)
+        except (KeyError, TypeError, ValueError):
+            return PlainTextResponse("Bad Request: not an update", status_code=400)
         # Queued like polling queues it; a 200 tells Telegram not to deliver it again (idempotency keys cover
         # a redelivery anyway).
         await web.application.update_queue.put(update)

@@ -70,6 +70,9 @@ async def test_send_over_webhook_then_back_to_polling(tmp_path: Path) -> None:
                 wrong = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
                 assert (await client.post("/tg/hook", json=update, headers=wrong)).status_code == 403
                 assert refused_count((await client.get("/metrics")).text) == 2
+                right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                assert (await client.post("/tg/hook", content=b"[]", headers=right)).status_code == 400
+                assert (await client.post("/tg/hook", json={"message": {}}, headers=right)).status_code == 400
         finally:
             stop_bot_process(process)
         assert telegram.webhook is not None  # stopping keeps it: Telegram holds updates for the restart

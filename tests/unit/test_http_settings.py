@@ -36,3 +36,11 @@ def test_http_server_is_off_by_default_and_new_secrets_are_redacted() -> None:
     settings = load_settings(**BASE, alert_webhook_token="tok-123456", webhook_secret="hook-secret")
     assert settings.http_port is None and settings.http_host == "127.0.0.1"
     assert {"tok-123456", "hook-secret"} <= set(settings_secrets(settings))
+
+
+def test_alert_sms_numbers_are_checked_and_normalised_at_start_up() -> None:
+    settings = load_settings(**BASE, alert_sms_numbers="0712 345 678, +254712345678;0722000111")
+    assert settings.alert_sms_numbers == ["254712345678", "254722000111"]
+    with pytest.raises(ConfigError) as caught:
+        load_settings(**BASE, alert_sms_numbers="0712345678,020123")
+    assert caught.value.problems[0].startswith("ALERT_SMS_NUMBERS: number 2 is not a Kenyan mobile number")
