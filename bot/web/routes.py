@@ -119,6 +119,9 @@ def _telegram_webhook(web: WebSide) -> Callable[[Request], Awaitable[Response]]:
         if not hmac.compare_digest(given, expected):
             web.metrics.webhook_refused.inc()
             return PlainTextResponse("Forbidden", status_code=403)
+        if not web.application.running:
+            # Starting or stopping: an update queued now might never be handled. Telegram retries a non-2xx later.
+            return PlainTextResponse("Service Unavailable: not running", status_code=503)
         try:
             data = json.loads(await read_capped(request))
         except BodyTooLarge:

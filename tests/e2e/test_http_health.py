@@ -28,6 +28,9 @@ async def test_healthz_follows_telegram_reachability_and_shows_no_secrets(tmp_pa
         try:
             healthy = await wait_for_answer(url, lambda a: a.status_code == 200, 30, "a healthy bot")
             assert healthy.json()["database"] == "ok" and healthy.json()["telegram"] == "ok"
+            # An idle bot hears from Telegram only when a long poll ends: polls must be shorter than the limit.
+            polls = [r.params.get("timeout") for r in telegram.requests() if r.method == "getUpdates"]
+            assert polls and all(isinstance(t, int) and t <= 1 for t in polls), polls
             with telegram.outage():
                 down = await wait_for_answer(url, lambda a: a.status_code == 503, 30, "503 while Telegram is down")
                 body = down.json()

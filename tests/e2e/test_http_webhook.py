@@ -18,11 +18,13 @@ from tests.e2e.harness import (
     ADMIN,
     REPO,
     process_environment,
+    start_bot,
     start_bot_process,
     stop_bot_process,
     wait_until,
 )
 from tests.e2e.http_process import free_port, wait_for_answer
+from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
 
@@ -101,3 +103,34 @@ def test_webhook_url_without_secret_is_a_readable_start_up_error(tmp_path: Path)
     assert done.returncode == 2
     assert "WEBHOOK_SECRET: required with WEBHOOK_URL" in done.stderr
     assert telegram.token not in done.stderr
+
+
+async def test_update_arriving_while_the_bot_is_not_running_gets_503_so_telegram_retries(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    application, _ = await start_bot(
+        telegram,
+        texin,
+        sms254,
+        database_path,
+        http_port=0,
+        webhook_url="https://bot.example.com/tg",
+        webhook_secret=SECRET,
+    )
+    await application.initialize()
+    try:
+        assert application.post_init is not None
+        await application.post_init(application)  # services and HTTP server up, the Application not started
+        web = application.bot_data.web
+        assert web is not None
+        update = {"update_id": 7, "message": {"message_id": 1, "date": 0, "chat": {"id": ADMIN, "type": "private"}}}
+        async with httpx.AsyncClient(trust_env=False) as client:
+            answer = await client.post(
+                f"http://127.0.0.1:{web.port}/tg", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            )
+        assert answer.status_code == 503
+        assert application.update_queue.empty()
+    finally:
+        await application.shutdown()
+        assert application.post_shutdown is not None
+        await application.post_shutdown(application)
