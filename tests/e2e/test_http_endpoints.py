@@ -11,7 +11,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from storage import Role
+from storage import NewBulkJob, Role
 from tests.e2e.harness import ADMIN, SENDER, BotHarness, running, start_bot
 from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.telegram_server import FakeTelegram
@@ -93,6 +93,15 @@ async def test_metrics_count_real_sends_latency_and_balance_without_numbers(
     assert metric(text, "smsrelay_provider_balance", provider="texin") > 0
     assert metric(text, "smsrelay_bulk_recipients_pending") == 0
     assert "712345678" not in text and bot.telegram.token not in text and bot.texin.api_key not in text
+
+
+async def test_bulk_pending_gauge_reads_unfinished_jobs(web_bot: tuple[BotHarness, httpx.AsyncClient]) -> None:
+    bot, client = web_bot
+    # A job stored but not started (as after a crash, before the resume): its rows are pending.
+    await bot.services.db.jobs.create(
+        NewBulkJob(SENDER, SENDER, "Hello", "gsm7", 1, "texin", "SMSRELAY"), ["254712345678", "254712345679"]
+    )
+    assert metric((await client.get("/metrics")).text, "smsrelay_bulk_recipients_pending") == 2
 
 
 async def test_telegram_errors_are_counted_by_method(web_bot: tuple[BotHarness, httpx.AsyncClient]) -> None:

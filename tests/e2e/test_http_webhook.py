@@ -50,7 +50,8 @@ async def test_send_over_webhook_then_back_to_polling(tmp_path: Path) -> None:
         )
         process = start_bot_process(hooked, log)
         try:
-            await telegram.wait_for_request("setWebhook", timeout=30)
+            # A request is recorded on arrival, before it is handled: wait for the webhook itself.
+            await wait_until(lambda: telegram.webhook is not None, 30, "setWebhook")
             hook = telegram.webhook
             assert hook is not None and hook.url == f"{base}/tg/hook" and hook.secret_token == SECRET
             assert hook.allowed_updates == ["message", "callback_query"]
@@ -90,6 +91,9 @@ async def test_send_over_webhook_then_back_to_polling(tmp_path: Path) -> None:
             assert texin.received["254712345679"] == 1
         finally:
             stop_bot_process(process)
+    output = log.read_text()
+    assert "webhook registered" in output  # the log was written at INFO
+    assert SECRET not in output and telegram.token.split(":")[1] not in output
 
 
 def test_webhook_url_without_secret_is_a_readable_start_up_error(tmp_path: Path) -> None:
