@@ -48,7 +48,7 @@ class WebSide:
         self.application = application
         self.metrics = Metrics()
         self.contact = TelegramContact()
-        self.webhook_path = urlsplit(settings.webhook_url).path or "/" if settings.webhook_url else None
+        self.webhook_path = (urlsplit(settings.webhook_url).path or "/") if settings.webhook_url else None
         self._server: _QuietServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
