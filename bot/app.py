@@ -26,7 +26,6 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.context import AppState, SmsContext
@@ -54,8 +53,11 @@ from bot.notifier import TelegramAdminNotifier
 from bot.redact import make_redactor, settings_secrets
 from bot.redacting_limiter import RedactingRateLimiter
 from bot.runtime import open_services, utc_now
-from bot.services.registry import ProviderRegistry
+from bot.services.registry import ProviderRegistry, build_registry
 from bot.shutdown import ShutdownBudget, start_budget_on_stop_signals
+from bot.web import WebSide
+from bot.web.instrumented import CountingNotifier, instrument
+from bot.web.telegram_contact import TrackingRequest
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +81,14 @@ def build_application(
     """
 
     shutdown = ShutdownBudget(settings.shutdown_grace_seconds)
+    web = WebSide(settings, None)  # the application is set below, once built
 
     async def post_init(application: SmsApplication) -> None:
-        def notifier_for(admin_ids: Callable[[], Awaitable[list[int]]]) -> TelegramAdminNotifier:
-            return TelegramAdminNotifier(application.bot, admin_ids)
+        def notifier_for(admin_ids: Callable[[], Awaitable[list[int]]]) -> CountingNotifier:
+            return CountingNotifier(TelegramAdminNotifier(application.bot, admin_ids), web.metrics)
 
-        services = await open_services(settings, notifier_for, clock=clock, providers=providers)
+        registry = instrument(providers or build_registry(settings), web.metrics)
+        services = await open_services(settings, notifier_for, clock=clock, providers=registry)
         application.bot_data.services = services
 
         async def chat_moved(old_chat_id: int, new_chat_id: int) -> None:
@@ -96,6 +100,7 @@ def build_application(
         schedule_jobs(application, settings)
         if handle_stop_signals:
             start_budget_on_stop_signals(shutdown, services)
+        await web.start()  # last: /healthz and the webhook see a bot that is ready
 
     # Both return early when post_init failed (a bad database, say): its own error is the one to show.
     async def post_stop(application: SmsApplication) -> None:
@@ -104,6 +109,7 @@ def build_application(
             await shutdown.finish(application.bot_data.services)
 
     async def post_shutdown(application: SmsApplication) -> None:
+        await web.stop()
         if application.bot_data.ready:
             await application.bot_data.services.aclose(grace=0)
             application.bot_data.services = None
@@ -122,8 +128,9 @@ def build_application(
         # Wrapped: every text and caption loses its secrets on the way out (bot/redacting_limiter.py).
         rate_limiter=RedactingRateLimiter(AIORateLimiter(max_retries=3), make_redactor(settings_secrets(settings))),
         # What ApplicationBuilder would build: a pool for concurrent handlers, one connection for polling.
-        request=HTTPXRequest(connection_pool_size=256),
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        # Each also records when Telegram last answered (/healthz) and counts failed calls (/metrics).
+        request=TrackingRequest(web.contact, web.metrics, connection_pool_size=256),
+        get_updates_request=TrackingRequest(web.contact, web.metrics, connection_pool_size=1),
     )
     builder = (
         ApplicationBuilder()
@@ -136,6 +143,8 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     application: SmsApplication = builder.build()
+    web.application = application
+    application.bot_data.web = web
     add_handlers(application)
     return application
 

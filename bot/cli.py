@@ -20,9 +20,13 @@ from bot.formatting import esc, truncate
 from bot.logging_setup import configure_logging
 from bot.notifier import TelegramAdminNotifier
 from bot.redact import make_redactor, settings_secrets
+from bot.web.server import HttpStartError
 from storage import StorageError, open_database
 
 log = logging.getLogger("bot")
+
+# "message" also brings the service messages of a group upgraded to a supergroup (handlers/migration.py).
+ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 def main(argv: list[str]) -> int:
@@ -70,8 +74,15 @@ def run(settings: Settings, redact: Callable[[str], str]) -> int:
     application = build_application(settings, handle_stop_signals=True)
     log.info("smsrelay starting; providers: %s", ", ".join(p.value for p in settings.enabled_providers))
     try:
-        # "message" also brings the service messages of a group upgraded to a supergroup (handlers/migration.py).
-        application.run_polling(allowed_updates=["message", "callback_query"])
+        if settings.webhook_url is not None:
+            from bot.web.webhook import run_webhook_mode
+
+            run_webhook_mode(application, settings, ALLOWED_UPDATES)
+        else:
+            application.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=poll_timeout(settings))
+    except HttpStartError as exc:
+        complain(f"smsrelay cannot start: {exc}", redact)
+        return 2
     except StorageError as exc:
         complain(f"smsrelay cannot start: {exc}", redact)
         return 3
@@ -86,6 +97,12 @@ def run(settings: Settings, redact: Callable[[str], str]) -> int:
         complain(f"smsrelay cannot start: Telegram refused or could not be reached: {exc}", redact)
         return 4
     return 0
+
+
+def poll_timeout(settings: Settings) -> int:
+    """getUpdates' long-poll seconds (PTB's 10), shorter when needed for /healthz: an idle bot hears from Telegram
+    only when a poll ends, and that must happen within HEALTH_STALE_SECONDS."""
+    return max(1, min(10, int(settings.health_stale_seconds / 3)))
 
 
 async def admin_chat_ids(settings: Settings) -> list[int]:

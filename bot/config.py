@@ -7,20 +7,24 @@ value of a secret in it.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.phone import InvalidPhoneNumberError, normalise_phone
 from bot.providers.types import ProviderName
 
 DEFAULT_TEXIN_BASE_URL = "https://texin.hotspotbillingsystem.co.ke/api/"
 DEFAULT_SMS254_SEND_URL = "https://api.254sms.com/version1/sendsms"
 # Not published by 254sms: this follows the send URL's pattern and is unverified (see .env.example).
 DEFAULT_SMS254_CREDITS_URL = "https://api.254sms.com/version1/credits"
+WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
@@ -97,6 +101,15 @@ class Settings(BaseSettings):
     backup_keep: int = Field(default=7, ge=1)
     retention_days: int | None = Field(default=None, ge=1)
 
+    # The HTTP side (bot/web/): off while HTTP_PORT is empty. The Docker image sets HTTP_HOST=0.0.0.0.
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=0, le=65535)
+    health_stale_seconds: float = Field(default=120.0, gt=0)
+    alert_webhook_token: SecretStr | None = None
+    alert_sms_numbers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
     @field_validator("admin_chat_ids", mode="before")
     @classmethod
     def _split_chat_ids(cls, value: Any) -> Any:
@@ -105,6 +118,43 @@ class Settings(BaseSettings):
             return [part for part in parts if part]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("alert_sms_numbers", mode="before")
+    @classmethod
+    def _split_numbers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("alert_sms_numbers")
+    @classmethod
+    def _alert_numbers_valid(cls, value: list[str]) -> list[str]:
+        # Checked now, not when the first critical alert fires; the numbers are not quoted back.
+        normalised = []
+        for position, raw in enumerate(value, start=1):
+            try:
+                normalised.append(normalise_phone(raw))
+            except InvalidPhoneNumberError as exc:
+                raise ValueError(f"number {position} is not a Kenyan mobile number ({exc.reason})") from None
+        return list(dict.fromkeys(normalised))
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme not in {"https", "http"} or not url.hostname:
+            raise ValueError("must be a full URL such as https://bot.example.com/telegram")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token; the value itself is never quoted back.
+        if value is not None and not WEBHOOK_SECRET_RE.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
 
     @field_validator("default_provider", mode="before")
@@ -152,6 +202,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"DEFAULT_PROVIDER: {self.default_provider.value} is chosen but its credentials are not set"
             )
+        if self.webhook_url is not None:
+            if self.webhook_secret is None:
+                raise ValueError("WEBHOOK_SECRET: required with WEBHOOK_URL (1-256 characters of A-Z a-z 0-9 _ -)")
+            if self.http_port is None:
+                raise ValueError("HTTP_PORT: required with WEBHOOK_URL (the webhook is served by the HTTP server)")
         return self
 
     @property

@@ -10,6 +10,7 @@ from storage import Role
 
 if TYPE_CHECKING:
     from bot.runtime import Services
+    from bot.web import WebSide
 
 
 class AppState:
@@ -17,6 +18,7 @@ class AppState:
 
     def __init__(self) -> None:
         self._services: Services | None = None
+        self.web: WebSide | None = None  # the HTTP side: metrics, Telegram contact, the server (bot/web/)
 
     @property
     def ready(self) -> bool:

@@ -29,3 +29,5 @@ def configure_logging(level: str, redact: Callable[[str], str]) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # uvicorn writes no access log here (bot/web/server.py); its other INFO lines are noise next to ours.
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)

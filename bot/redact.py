@@ -48,7 +48,13 @@ def settings_secrets(settings: Settings) -> list[str]:
     The bot token's part after the colon is a secret on its own (the part before is the bot's public user id):
     a text that cut or re-encoded the token around the colon must not show it either.
     """
-    values: list[SecretStr | None] = [settings.telegram_bot_token, settings.texin_api_key, settings.sms254_api_key]
+    values: list[SecretStr | None] = [
+        settings.telegram_bot_token,
+        settings.texin_api_key,
+        settings.sms254_api_key,
+        settings.alert_webhook_token,
+        settings.webhook_secret,
+    ]
     secrets = [value.get_secret_value() for value in values if value is not None]
     _, colon, token_secret = settings.telegram_bot_token.get_secret_value().partition(":")
     if colon and token_secret:

@@ -18,6 +18,7 @@ from tests.fakes.telegram_messages import MessageMethods
 from tests.fakes.telegram_records import CallbackAnswer, RecordedRequest, Refusal
 from tests.fakes.telegram_rules import COMMAND_RE, CONFLICT, MAX_DOWNLOAD, Params, int_param
 from tests.fakes.telegram_state import TelegramState
+from tests.fakes.telegram_webhook import refuse_polling_while_webhook, set_webhook, webhook_info
 from tests.fakes.telegram_wire import ApiError, UploadedFile
 
 Files = dict[str, UploadedFile]  # multipart file parts by field name
@@ -32,6 +33,7 @@ class BotApi:
         messages = MessageMethods(state)
         methods: dict[str, Method] = {
             "getMe": self._get_me,
+            "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "getUpdates": self._get_updates,
@@ -94,16 +96,21 @@ class BotApi:
     def _get_me(self, params: Params, files: Files) -> Any:
         return {**self.state.bot_json(), "can_join_groups": True, "can_read_all_group_messages": False}
 
+    def _set_webhook(self, params: Params, files: Files) -> Any:
+        return set_webhook(self.state, params)
+
     def _delete_webhook(self, params: Params, files: Files) -> Any:
+        self.state.webhook = None
         if params.get("drop_pending_updates") is True:
             self.state.updates.clear()
         return True
 
     def _get_webhook_info(self, params: Params, files: Files) -> Any:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self.state.updates)}
+        return webhook_info(self.state)
 
     def _get_updates(self, params: Params, files: Files) -> Any:
         state = self.state
+        refuse_polling_while_webhook(state)
         offset = int_param(params, "offset", 0)
         limit = min(max(int_param(params, "limit", 100), 1), 100)
         timeout = params.get("timeout") or 0

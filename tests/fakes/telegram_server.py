@@ -49,6 +49,7 @@ from tests.fakes.telegram_records import (
     SentMessage,
 )
 from tests.fakes.telegram_state import BotUser, TelegramState
+from tests.fakes.telegram_webhook import WebhookDeliverer, WebhookRecord
 from tests.fakes.telegram_wire import ApiError, decode_call, read_body
 
 __all__ = [
@@ -202,6 +203,7 @@ class FakeTelegram(TelegramObserver):
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._down_port: int | None = None  # the port to listen on again after an outage
+        self._deliverer: WebhookDeliverer | None = None  # POSTs updates while a webhook is set
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -218,12 +220,18 @@ class FakeTelegram(TelegramObserver):
             daemon=True,
         )
         self._thread.start()
+        if self._deliverer is None:
+            self._deliverer = WebhookDeliverer(self.state)
+            self._deliverer.start()
         return self
 
     def stop(self) -> None:
         """Stop serving; held long polls are answered at once and open connections are cut."""
         self._close(outage=False)
         self._down_port = None
+        if self._deliverer is not None:
+            self._deliverer.stop()
+            self._deliverer = None
 
     def _close(self, *, outage: bool) -> None:
         """Stop listening and cut connections. A stop answers held long polls (empty) and releases holds first;
@@ -306,6 +314,13 @@ class FakeTelegram(TelegramObserver):
     @property
     def base_file_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/file/bot"
+
+    @property
+    def webhook(self) -> WebhookRecord | None:
+        """The webhook the bot set (url, secret, allowed updates, delivery answers), or None."""
+        with self.state.lock:
+            hook: WebhookRecord | None = self.state.webhook
+            return hook
 
     @property
     def bot_user(self) -> BotUser:

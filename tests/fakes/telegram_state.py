@@ -77,6 +77,7 @@ class TelegramState:
         self.failures: dict[str, deque[ApiError]] = {}
         self.holds: list[Hold] = []
         self.listeners: dict[int, Callable[[], None]] = {}
+        self.webhook: Any = None  # a telegram_webhook.WebhookRecord while a webhook is set
         self._counter = 0
 
     # --- bookkeeping -------------------------------------------------------------------------------------

@@ -1,0 +1,119 @@
+"""What an incoming alert becomes: one message to the admin chats, folded like the bot's own alerts, and
+optionally an SMS.
+
+SMS goes out when the alert carries ``sms_group=<contact group>`` (its members), or is ``severity=critical`` and
+``ALERT_SMS_NUMBERS`` is set (those numbers); firing and resolved both, so people also learn it is over. Each SMS
+takes the normal path (``SendingService.prepare`` as an admin, then ``send``): number checks, the blocklist, the
+records. The records' chat is the first of ``ADMIN_CHAT_IDS`` (an alert has no chat of its own). The request key
+holds the alert's fingerprint, status and start, so Alertmanager repeating a notification sends no second SMS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from bot.formatting import esc, truncate
+from bot.localtime import show_local
+from bot.runtime import Services
+from bot.services.errors import UserInputError
+from bot.services.requests import DuplicateRequest
+from bot.web.alert_payload import IncomingAlert
+from bot.web.metrics import Metrics
+from storage import Role
+
+log = logging.getLogger(__name__)
+
+SMS_TEXT_LIMIT = 300  # two GSM-7 parts at most: an alert SMS is a pointer, the details are in Telegram
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    alerts: int
+    sms_sent: int
+
+
+def alert_html(alert: IncomingAlert, services: Services) -> str:
+    zone = services.settings.timezone
+    head = "🔥 <b>FIRING</b>" if alert.status == "firing" else "✅ <b>RESOLVED</b>"
+    lines = [f"{head}: <b>{esc(truncate(alert.name, 100))}</b>"]
+    if alert.severity:
+        lines[0] += f" ({esc(truncate(alert.severity, 30))})"
+    if alert.instance:
+        lines.append(f"Instance: <code>{esc(truncate(alert.instance, 200))}</code>")
+    if alert.summary:
+        lines.append(esc(truncate(alert.summary, 1500)))
+    if alert.starts_at is not None:
+        lines.append(f"Since {esc(show_local(alert.starts_at, zone))}")
+    return "\n".join(lines)
+
+
+def alert_sms(alert: IncomingAlert) -> str:
+    parts = [f"[{alert.status.upper()}] {alert.name}"]
+    if alert.instance:
+        parts.append(alert.instance)
+    if alert.summary:
+        parts.append(alert.summary)
+    return truncate(" - ".join(parts), SMS_TEXT_LIMIT)
+
+
+def _fold_key(alert: IncomingAlert) -> str:
+    digest = hashlib.sha256(alert.fingerprint.encode()).hexdigest()[:16]
+    return f"alertmanager:{digest}:{alert.status}"
+
+
+class AlertIntake:
+    def __init__(self, services: Services, metrics: Metrics) -> None:
+        self._services = services
+        self._metrics = metrics
+
+    async def take_alertmanager(self, alerts: list[IncomingAlert]) -> IntakeResult:
+        sent = 0
+        for alert in alerts:
+            self._metrics.alerts_received.labels(source="alertmanager").inc()
+            await self._services.alerts.raise_alert(_fold_key(alert), alert_html(alert, self._services))
+            sent += await self._sms(alert)
+        return IntakeResult(len(alerts), sent)
+
+    async def take_plain(self, text: str) -> None:
+        self._metrics.alerts_received.labels(source="plain").inc()
+        key = "plain:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+        await self._services.alerts.raise_alert(key, f"📣 {esc(truncate(text, 3500))}")
+
+    async def _numbers(self, alert: IncomingAlert) -> list[str]:
+        numbers: list[str] = []
+        group = alert.labels.get("sms_group")
+        if group:
+            try:
+                _, members = await self._services.groups.members(group, caller_role=Role.ADMIN)
+                numbers += members
+            except UserInputError as exc:
+                log.warning("alert %s: sms_group not usable: %s", alert.name, exc)
+        if alert.severity == "critical":
+            numbers += self._services.settings.alert_sms_numbers
+        return list(dict.fromkeys(numbers))
+
+    async def _sms(self, alert: IncomingAlert) -> int:
+        numbers = await self._numbers(alert)
+        if not numbers:
+            return 0
+        sending = self._services.sending
+        chat_id = self._services.settings.admin_chat_ids[0]
+        text = alert_sms(alert)
+        started = "" if alert.starts_at is None else alert.starts_at.isoformat()
+        identity = hashlib.sha256(f"{alert.fingerprint}|{alert.status}|{started}".encode()).hexdigest()[:24]
+        sent = 0
+        for number in numbers:
+            try:
+                request = sending.prepare(
+                    chat_id=chat_id, user_id=None, number=number, text=text, caller_role=Role.ADMIN
+                )
+                await sending.send(request, request_key=f"alert:{identity}:{request.recipient}")
+            except DuplicateRequest:
+                continue  # Alertmanager repeated a notification already sent by SMS
+            except UserInputError as exc:  # not a mobile number, blocked (opted out), …
+                log.warning("alert %s: no SMS to one recipient: %s", alert.name, exc)
+                continue
+            sent += 1
+        return sent

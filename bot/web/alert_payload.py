@@ -1,0 +1,135 @@
+"""Alertmanager's webhook body (version 4) read into our own values, and the plain ``{"text": …}`` form.
+
+The shape (prometheus/alertmanager ``notify/webhook``): an object with ``version`` "4", ``status``, ``receiver``,
+``groupLabels``/``commonLabels``/``commonAnnotations``, ``externalURL``, ``truncatedAlerts`` and ``alerts``, each
+alert with ``status`` (firing/resolved), ``labels``, ``annotations``, ``startsAt``/``endsAt`` (RFC 3339, Go's
+nanoseconds allowed), ``generatorURL`` and ``fingerprint``. Only what the messages need is kept; anything wrong
+raises ``PayloadError`` with one line saying what, which the endpoint returns as a 400.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+MAX_ALERTS = 200  # Alertmanager groups alerts; a bigger group is not something to fan out as Telegram messages
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
+)
+
+
+class PayloadError(ValueError):
+    """The body is not something we can read; ``str()`` is one line for the sender."""
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingAlert:
+    status: str  # "firing" or "resolved"
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime | None  # aware; None when Alertmanager sent its zero time
+    fingerprint: str
+
+    @property
+    def name(self) -> str:
+        return self.labels.get("alertname", "unnamed alert")
+
+    @property
+    def severity(self) -> str | None:
+        return self.labels.get("severity")
+
+    @property
+    def instance(self) -> str | None:
+        return self.labels.get("instance")
+
+    @property
+    def summary(self) -> str | None:
+        return self.annotations.get("summary") or self.annotations.get("description")
+
+
+def parse_time(value: str) -> datetime | None:
+    """RFC 3339 as Go writes it (up to nanoseconds); Go's zero time (year 1) means "not set" → None."""
+    match = _RFC3339.fullmatch(value.strip())
+    if match is None:
+        raise PayloadError(f"startsAt is not an RFC 3339 time: {value[:40]!r}")
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    if int(year) <= 1:
+        return None
+    micro = int((fraction or "0").ljust(6, "0")[:6])
+    if zulu:
+        zone: timezone = UTC
+    else:
+        offset = timedelta(hours=int(off_h), minutes=int(off_m))
+        if offset >= timedelta(hours=24):
+            raise PayloadError(f"startsAt has an impossible offset: {value[:40]!r}")
+        zone = timezone(offset if sign == "+" else -offset)
+    try:
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, zone)
+    except ValueError:
+        raise PayloadError(f"startsAt is not a real date: {value[:40]!r}") from None
+
+
+def _object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise PayloadError("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise PayloadError("the body must be a JSON object")
+    return data
+
+
+def _strings(value: Any, what: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise PayloadError(f"{what} must be an object of strings")
+    return dict(value)
+
+
+def parse_alertmanager(body: bytes) -> list[IncomingAlert]:
+    data = _object(body)
+    version = data.get("version")
+    if version != "4":
+        raise PayloadError(f'unsupported payload version {str(version)[:10]!r}; Alertmanager\'s webhook sends "4"')
+    alerts = data.get("alerts")
+    if not isinstance(alerts, list) or not alerts:
+        raise PayloadError("alerts must be a non-empty list")
+    if len(alerts) > MAX_ALERTS:
+        raise PayloadError(f"{len(alerts)} alerts in one body; at most {MAX_ALERTS} (lower max_alerts)")
+    return [_alert(item, index) for index, item in enumerate(alerts)]
+
+
+def _alert(item: Any, index: int) -> IncomingAlert:
+    if not isinstance(item, dict):
+        raise PayloadError(f"alerts[{index}] must be an object")
+    status = item.get("status")
+    if status not in ("firing", "resolved"):
+        raise PayloadError(f"alerts[{index}].status must be firing or resolved")
+    starts = item.get("startsAt")
+    if starts is not None and not isinstance(starts, str):
+        raise PayloadError(f"alerts[{index}].startsAt must be a string")
+    fingerprint = item.get("fingerprint", "")
+    if not isinstance(fingerprint, str):
+        raise PayloadError(f"alerts[{index}].fingerprint must be a string")
+    labels = _strings(item.get("labels"), f"alerts[{index}].labels")
+    return IncomingAlert(
+        status=status,
+        labels=labels,
+        annotations=_strings(item.get("annotations"), f"alerts[{index}].annotations"),
+        starts_at=None if starts is None else parse_time(starts),
+        # Alertmanager always sends one; without it, the labels identify the alert as well.
+        fingerprint=fingerprint or json.dumps(sorted(labels.items())),
+    )
+
+
+def parse_plain(body: bytes) -> str:
+    data = _object(body)
+    text = data.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise PayloadError('"text" must be a non-empty string')
+    return text.strip()

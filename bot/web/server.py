@@ -1,0 +1,121 @@
+"""The HTTP side: one Starlette app served by uvicorn inside the bot's own event loop.
+
+Started in ``post_init`` and stopped in ``post_shutdown`` (python-telegram-bot's customwebhookbot runs the two the
+same way, side by side in one loop). uvicorn gets a socket we bound ourselves (a busy port is a clear start-up
+error, and port 0 works in tests), installs no signal handlers (``bot/shutdown.py`` owns SIGTERM), configures no
+logging and writes no access log: a webhook path or query could carry a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import uvicorn
+from starlette.applications import Starlette
+
+from bot.config import Settings
+from bot.web.metrics import Metrics
+from bot.web.telegram_contact import TelegramContact
+
+if TYPE_CHECKING:
+    from bot.runtime import Services
+
+log = logging.getLogger(__name__)
+
+
+class HttpStartError(RuntimeError):
+    """The server could not listen (``str()`` names HTTP_HOST/HTTP_PORT)."""
+
+
+class _QuietServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # the bot's stop signals stay the bot's
+
+
+class WebSide:
+    """Metrics and Telegram contact exist from build time (the Bot's requests record into them); the server only
+    when ``HTTP_PORT`` is set."""
+
+    def __init__(self, settings: Settings, application: Any) -> None:
+        self.settings = settings
+        self.application = application
+        self.metrics = Metrics()
+        self.contact = TelegramContact()
+        self.webhook_path = (urlsplit(settings.webhook_url).path or "/") if settings.webhook_url else None
+        self._server: _QuietServer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.http_port is not None
+
+    @property
+    def port(self) -> int:
+        if self._socket is None:
+            raise RuntimeError("the HTTP server is not running")
+        return int(self._socket.getsockname()[1])
+
+    async def start(self) -> None:
+        from bot.web.routes import build_routes
+
+        if not self.enabled or self._task is not None:
+            return
+        host, port = self.settings.http_host, self.settings.http_port
+        try:
+            sock = socket.create_server((host, port or 0), family=_family(host), reuse_port=False)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise HttpStartError(f"HTTP_HOST/HTTP_PORT: cannot listen on {host}:{port}: {reason}") from None
+        sock.setblocking(False)
+        self._socket = sock
+        app = Starlette(routes=build_routes(self))
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", server_header=False)
+        self._server = _QuietServer(config)
+        self._task = asyncio.create_task(self._serve(sock), name="http-server")
+        while not self._server.started:
+            if self._task.done():
+                await self._task
+                raise HttpStartError(f"HTTP_HOST/HTTP_PORT: the server on {host}:{port} did not start")
+            await asyncio.sleep(0.01)
+        log.info("HTTP server listening on %s:%d", host, self.port)
+
+    async def _serve(self, sock: socket.socket) -> None:
+        assert self._server is not None
+        try:
+            await self._server.serve(sockets=[sock])
+        except SystemExit:  # uvicorn exits the process on a start-up failure; here it only ends this task
+            log.error("the HTTP server stopped at start-up")
+
+    async def stop(self) -> None:
+        if self._server is None or self._task is None:
+            return
+        self._server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
+        except TimeoutError:
+            self._server.force_exit = True
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._task = self._socket = None
+
+    async def refresh_gauges(self, services: Services) -> None:
+        """Gauges read at scrape time from the database: what is pending is a fact there, not a counter."""
+        pending = 0
+        for job in await services.db.jobs.list_unfinished():
+            pending += (await services.db.jobs.totals(job.id)).pending
+        self.metrics.bulk_pending.set(pending)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
