@@ -20,10 +20,11 @@ COPY bot ./bot
 COPY storage ./storage
 RUN pip install . \
     && useradd --create-home --uid 10001 smsrelay \
-    && mkdir -p /data \
-    && chown smsrelay:smsrelay /data
+    && mkdir -p /data /backups \
+    && chown smsrelay:smsrelay /data /backups
 
 USER smsrelay
+# /backups: for BACKUP_DIR=/backups (README "Backups and retention"); mount another disk there.
 VOLUME ["/data"]
 # Python is PID 1 (exec form, no shell in between), so SIGTERM reaches the bot itself.
 STOPSIGNAL SIGTERM
