@@ -254,10 +254,14 @@ async def test_every_role_change_is_seen_by_the_very_next_read(db: Database) -> 
 
 async def test_a_role_read_inside_a_transaction_that_rolls_back_is_not_remembered(db: Database) -> None:
     await db.chats.seed_admins([ADMIN_CHAT])
-    with pytest.raises(RuntimeError):
+
+    async def grant_then_fail() -> None:
         async with db.transaction():
             await db.chats.grant(SENDER_CHAT, Role.SENDER, added_by=ADMIN_CHAT)
             assert await db.chats.role(SENDER_CHAT) is Role.SENDER
             raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        await grant_then_fail()
 
     assert await db.chats.role(SENDER_CHAT) is None
