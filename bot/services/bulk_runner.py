@@ -43,13 +43,17 @@ from storage import (
     MessageOutcome,
     MessageRecord,
     MessageStatus,
+    PersonalText,
 )
 
-__all__ = ["JobRunner", "Progress", "ProgressReporter", "outcomes_from_result"]
+__all__ = ["JobRunner", "Progress", "ProgressReporter", "Unstored", "outcomes_from_result"]
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FAILURES = 100
+# A large job's rows are stored this many per transaction while its first batches go out; each transaction
+# holds the database for a few milliseconds only.
+STORE_CHUNK = 5_000
 # Errors that will fail every later batch the same way: stop instead of hammering the provider.
 _ACCOUNT_ERRORS = (AuthenticationError, PermissionDeniedError, InsufficientCreditError, InvalidSenderIdError)
 
@@ -72,6 +76,22 @@ class _BatchAlert:
     error: str
     recipients: int
     unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Unstored:
+    """Recipients of a job not stored yet (``BulkJobRepository.create`` with ``store_first``), in order."""
+
+    recipients: Sequence[str]
+    texts: Sequence[PersonalText] | None = None
+
+
+class _Ahead:
+    """Batches read ahead for the workers: at most ``depth`` waiting; ``None`` once there are no more."""
+
+    def __init__(self, depth: int) -> None:
+        self.room = asyncio.Semaphore(depth)
+        self.batches: asyncio.Queue[list[ClaimedRow] | None] = asyncio.Queue()
 
 
 class ProgressReporter(Protocol):
@@ -127,6 +147,7 @@ class JobRunner:
         self._reporter: ProgressReporter | None = None
         self._redirected_to: ProgressReporter | None = None
         self._reporting = asyncio.Lock()  # one reporter call at a time, so a redirect waits for the one in flight
+        self._stored_more = asyncio.Event()  # another chunk of a job stored in part was written
 
     @property
     def redirected(self) -> bool:
@@ -149,7 +170,8 @@ class JobRunner:
             if reporter is not None:
                 await self._safely(call(reporter))
 
-    async def run(self, job: BulkJobRecord, reporter: ProgressReporter) -> JobTotals:
+    async def run(self, job: BulkJobRecord, reporter: ProgressReporter, rest: Unstored | None = None) -> JobTotals:
+        """Send the job's pending rows; ``rest``: recipients ``create`` did not store yet, stored meanwhile."""
         self._reporter = reporter
         await self._db.jobs.set_state(job.id, JobState.RUNNING)
         start_totals = await self._db.jobs.totals(job.id)
@@ -157,21 +179,34 @@ class JobRunner:
             "sent": start_totals.accepted,
             "failed": start_totals.failed,
             "unknown": start_totals.unknown,
-            "remaining": start_totals.pending,
+            "remaining": start_totals.pending + (0 if rest is None else len(rest.recipients)),
         }
         self._done_this_run = 0
         self._started = time.monotonic()
         await self._announce(job)
         done = asyncio.Event()
         reporting = asyncio.create_task(self._report_loop(job, done), name=f"job-{job.id}-progress")
+        storing = asyncio.create_task(self._store(job, rest), name=f"job-{job.id}-store")
+        ahead = _Ahead(self._concurrency)
+        reading = asyncio.create_task(self._read_ahead(job, ahead, storing), name=f"job-{job.id}-read-ahead")
         try:
             # A task group: if one worker fails, the others are cancelled instead of sending on unsupervised.
             async with asyncio.TaskGroup() as workers:
                 for _ in range(2 * self._concurrency):
-                    workers.create_task(self._worker(job))
+                    workers.create_task(self._worker(job, ahead))
+            reading.cancel()  # a read changes nothing, so it may stop anywhere
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+            # Every row is stored before the job is closed, so a cancel or a stop reaches the late ones too.
+            await storing
         finally:
             done.set()
+            for task in (reading, storing):
+                task.cancel()  # only when the run itself was cut: a half-stored job is closed at the next start
+            await asyncio.gather(reading, storing, return_exceptions=True)
             await reporting
+        if self._stopped_by is not None and self._stop_reason is not None:
+            await self._fail_late_rows(job, self._stop_reason)
         interrupted = self.stopping.is_set() and not self.cancelled.is_set() and self._stopped_by is None
         if interrupted:
             totals = await self._db.jobs.totals(job.id)
@@ -208,16 +243,63 @@ class JobRunner:
         if message_id is not None:
             await self._db.jobs.set_progress_message(job.id, message_id)
 
-    async def _worker(self, job: BulkJobRecord) -> None:
+    async def _store(self, job: BulkJobRecord, rest: Unstored | None) -> None:
+        """Store the recipients ``create`` left out, a chunk per transaction, while the first batches go out."""
+        if rest is None:
+            return
+        try:
+            for start in range(0, len(rest.recipients), STORE_CHUNK):
+                texts = None if rest.texts is None else rest.texts[start : start + STORE_CHUNK]
+                await self._db.jobs.add_recipients(job, rest.recipients[start : start + STORE_CHUNK], texts)
+                self._stored_more.set()
+        except Exception:
+            # Half a job must not go out as if it were the whole: nothing more is sent, and the job is closed
+            # as cut at the next start (``close_half_stored``).
+            self.cancel("its recipients could not all be stored")
+            raise
+
+    async def _read_ahead(self, job: BulkJobRecord, ahead: _Ahead, storing: asyncio.Task[None]) -> None:
+        """Claim-ahead: read the next batches while requests are in flight, a few batches ahead of the workers.
+
+        Only a read, in id order from where the last batch ended: the claim itself is ``start_sending``, right
+        before each request leaves, so rows waiting here are still ``pending`` in the database.
+        """
+        after = 0
+        try:
+            while True:
+                await ahead.room.acquire()
+                batch = await self._db.jobs.read_ahead(job.id, self._batch_size, after)
+                if not batch:
+                    ahead.room.release()
+                    if storing.done():
+                        return
+                    self._stored_more.clear()
+                    stored = asyncio.ensure_future(self._stored_more.wait())
+                    try:  # rows stored since the read are found by the next one
+                        await asyncio.wait([stored, storing], return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        stored.cancel()
+                    continue
+                after = batch[-1].id
+                ahead.batches.put_nowait(batch)
+        finally:
+            ahead.batches.put_nowait(None)  # no more batches: every worker that gets this passes it on and stops
+
+    async def _worker(self, job: BulkJobRecord, ahead: _Ahead) -> None:
         while not (self.cancelled.is_set() or self.stopping.is_set()):
             async with self._in_flight:
-                # Claimed inside the slot, right before the request: a row is ``sending`` only when its request
-                # is about to leave, so a crash never marks unsent rows as "maybe sent".
+                waiting = await ahead.batches.get()
+                if waiting is None:
+                    ahead.batches.put_nowait(None)
+                    return
+                ahead.room.release()
                 if self.cancelled.is_set() or self.stopping.is_set():
                     return
-                batch = await self._claim(job)
+                # Claimed inside the slot, right before the request: a row is ``sending`` only when its request
+                # is about to leave, so a crash never marks unsent rows as "maybe sent".
+                batch = await self._claim(job, waiting)
                 if not batch:
-                    return
+                    continue
                 outcomes, alert = await self._send_groups(job, batch)
             # Recorded after the slot is free, so the next request leaves while this one is written down; the
             # admins are told only once the rows are stored.
@@ -230,15 +312,22 @@ class JobRunner:
             if self._stop_reason is not None:
                 await self._stop_job(job, self._stop_reason)
 
-    async def _claim(self, job: BulkJobRecord) -> list[ClaimedRow]:
-        """The next batch, marked ``sending``. A worker cancelled while the claim runs (shutdown) never gets the
-        rows, so they never leave: they go back to ``pending`` instead of turning "maybe sent" after a restart."""
-        claim = asyncio.ensure_future(self._db.jobs.claim_batch(job.id, self._batch_size))
+    async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow]) -> list[ClaimedRow]:
+        """Mark a batch read ahead ``sending`` (one small statement). A worker cancelled while the claim runs
+        (shutdown) never gets the rows, so they never leave: they go back to ``pending`` instead of turning
+        "maybe sent" after a restart."""
+        claim = asyncio.ensure_future(self._db.jobs.start_sending(rows))
         try:
             return await asyncio.shield(claim)
         except asyncio.CancelledError:
             self._writes.spawn(self._release(claim), name=f"job-{job.id}-release")
             raise
+
+    async def _fail_late_rows(self, job: BulkJobRecord, reason: str) -> None:
+        """Rows stored after the job stopped (it stops at the first account error) fail like the others did."""
+        failed = await self._db.jobs.fail_pending(job.id, f"not sent: the job stopped ({reason})")
+        self._counts["failed"] += failed
+        self._counts["remaining"] -= failed
 
     async def _settle_interrupted(self, outcomes: list[MessageOutcome], never_sent: list[int]) -> None:
         await self._db.jobs.record_outcomes(outcomes)
