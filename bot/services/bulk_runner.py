@@ -148,6 +148,10 @@ class JobRunner:
         self._redirected_to: ProgressReporter | None = None
         self._reporting = asyncio.Lock()  # one reporter call at a time, so a redirect waits for the one in flight
         self._stored_more = asyncio.Event()  # another chunk of a job stored in part was written
+        # Claims (``start_sending``) under way; records and reads wait for them, since a request waits for its claim.
+        self._claiming = 0
+        self._claims_done = asyncio.Event()
+        self._claims_done.set()
 
     @property
     def redirected(self) -> bool:
@@ -268,6 +272,7 @@ class JobRunner:
         try:
             while True:
                 await ahead.room.acquire()
+                await self._after_claims()
                 batch = await self._db.jobs.read_ahead(job.id, self._batch_size, after)
                 if not batch:
                     ahead.room.release()
@@ -316,12 +321,23 @@ class JobRunner:
         """Mark a batch read ahead ``sending`` (one small statement). A worker cancelled while the claim runs
         (shutdown) never gets the rows, so they never leave: they go back to ``pending`` instead of turning
         "maybe sent" after a restart."""
+        self._claiming += 1
+        self._claims_done.clear()
         claim = asyncio.ensure_future(self._db.jobs.start_sending(rows))
         try:
             return await asyncio.shield(claim)
         except asyncio.CancelledError:
             self._writes.spawn(self._release(claim), name=f"job-{job.id}-release")
             raise
+        finally:
+            self._claiming -= 1
+            if not self._claiming:
+                self._claims_done.set()
+
+    async def _after_claims(self) -> None:
+        """Let every claim waiting for the database go first: a claim holds a request back, a record does not."""
+        while self._claiming:
+            await self._claims_done.wait()
 
     async def _fail_late_rows(self, job: BulkJobRecord, reason: str) -> None:
         """Rows stored after the job stopped (it stops at the first account error) fail like the others did."""
@@ -341,8 +357,12 @@ class JobRunner:
     async def _record(self, job: BulkJobRecord, outcomes: Sequence[MessageOutcome]) -> None:
         # Shielded and held: a shutdown that cancels this worker now must not leave rows the provider accepted
         # in ``sending`` (they would become unknown and lose their provider ids); the write finishes anyway.
-        write = self._writes.spawn(self._db.jobs.record_outcomes(outcomes), name=f"job-{job.id}-record")
+        write = self._writes.spawn(self._record_after_claims(outcomes), name=f"job-{job.id}-record")
         await asyncio.shield(write)
+
+    async def _record_after_claims(self, outcomes: Sequence[MessageOutcome]) -> None:
+        await self._after_claims()
+        await self._db.jobs.record_outcomes(outcomes)
 
     def _tell_admins(self, job: BulkJobRecord, alert: _BatchAlert) -> None:
         """In the background, outside the concurrency slot: a slow Telegram holds up neither sends nor writes."""
