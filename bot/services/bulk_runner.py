@@ -1,9 +1,13 @@
 """Sending one bulk job's pending recipients in batches, several batches at a time.
 
-Each batch is claimed (``pending`` → ``sending``) in one transaction before the provider is called and its
-outcomes are recorded in one transaction after, so a crash at any point leaves every row either untouched
-(``pending``: resumed later), in flight (``sending``: becomes ``unknown`` at start-up, never resent silently) or
-settled. Outcomes are stored before anyone is told about them: an alert about a batch goes out from a
+The next batches are read ahead while requests are in flight (a read changes nothing). Each batch is claimed
+(``pending`` → ``sending``, one small statement by primary key) right before its request leaves, and its
+outcomes are recorded in one statement after, so a crash at any point leaves every row either untouched
+(``pending``, read ahead or not: resumed later), in flight (``sending``: becomes ``unknown`` at start-up, never
+resent silently) or settled. Claims go to the database before records and reads: a request waits for its
+claim, nothing waits for a record. A large job's rows are stored while its first batches go out (``Unstored``).
+
+Outcomes are stored before anyone is told about them: an alert about a batch goes out from a
 background task once its rows are written, so a slow Telegram, a shutdown or a crash while the alert waits never
 leaves accepted rows looking unsent (they would turn ``unknown`` and lose their provider ids).
 
@@ -33,6 +37,7 @@ from bot.providers.types import SmsProvider
 from bot.services.alerts import AlertService
 from bot.services.background import BackgroundTasks
 from bot.services.balance import BalanceService
+from bot.services.bulk_feed import BatchFeed, ClaimsFirst, Unstored
 from bot.services.bulk_outcomes import outcomes_from_result
 from storage import (
     BulkJobRecord,
@@ -43,7 +48,6 @@ from storage import (
     MessageOutcome,
     MessageRecord,
     MessageStatus,
-    PersonalText,
 )
 
 __all__ = ["JobRunner", "Progress", "ProgressReporter", "Unstored", "outcomes_from_result"]
@@ -51,9 +55,6 @@ __all__ = ["JobRunner", "Progress", "ProgressReporter", "Unstored", "outcomes_fr
 log = logging.getLogger(__name__)
 
 SUMMARY_FAILURES = 100
-# A large job's rows are stored this many per transaction while its first batches go out; each transaction
-# holds the database for a few milliseconds only.
-STORE_CHUNK = 5_000
 # Errors that will fail every later batch the same way: stop instead of hammering the provider.
 _ACCOUNT_ERRORS = (AuthenticationError, PermissionDeniedError, InsufficientCreditError, InvalidSenderIdError)
 
@@ -76,22 +77,6 @@ class _BatchAlert:
     error: str
     recipients: int
     unknown: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Unstored:
-    """Recipients of a job not stored yet (``BulkJobRepository.create`` with ``store_first``), in order."""
-
-    recipients: Sequence[str]
-    texts: Sequence[PersonalText] | None = None
-
-
-class _Ahead:
-    """Batches read ahead for the workers: at most ``depth`` waiting; ``None`` once there are no more."""
-
-    def __init__(self, depth: int) -> None:
-        self.room = asyncio.Semaphore(depth)
-        self.batches: asyncio.Queue[list[ClaimedRow] | None] = asyncio.Queue()
 
 
 class ProgressReporter(Protocol):
@@ -147,11 +132,7 @@ class JobRunner:
         self._reporter: ProgressReporter | None = None
         self._redirected_to: ProgressReporter | None = None
         self._reporting = asyncio.Lock()  # one reporter call at a time, so a redirect waits for the one in flight
-        self._stored_more = asyncio.Event()  # another chunk of a job stored in part was written
-        # Claims (``start_sending``) under way; records and reads wait for them, since a request waits for its claim.
-        self._claiming = 0
-        self._claims_done = asyncio.Event()
-        self._claims_done.set()
+        self._claims = ClaimsFirst()  # a request waits for its claim: reads and records let claims go first
 
     @property
     def redirected(self) -> bool:
@@ -190,14 +171,22 @@ class JobRunner:
         await self._announce(job)
         done = asyncio.Event()
         reporting = asyncio.create_task(self._report_loop(job, done), name=f"job-{job.id}-progress")
-        storing = asyncio.create_task(self._store(job, rest), name=f"job-{job.id}-store")
-        ahead = _Ahead(self._concurrency)
-        reading = asyncio.create_task(self._read_ahead(job, ahead, storing), name=f"job-{job.id}-read-ahead")
+        feed = BatchFeed(
+            self._db,
+            job,
+            batch_size=self._batch_size,
+            depth=self._concurrency,
+            claims=self._claims,
+            rest=rest,
+            on_store_failure=lambda: self.cancel("its recipients could not all be stored"),
+        )
+        storing = asyncio.create_task(feed.store(), name=f"job-{job.id}-store")
+        reading = asyncio.create_task(feed.read_ahead(storing), name=f"job-{job.id}-read-ahead")
         try:
             # A task group: if one worker fails, the others are cancelled instead of sending on unsupervised.
             async with asyncio.TaskGroup() as workers:
                 for _ in range(2 * self._concurrency):
-                    workers.create_task(self._worker(job, ahead))
+                    workers.create_task(self._worker(job, feed))
             reading.cancel()  # a read changes nothing, so it may stop anywhere
             with contextlib.suppress(asyncio.CancelledError):
                 await reading
@@ -247,57 +236,12 @@ class JobRunner:
         if message_id is not None:
             await self._db.jobs.set_progress_message(job.id, message_id)
 
-    async def _store(self, job: BulkJobRecord, rest: Unstored | None) -> None:
-        """Store the recipients ``create`` left out, a chunk per transaction, while the first batches go out."""
-        if rest is None:
-            return
-        try:
-            for start in range(0, len(rest.recipients), STORE_CHUNK):
-                texts = None if rest.texts is None else rest.texts[start : start + STORE_CHUNK]
-                await self._db.jobs.add_recipients(job, rest.recipients[start : start + STORE_CHUNK], texts)
-                self._stored_more.set()
-        except Exception:
-            # Half a job must not go out as if it were the whole: nothing more is sent, and the job is closed
-            # as cut at the next start (``close_half_stored``).
-            self.cancel("its recipients could not all be stored")
-            raise
-
-    async def _read_ahead(self, job: BulkJobRecord, ahead: _Ahead, storing: asyncio.Task[None]) -> None:
-        """Claim-ahead: read the next batches while requests are in flight, a few batches ahead of the workers.
-
-        Only a read, in id order from where the last batch ended: the claim itself is ``start_sending``, right
-        before each request leaves, so rows waiting here are still ``pending`` in the database.
-        """
-        after = 0
-        try:
-            while True:
-                await ahead.room.acquire()
-                await self._after_claims()
-                batch = await self._db.jobs.read_ahead(job.id, self._batch_size, after)
-                if not batch:
-                    ahead.room.release()
-                    if storing.done():
-                        return
-                    self._stored_more.clear()
-                    stored = asyncio.ensure_future(self._stored_more.wait())
-                    try:  # rows stored since the read are found by the next one
-                        await asyncio.wait([stored, storing], return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        stored.cancel()
-                    continue
-                after = batch[-1].id
-                ahead.batches.put_nowait(batch)
-        finally:
-            ahead.batches.put_nowait(None)  # no more batches: every worker that gets this passes it on and stops
-
-    async def _worker(self, job: BulkJobRecord, ahead: _Ahead) -> None:
+    async def _worker(self, job: BulkJobRecord, feed: BatchFeed) -> None:
         while not (self.cancelled.is_set() or self.stopping.is_set()):
             async with self._in_flight:
-                waiting = await ahead.batches.get()
+                waiting = await feed.next()
                 if waiting is None:
-                    ahead.batches.put_nowait(None)
                     return
-                ahead.room.release()
                 if self.cancelled.is_set() or self.stopping.is_set():
                     return
                 # Claimed inside the slot, right before the request: a row is ``sending`` only when its request
@@ -321,23 +265,13 @@ class JobRunner:
         """Mark a batch read ahead ``sending`` (one small statement). A worker cancelled while the claim runs
         (shutdown) never gets the rows, so they never leave: they go back to ``pending`` instead of turning
         "maybe sent" after a restart."""
-        self._claiming += 1
-        self._claims_done.clear()
-        claim = asyncio.ensure_future(self._db.jobs.start_sending(rows))
-        try:
-            return await asyncio.shield(claim)
-        except asyncio.CancelledError:
-            self._writes.spawn(self._release(claim), name=f"job-{job.id}-release")
-            raise
-        finally:
-            self._claiming -= 1
-            if not self._claiming:
-                self._claims_done.set()
-
-    async def _after_claims(self) -> None:
-        """Let every claim waiting for the database go first: a claim holds a request back, a record does not."""
-        while self._claiming:
-            await self._claims_done.wait()
+        with self._claims.claiming():
+            claim = asyncio.ensure_future(self._db.jobs.start_sending(rows))
+            try:
+                return await asyncio.shield(claim)
+            except asyncio.CancelledError:
+                self._writes.spawn(self._release(claim), name=f"job-{job.id}-release")
+                raise
 
     async def _fail_late_rows(self, job: BulkJobRecord, reason: str) -> None:
         """Rows stored after the job stopped (it stops at the first account error) fail like the others did."""
@@ -361,7 +295,7 @@ class JobRunner:
         await asyncio.shield(write)
 
     async def _record_after_claims(self, outcomes: Sequence[MessageOutcome]) -> None:
-        await self._after_claims()
+        await self._claims.after_claims()
         await self._db.jobs.record_outcomes(outcomes)
 
     def _tell_admins(self, job: BulkJobRecord, alert: _BatchAlert) -> None:
