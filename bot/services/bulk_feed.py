@@ -17,7 +17,7 @@ from storage import BulkJobRecord, ClaimedRow, Database, PersonalText
 
 # A large job's rows are stored this many per transaction while its first batches go out; each transaction
 # holds the database for a few milliseconds only.
-STORE_CHUNK = 5_000
+STORE_CHUNK = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,7 @@ class BatchFeed:
         self._room = asyncio.Semaphore(depth)
         self._batches: asyncio.Queue[list[ClaimedRow] | None] = asyncio.Queue()
         self._stored_more = asyncio.Event()  # another chunk of the rest was written
+        self._underway = asyncio.Event()  # the first batch went to a worker, or there is none: store the rest
 
     async def next(self) -> list[ClaimedRow] | None:
         batch = await self._batches.get()
@@ -82,6 +83,7 @@ class BatchFeed:
             self._batches.put_nowait(None)  # passed on: every worker waiting gets it
             return None
         self._room.release()
+        self._underway.set()
         return batch
 
     async def store(self) -> None:
@@ -89,8 +91,10 @@ class BatchFeed:
         if self._rest is None:
             return
         recipients, texts = self._rest.recipients, self._rest.texts
+        await self._underway.wait()  # the first request leaves before the database is busy storing
         try:
             for start in range(0, len(recipients), STORE_CHUNK):
+                await self._claims.after_claims()
                 chunk_texts = None if texts is None else texts[start : start + STORE_CHUNK]
                 await self._db.jobs.add_recipients(self._job, recipients[start : start + STORE_CHUNK], chunk_texts)
                 self._stored_more.set()
@@ -123,3 +127,4 @@ class BatchFeed:
                     stored.cancel()
         finally:
             self._batches.put_nowait(None)  # no more batches: the workers stop
+            self._underway.set()
