@@ -5,9 +5,12 @@ recipient in one transaction, then ``JobRunner`` claims batches, calls ``TexinCl
 loopback HTTP and records each batch's outcomes. The fake provider runs in its own process (so its CPU and
 memory are not counted as ours) and answers every request after ``--latency`` seconds.
 
-For each size, a fresh child process measures wall time, recipients per second, CPU seconds per 1,000 recipients
-and peak RSS, and compares the wall time with the provider-bound ideal: requests × latency ÷ concurrency, the time
-the provider alone would need with that many requests in flight at once.
+For each size, a fresh child process measures wall time, recipients per second, CPU per recipient
+(``time.process_time()`` around the whole job, every thread) and peak RSS, and compares the wall time with the
+provider-bound ideal (requests × latency ÷ concurrency) and with the bare client sending the same requests in the
+same process right after (the floor). The realistic row asks a slower provider (400 ms, every 50th request a 2 s
+straggler, every 100th a 503) and shows recipients per second against the ideal with and without stragglers.
+Where the time goes is written down in ``bench/README.md``.
 
 Personalised rows (``--personal SIZE:DISTINCT``) send a mail-merge job whose recipients get DISTINCT different
 texts in turn: providers take one text per request, so each batch sends one request per distinct text in it, and
