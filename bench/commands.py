@@ -61,7 +61,9 @@ SEQUENTIAL_GAP = 1 / 25
 # A burst of 20 fills the bucket to 20 of 30; it drains at 30/s, so 0.8 s later it is empty again.
 ROUND_GAP = 0.8
 REPLY_TIMEOUT = 10.0
-TARGET_RATIO = 2.0
+# Issue 13: a lone /balance within 1.25 × the bare handler at p50, and a burst of 20 chats no slower than bare.
+TARGET_RATIO = 1.25
+BURST_TARGET_RATIO = 1.0
 
 # Shaped like our answer (HTML, two provider lines) so the fake spends the same effort checking both.
 BARE_REPLY = (
@@ -234,7 +236,7 @@ def percentile(samples: Sequence[float], point: int) -> float:
 def report(ours: Sequence[Subject], bare: Subject, scenarios: Sequence[str]) -> None:
     """The first of ``ours`` (the shipped configuration) decides the verdict; the others are shown beside it."""
     print(f"{'scenario':<26} {'bot':<14} {'n':>5} {'p50 ms':>8} {'p95 ms':>8}")
-    verdicts = []
+    ratios = []
     for scenario in scenarios:
         figures: dict[str, tuple[float, float]] = {}
         for subject in (*ours, bare):
@@ -246,9 +248,10 @@ def report(ours: Sequence[Subject], bare: Subject, scenarios: Sequence[str]) -> 
             ratio50 = figures[subject.name][0] / figures[bare.name][0]
             ratio95 = figures[subject.name][1] / figures[bare.name][1]
             print(f"{scenario:<26} {'ratio':<14} {'':>5} {ratio50:>8.2f} {ratio95:>8.2f}   ({subject.name} / bare)")
-        verdicts.append(figures[ours[0].name][0] / figures[bare.name][0] <= TARGET_RATIO)
-    met = all(verdicts)
-    print(f"target ≤ {TARGET_RATIO:g} at p50 ({ours[0].name}): {'met' if met else 'NOT met'}")
+        ratios.append(figures[ours[0].name][0] / figures[bare.name][0])
+    for scenario, ratio, target in zip(scenarios, ratios, (TARGET_RATIO, BURST_TARGET_RATIO), strict=False):
+        verdict = "met" if ratio <= target else "NOT met"
+        print(f"target p50 ≤ {target:g} × bare, {scenario} ({ours[0].name}): {verdict} ({ratio:.2f})")
 
 
 async def run(folder: Path, *, in_process_providers: bool) -> None:

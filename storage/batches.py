@@ -127,6 +127,37 @@ class BatchOperations:
             if claimed or not rows:
                 return sorted(claimed, key=lambda r: r.id)
 
+    async def read_ahead(self, job_id: int, size: int, after_id: int = 0) -> builtins.list[ClaimedRow]:
+        """Up to ``size`` pending rows of the job with ids above ``after_id`` (lowest first), changing nothing.
+
+        The bulk runner reads its next batches with this while requests are in flight, and claims them for real
+        with ``start_sending`` right before each request leaves. A read changes no row, so a crash, a cancel or a
+        shutdown while batches wait in memory leaves them ``pending``: they provably never left.
+        """
+        rows = await self._conn.fetch_all(
+            "SELECT id, recipient, body, segments FROM messages"
+            " WHERE bulk_job_id = ? AND status = ? AND id > ? ORDER BY id LIMIT ?",
+            (job_id, _PENDING, after_id, size),
+        )
+        return [ClaimedRow(int(row[0]), str(row[1]), str(row[2]), int(row[3])) for row in rows]
+
+    async def start_sending(self, rows: Sequence[ClaimedRow]) -> builtins.list[ClaimedRow]:
+        """The claim: the given rows still ``pending`` become ``sending`` in one statement (primary-key lookups);
+        only the returned rows may be sent. Rows whose number is on the blocklist now become ``cancelled``
+        instead, and rows cancelled or failed since they were read are skipped."""
+        sending: set[int] = set()
+        now = self._conn.now_text()
+        for chunk in chunks([row.id for row in rows]):  # one statement for any batch a provider takes
+            changed = await self._conn.write_one(
+                "UPDATE messages SET"
+                " status = CASE WHEN recipient IN (SELECT number FROM blocked_numbers) THEN ? ELSE ? END,"
+                " error = CASE WHEN recipient IN (SELECT number FROM blocked_numbers) THEN ? ELSE error END,"
+                f" updated_at = ? WHERE status = ? AND id IN ({placeholders(len(chunk))}) RETURNING id, status",
+                (_CANCELLED, _SENDING, BLOCKED_ERROR, now, _PENDING, *chunk),
+            )
+            sending.update(int(row[0]) for row in changed if row[1] == _SENDING)
+        return [row for row in rows if row.id in sending]
+
     async def release_claim(self, ids: Sequence[int]) -> int:
         """Put rows a claim marked ``sending`` back to ``pending``: their request provably never left (the worker
         that claimed them was stopped before it had them). Returns how many moved."""

@@ -1,8 +1,11 @@
 """Which chats may use the bot, with which role, and who let them in.
 
-Every lookup reads the table (no cache), so a revoked chat loses access with its very next update. Each change
-writes its audit row in the same transaction: an access change without its audit row cannot exist. The "last
-admin" rule is checked inside that transaction too, so two admins demoting each other at once cannot both win.
+``role`` answers from memory after the first read of a chat (the guard asks it for every update), and every
+method here that changes a role forgets what it remembered once its transaction ends, so a revoked chat still
+loses access with its very next update. Only this repository writes the table; another process (``notify``) only
+reads it. Each change writes its audit row in the same transaction: an access change without its audit row cannot
+exist. The "last admin" rule is checked inside that transaction too, so two admins demoting each other at once
+cannot both win.
 
 A group upgraded to a supergroup gets a new chat id; ``migrate`` moves everything the old id owns to the new one.
 """
@@ -10,8 +13,9 @@ A group upgraded to a supergroup gets a new chat id; ``migrate`` moves everythin
 from __future__ import annotations
 
 import builtins
+import contextlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
 from storage import audit
@@ -36,6 +40,8 @@ def _chat_from_row(row: sqlite3.Row) -> ChatRecord:
 
 
 _RANK = {Role.VIEWER: 0, Role.SENDER: 1, Role.ADMIN: 2}
+# Chats whose role (or lack of one) is remembered; strangers count too, so the map is bounded.
+_REMEMBERED_CHATS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,40 @@ class ChatRepository:
     def __init__(self, conn: SharedConnection, audit_log: AuditRepository) -> None:
         self._conn = conn
         self._audit = audit_log
+        # chat id -> role (None: no access), as last read. ``_generation`` moves on with every change, so a read
+        # that raced a change (read before its commit, finished after) is not remembered.
+        self._roles: dict[int, Role | None] = {}
+        self._generation = 0
+
+    async def role(self, chat_id: int) -> Role | None:
+        """The chat's role, from memory when known: the guard's per-update read costs no database round trip."""
+        try:
+            return self._roles[chat_id]
+        except KeyError:
+            pass
+        generation = self._generation
+        row = await self._conn.fetch_one("SELECT role FROM chats WHERE chat_id = ?", (chat_id,))
+        role = None if row is None else Role(row["role"])
+        # Not remembered inside a transaction (it may roll back) or when a change landed meanwhile.
+        if generation == self._generation and not self._conn.in_transaction_here():
+            if len(self._roles) >= _REMEMBERED_CHATS:
+                self._roles.clear()  # a flood of strangers must not grow this without bound
+            self._roles[chat_id] = role
+        return role
+
+    @contextlib.asynccontextmanager
+    async def _change(self) -> AsyncIterator[None]:
+        """The transaction of a role change: whether it commits or not, nothing read before it is trusted after."""
+        self._forget()
+        try:
+            async with self._conn.transaction():
+                yield
+        finally:
+            self._forget()
+
+    def _forget(self) -> None:
+        self._roles.clear()
+        self._generation += 1
 
     async def get(self, chat_id: int) -> ChatRecord | None:
         row = await self._conn.fetch_one(f"SELECT {_COLUMNS} FROM chats WHERE chat_id = ?", (chat_id,))
@@ -77,7 +117,7 @@ class ChatRepository:
         admin removed at run time while still listed in ADMIN_CHAT_IDS comes back at the next start.
         """
         changed: builtins.list[int] = []
-        async with self._conn.transaction():
+        async with self._change():
             for chat_id in dict.fromkeys(chat_ids):
                 existing = await self.get(chat_id)
                 if existing is not None and existing.role is Role.ADMIN:
@@ -112,7 +152,7 @@ class ChatRepository:
 
         Raises ``LastAdminError`` when this would demote the only admin.
         """
-        async with self._conn.transaction():
+        async with self._change():
             existing = await self.get(chat_id)
             now = self._conn.now_text()
             if existing is None:
@@ -140,7 +180,7 @@ class ChatRepository:
 
     async def revoke(self, chat_id: int, by: int | None, *, actor_user_id: int | None = None) -> bool:
         """Take a chat's access away at once; False when it had none. ``LastAdminError`` for the only one."""
-        async with self._conn.transaction():
+        async with self._change():
             existing = await self.get(chat_id)
             if existing is None:
                 return False
@@ -162,7 +202,7 @@ class ChatRepository:
         can report the same upgrade). When both ids have a role, the new chat keeps the stronger one."""
         if old_chat_id == new_chat_id:
             return None
-        async with self._conn.transaction():
+        async with self._change():
             old = await self.get(old_chat_id)
             new = await self.get(new_chat_id)
             now = self._conn.now_text()

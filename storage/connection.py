@@ -45,6 +45,10 @@ class SharedConnection:
     def _owned_here(self) -> bool:
         return self._owner is not None and self._owner is asyncio.current_task()
 
+    def in_transaction_here(self) -> bool:
+        """Whether the current task is inside ``transaction()``: what it reads may still be rolled back."""
+        return self._owned_here()
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """Commit when the block ends, roll back if it raises; nested blocks in one task are savepoints."""

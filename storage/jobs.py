@@ -100,11 +100,17 @@ class BulkJobRepository(BatchOperations):
         *,
         request_key: str | None = None,
         texts: Sequence[PersonalText] | None = None,
+        store_first: int | None = None,
     ) -> BulkJobRecord:
         """Write the job (``queued``) and one ``pending`` row per recipient, all in one transaction.
 
         ``texts`` (a personalised job) gives each recipient's own body, encoding and segments, in the same order;
         without it every row stores the job's body.
+
+        ``store_first``: only the first that many rows are written now (the job still counts all of them in
+        ``total_recipients``); the caller adds the rest with ``add_recipients`` while the first batches go out.
+        A crash before the last row is stored leaves a job with fewer rows than ``total_recipients``, which
+        ``close_half_stored`` finds at start-up: such a job never resumes.
 
         With ``request_key`` the Telegram update that asked for it is recorded in that transaction too; a key
         already recorded raises ``DuplicateRequestError`` and nothing is stored.
@@ -113,6 +119,7 @@ class BulkJobRepository(BatchOperations):
             raise ValueError("a bulk job needs at least one recipient")
         if texts is not None and len(texts) != len(recipients):
             raise ValueError("one text per recipient")
+        stored = len(recipients) if store_first is None else max(1, min(store_first, len(recipients)))
         now = self._conn.now_text()
         async with self._conn.transaction():
             job_id = await self._conn.insert(
@@ -124,30 +131,60 @@ class BulkJobRepository(BatchOperations):
             )  # fmt: skip
             if request_key is not None:  # before the recipients: a repeat fails without writing them
                 await claim_request(self._conn, request_key, job.chat_id, bulk_job_id=job_id)
-            # One INSERT … SELECT over a JSON array: SQLite walks the list itself, about three times faster than
-            # executemany binding each row from Python (100,000 recipients: ~0.2 s instead of ~0.6 s).
-            if texts is None:
-                await self._conn.execute(
-                    "INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
-                    " bulk_job_id, recipient, created_at, updated_at)"
-                    " SELECT ?, ?, ?, ?, ?, ?, ?, ?, value, ?, ? FROM json_each(?) ORDER BY key",
-                    (job.chat_id, job.user_id, job.provider, job.body, job.encoding, job.segments, _PENDING, job_id,
-                     now, now, json.dumps(list(recipients))),
-                )  # fmt: skip
-            else:
-                # The same single statement over [recipient, body, encoding, segments] arrays.
-                rows = [[number, t.body, t.encoding, t.segments] for number, t in zip(recipients, texts, strict=True)]
-                await self._conn.execute(
-                    "INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
-                    " bulk_job_id, recipient, created_at, updated_at)"
-                    " SELECT ?, ?, ?, json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
-                    " json_extract(value, '$[3]'), ?, ?, json_extract(value, '$[0]'), ?, ?"
-                    " FROM json_each(?) ORDER BY key",
-                    (job.chat_id, job.user_id, job.provider, _PENDING, job_id, now, now, json.dumps(rows)),
-                )  # fmt: skip
             record = await self.get(job_id)
-        assert record is not None  # inserted just above, in this transaction
+            assert record is not None  # inserted just above, in this transaction
+            await self._insert_rows(record, recipients[:stored], None if texts is None else texts[:stored], now)
         return record
+
+    async def add_recipients(
+        self, job: BulkJobRecord, recipients: Sequence[str], texts: Sequence[PersonalText] | None = None
+    ) -> None:
+        """Append ``pending`` rows to a job ``create`` stored in part, in one transaction."""
+        if texts is not None and len(texts) != len(recipients):
+            raise ValueError("one text per recipient")
+        if recipients:
+            async with self._conn.transaction():
+                await self._insert_rows(job, recipients, texts, self._conn.now_text())
+
+    async def _insert_rows(
+        self, job: BulkJobRecord, recipients: Sequence[str], texts: Sequence[PersonalText] | None, now: str
+    ) -> None:
+        # One INSERT … SELECT over a JSON array: SQLite walks the list itself, about three times faster than
+        # executemany binding each row from Python (100,000 recipients: ~0.2 s instead of ~0.6 s).
+        if texts is None:
+            await self._conn.execute(
+                "INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
+                " bulk_job_id, recipient, created_at, updated_at)"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, value, ?, ? FROM json_each(?) ORDER BY key",
+                (job.chat_id, job.user_id, job.provider, job.body, job.encoding, job.segments, _PENDING, job.id,
+                 now, now, json.dumps(list(recipients))),
+            )  # fmt: skip
+            return
+        # The same single statement over [recipient, body, encoding, segments] arrays.
+        rows = [[number, t.body, t.encoding, t.segments] for number, t in zip(recipients, texts, strict=True)]
+        await self._conn.execute(
+            "INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
+            " bulk_job_id, recipient, created_at, updated_at)"
+            " SELECT ?, ?, ?, json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+            " json_extract(value, '$[3]'), ?, ?, json_extract(value, '$[0]'), ?, ?"
+            " FROM json_each(?) ORDER BY key",
+            (job.chat_id, job.user_id, job.provider, _PENDING, job.id, now, now, json.dumps(rows)),
+        )  # fmt: skip
+
+    async def close_half_stored(self, error: str) -> builtins.list[tuple[BulkJobRecord, int]]:
+        """At start-up, before any job resumes: a job a crash cut while its rows were being stored (fewer rows
+        than ``total_recipients``) must not send the half it has. Its pending rows fail with ``error`` and the
+        job is ``failed``; returned with how many rows it stored. What it sent already stays recorded."""
+        rows = await self._conn.fetch_all(
+            f"SELECT {_COLUMNS}, (SELECT COUNT(*) FROM messages m WHERE m.bulk_job_id = bulk_jobs.id) AS stored"
+            " FROM bulk_jobs WHERE state IN (?, ?) ORDER BY id",
+            (JobState.QUEUED.value, JobState.RUNNING.value),
+        )
+        cut = [(job_from_row(row), int(row["stored"])) for row in rows if row["stored"] < row["total_recipients"]]
+        for job, _ in cut:
+            await self.fail_pending(job.id, error)
+            await self.set_state(job.id, JobState.FAILED)
+        return cut
 
     async def get(self, job_id: int) -> BulkJobRecord | None:
         row = await self._conn.fetch_one(f"SELECT {_COLUMNS} FROM bulk_jobs WHERE id = ?", (job_id,))

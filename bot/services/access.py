@@ -1,6 +1,6 @@
 """Which chats may use the bot, in which role; every change and every refusal is audited.
 
-The role is read from the database on every update, so ``/deny`` takes effect at once.
+The role is remembered by the chats repository, which forgets it with every change: ``/deny`` takes effect at once.
 
 Strangers cost nothing: a refused chat is answered (and audited, and reported) at most once per
 ``REFUSAL_INTERVAL``; ``/start`` may show it its chat id again once per ``START_INTERVAL``; everything else it sends
@@ -41,8 +41,7 @@ class AccessService:
         await self._db.chats.seed_admins(chat_ids)
 
     async def role_of(self, chat_id: int) -> Role | None:
-        record = await self._db.chats.get(chat_id)
-        return None if record is None else record.role
+        return await self._db.chats.role(chat_id)
 
     async def allow(
         self, *, by_chat_id: int, by_user_id: int | None, chat_id: int, role: Role, caller_role: Role | None

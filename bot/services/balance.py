@@ -51,14 +51,24 @@ class BalanceService:
         self._in_flight: dict[ProviderName, asyncio.Task[BalanceReport]] = {}
 
     async def check_all(self, *, fresh: bool = False) -> list[BalanceReport]:
+        if not fresh:  # every answer reusable: no task per provider, no trip round the event loop
+            reused = [self._reused(provider) for provider in self._providers]
+            if all(report is not None for report in reused):
+                return [report for report in reused if report is not None]
         return list(await asyncio.gather(*(self._report(provider, fresh) for provider in self._providers)))
 
-    async def _report(self, provider: SmsProvider, fresh: bool) -> BalanceReport:
+    def _reused(self, provider: SmsProvider) -> BalanceReport | None:
         known = self._known.get(provider.name)
-        if known is not None and not fresh:
+        if known is not None:
             age = self._clock() - known.at
             if age <= self._max_age:
                 return BalanceReport(provider.name, known.balance, age_seconds=age)
+        return None
+
+    async def _report(self, provider: SmsProvider, fresh: bool) -> BalanceReport:
+        reused = None if fresh else self._reused(provider)
+        if reused is not None:
+            return reused
         task = self._in_flight.get(provider.name)
         if task is None:
             task = asyncio.create_task(self._ask(provider), name=f"balance-{provider.name.value}")

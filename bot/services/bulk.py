@@ -22,7 +22,7 @@ from bot.services.authorization import require
 from bot.services.background import BackgroundTasks
 from bot.services.balance import BalanceService
 from bot.services.blocklist import without_blocked
-from bot.services.bulk_runner import JobRunner, ProgressReporter
+from bot.services.bulk_runner import JobRunner, ProgressReporter, Unstored
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from bot.services.group_audience import expand_groups
 from bot.services.merge import (
@@ -38,13 +38,25 @@ from bot.services.merge import (
 from bot.services.quotas import QuotaService, QuotaStatus
 from bot.services.registry import ProviderRegistry
 from bot.sms_text import SmsLength, check_message, measure
-from storage import BulkJobRecord, Database, JobState, JobTotals, MessageRecord, NewBulkJob, Role, audit_actions
+from storage import (
+    BulkJobRecord,
+    Database,
+    JobState,
+    JobTotals,
+    MessageRecord,
+    NewBulkJob,
+    PersonalText,
+    Role,
+    audit_actions,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 100_000
 # Local SQLite writes take milliseconds; this only bounds a database another process keeps locked.
 WRITES_GRACE = 5.0
+# Batches per request slot stored with the job before it starts; the rest is stored while they go out.
+FIRST_BATCHES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +205,13 @@ class BulkService:
         ``request_key`` (the update that pressed Send) is stored in that transaction; a key already stored raises
         ``DuplicateRequest`` (``bot.services.requests``) and nothing is stored or sent; so does a job past the
         chat's daily quota (``QuotaExceededError``): the check and the job's rows are one transaction.
+
+        A large job stores its first batches only before it starts; the runner stores the rest while they go out
+        (a crash in between leaves a job that never resumes: ``recover_after_restart`` closes it). The quota
+        check counts the units of the rows not stored yet too.
         """
+        texts = None if draft.personal is None else draft.personal.texts()
+        first = self._batch_size * self._concurrency * FIRST_BATCHES
         async with self._db.transaction():
             job = await self._db.jobs.create(
                 NewBulkJob(
@@ -209,9 +227,13 @@ class BulkService:
                 ),
                 draft.recipients.valid,
                 request_key=request_key,
-                texts=None if draft.personal is None else draft.personal.texts(),
+                texts=texts,
+                store_first=first,
             )
-            reserved = None if self._quotas is None else await self._quotas.reserve(draft.chat_id, draft.units)
+            reserved = None
+            if self._quotas is not None:
+                unstored = draft.units - _units_of_first(draft, texts, first)
+                reserved = await self._quotas.reserve(draft.chat_id, draft.units, unstored=unstored)
         await self._db.audit.record(
             audit_actions.BULK,
             actor_chat_id=draft.chat_id,
@@ -222,12 +244,17 @@ class BulkService:
             + (f", {len(draft.blocked)} blocked (opted out)" if draft.blocked else ""),
             units=draft.units,
         )
-        self._launch(job, reporter_for(job, "start"))
+        rest = None
+        if len(draft.recipients.valid) > first:
+            rest = Unstored(draft.recipients.valid[first:], None if texts is None else texts[first:])
+        self._launch(job, reporter_for(job, "start"), rest)
         if self._quotas is not None:
             await self._quotas.announce(reserved)
         return job
 
-    def _launch(self, job: BulkJobRecord, reporter: ProgressReporter) -> asyncio.Task[JobTotals]:
+    def _launch(
+        self, job: BulkJobRecord, reporter: ProgressReporter, rest: Unstored | None = None
+    ) -> asyncio.Task[JobTotals]:
         provider = self._providers.get(ProviderName(job.provider))
         runner = JobRunner(
             self._db,
@@ -243,7 +270,7 @@ class BulkService:
         if self._closing:
             # Started by a handler PTB let finish after the stop signal: its rows stay pending for the next start.
             runner.stopping.set()
-        task = asyncio.create_task(runner.run(job, reporter), name=f"bulk-job-{job.id}")
+        task = asyncio.create_task(runner.run(job, reporter, rest), name=f"bulk-job-{job.id}")
         self._running[job.id] = (runner, task)
         self._chat_of[job.id] = job.chat_id
         task.add_done_callback(lambda finished: self._forget(job, runner, finished))
@@ -299,10 +326,17 @@ class BulkService:
         return True
 
     async def recover_after_restart(self) -> list[MessageRecord]:
-        """Rows a crash left in ``sending`` become ``unknown``: the caller reports them; they are not resent."""
-        return await self._db.jobs.mark_stuck_sending_unknown(
+        """Rows a crash left in ``sending`` become ``unknown``: the caller reports them; they are not resent.
+        A job the crash cut while its recipients were being stored is closed (never resumed) and reported."""
+        stuck = await self._db.jobs.mark_stuck_sending_unknown(
             "the bot stopped while this was being sent; it may or may not have gone out"
         )
+        for job, stored in await self._db.jobs.close_half_stored(_HALF_STORED_ERROR):
+            text = _half_stored_text(job, stored)
+            await self._alerts.notice(text)
+            if job.chat_id not in await self._db.chats.admin_ids():
+                await self._alerts.tell_chat(job.chat_id, text)
+        return stuck
 
     async def resume_all(self, reporter_for: ReporterFactory) -> list[BulkJobRecord]:
         """Restart every job with pending rows, and finish (with a summary) jobs a crash left ``running`` with
@@ -443,6 +477,24 @@ def _personalise(
     recipients, kept = recipients_with_rows(numbers, rows)
     personal = personalise(merge, recipients.valid, kept)
     return without_refused_rows(recipients, personal), personal
+
+
+def _units_of_first(draft: BulkDraft, texts: list[PersonalText] | None, first: int) -> int:
+    """Units of the recipients stored with the job (the first ``first``); the runner stores the rest later."""
+    if texts is not None:
+        return sum(text.segments for text in texts[:first])
+    return draft.length.units(min(first, len(draft.recipients.valid)))
+
+
+_HALF_STORED_ERROR = "not sent: the bot stopped before the whole job was stored"
+
+
+def _half_stored_text(job: BulkJobRecord, stored: int) -> str:
+    return (
+        f"⚠️ Bulk job #{job.id} was cut: the bot stopped while storing its recipients ({stored:,} of "
+        f"{job.total_recipients:,} stored). It will not resume, so nobody gets it twice; what was sent is recorded "
+        f"(<code>/export {job.id}</code>). Send the rest again as a new job."
+    )
 
 
 def _internal_error_text(job_id: int) -> str:

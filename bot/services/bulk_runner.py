@@ -1,9 +1,13 @@
 """Sending one bulk job's pending recipients in batches, several batches at a time.
 
-Each batch is claimed (``pending`` → ``sending``) in one transaction before the provider is called and its
-outcomes are recorded in one transaction after, so a crash at any point leaves every row either untouched
-(``pending``: resumed later), in flight (``sending``: becomes ``unknown`` at start-up, never resent silently) or
-settled. Outcomes are stored before anyone is told about them: an alert about a batch goes out from a
+The next batches are read ahead while requests are in flight (a read changes nothing). Each batch is claimed
+(``pending`` → ``sending``, one small statement by primary key) right before its request leaves, and its
+outcomes are recorded in one statement after, so a crash at any point leaves every row either untouched
+(``pending``, read ahead or not: resumed later), in flight (``sending``: becomes ``unknown`` at start-up, never
+resent silently) or settled. Claims go to the database before records and reads: a request waits for its
+claim, nothing waits for a record. A large job's rows are stored while its first batches go out (``Unstored``).
+
+Outcomes are stored before anyone is told about them: an alert about a batch goes out from a
 background task once its rows are written, so a slow Telegram, a shutdown or a crash while the alert waits never
 leaves accepted rows looking unsent (they would turn ``unknown`` and lose their provider ids).
 
@@ -33,6 +37,7 @@ from bot.providers.types import SmsProvider
 from bot.services.alerts import AlertService
 from bot.services.background import BackgroundTasks
 from bot.services.balance import BalanceService
+from bot.services.bulk_feed import BatchFeed, ClaimsFirst, Unstored
 from bot.services.bulk_outcomes import outcomes_from_result
 from storage import (
     BulkJobRecord,
@@ -45,7 +50,7 @@ from storage import (
     MessageStatus,
 )
 
-__all__ = ["JobRunner", "Progress", "ProgressReporter", "outcomes_from_result"]
+__all__ = ["JobRunner", "Progress", "ProgressReporter", "Unstored", "outcomes_from_result"]
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +132,7 @@ class JobRunner:
         self._reporter: ProgressReporter | None = None
         self._redirected_to: ProgressReporter | None = None
         self._reporting = asyncio.Lock()  # one reporter call at a time, so a redirect waits for the one in flight
+        self._claims = ClaimsFirst()  # a request waits for its claim: reads and records let claims go first
 
     @property
     def redirected(self) -> bool:
@@ -149,7 +155,8 @@ class JobRunner:
             if reporter is not None:
                 await self._safely(call(reporter))
 
-    async def run(self, job: BulkJobRecord, reporter: ProgressReporter) -> JobTotals:
+    async def run(self, job: BulkJobRecord, reporter: ProgressReporter, rest: Unstored | None = None) -> JobTotals:
+        """Send the job's pending rows; ``rest``: recipients ``create`` did not store yet, stored meanwhile."""
         self._reporter = reporter
         await self._db.jobs.set_state(job.id, JobState.RUNNING)
         start_totals = await self._db.jobs.totals(job.id)
@@ -157,21 +164,42 @@ class JobRunner:
             "sent": start_totals.accepted,
             "failed": start_totals.failed,
             "unknown": start_totals.unknown,
-            "remaining": start_totals.pending,
+            "remaining": start_totals.pending + (0 if rest is None else len(rest.recipients)),
         }
         self._done_this_run = 0
         self._started = time.monotonic()
         await self._announce(job)
         done = asyncio.Event()
         reporting = asyncio.create_task(self._report_loop(job, done), name=f"job-{job.id}-progress")
+        feed = BatchFeed(
+            self._db,
+            job,
+            batch_size=self._batch_size,
+            depth=self._concurrency,
+            claims=self._claims,
+            rest=rest,
+            on_store_failure=lambda: self.cancel("its recipients could not all be stored"),
+        )
+        storing = asyncio.create_task(feed.store(), name=f"job-{job.id}-store")
+        reading = asyncio.create_task(feed.read_ahead(storing), name=f"job-{job.id}-read-ahead")
         try:
             # A task group: if one worker fails, the others are cancelled instead of sending on unsupervised.
             async with asyncio.TaskGroup() as workers:
                 for _ in range(2 * self._concurrency):
-                    workers.create_task(self._worker(job))
+                    workers.create_task(self._worker(job, feed))
+            reading.cancel()  # a read changes nothing, so it may stop anywhere
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+            # Every row is stored before the job is closed, so a cancel or a stop reaches the late ones too.
+            await storing
         finally:
             done.set()
+            for task in (reading, storing):
+                task.cancel()  # only when the run itself was cut: a half-stored job is closed at the next start
+            await asyncio.gather(reading, storing, return_exceptions=True)
             await reporting
+        if self._stopped_by is not None and self._stop_reason is not None:
+            await self._fail_late_rows(job, self._stop_reason)
         interrupted = self.stopping.is_set() and not self.cancelled.is_set() and self._stopped_by is None
         if interrupted:
             totals = await self._db.jobs.totals(job.id)
@@ -208,16 +236,19 @@ class JobRunner:
         if message_id is not None:
             await self._db.jobs.set_progress_message(job.id, message_id)
 
-    async def _worker(self, job: BulkJobRecord) -> None:
+    async def _worker(self, job: BulkJobRecord, feed: BatchFeed) -> None:
         while not (self.cancelled.is_set() or self.stopping.is_set()):
             async with self._in_flight:
-                # Claimed inside the slot, right before the request: a row is ``sending`` only when its request
-                # is about to leave, so a crash never marks unsent rows as "maybe sent".
+                waiting = await feed.next()
+                if waiting is None:
+                    return
                 if self.cancelled.is_set() or self.stopping.is_set():
                     return
-                batch = await self._claim(job)
+                # Claimed inside the slot, right before the request: a row is ``sending`` only when its request
+                # is about to leave, so a crash never marks unsent rows as "maybe sent".
+                batch = await self._claim(job, waiting)
                 if not batch:
-                    return
+                    continue
                 outcomes, alert = await self._send_groups(job, batch)
             # Recorded after the slot is free, so the next request leaves while this one is written down; the
             # admins are told only once the rows are stored.
@@ -230,15 +261,23 @@ class JobRunner:
             if self._stop_reason is not None:
                 await self._stop_job(job, self._stop_reason)
 
-    async def _claim(self, job: BulkJobRecord) -> list[ClaimedRow]:
-        """The next batch, marked ``sending``. A worker cancelled while the claim runs (shutdown) never gets the
-        rows, so they never leave: they go back to ``pending`` instead of turning "maybe sent" after a restart."""
-        claim = asyncio.ensure_future(self._db.jobs.claim_batch(job.id, self._batch_size))
-        try:
-            return await asyncio.shield(claim)
-        except asyncio.CancelledError:
-            self._writes.spawn(self._release(claim), name=f"job-{job.id}-release")
-            raise
+    async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow]) -> list[ClaimedRow]:
+        """Mark a batch read ahead ``sending`` (one small statement). A worker cancelled while the claim runs
+        (shutdown) never gets the rows, so they never leave: they go back to ``pending`` instead of turning
+        "maybe sent" after a restart."""
+        with self._claims.claiming():
+            claim = asyncio.ensure_future(self._db.jobs.start_sending(rows))
+            try:
+                return await asyncio.shield(claim)
+            except asyncio.CancelledError:
+                self._writes.spawn(self._release(claim), name=f"job-{job.id}-release")
+                raise
+
+    async def _fail_late_rows(self, job: BulkJobRecord, reason: str) -> None:
+        """Rows stored after the job stopped (it stops at the first account error) fail like the others did."""
+        failed = await self._db.jobs.fail_pending(job.id, f"not sent: the job stopped ({reason})")
+        self._counts["failed"] += failed
+        self._counts["remaining"] -= failed
 
     async def _settle_interrupted(self, outcomes: list[MessageOutcome], never_sent: list[int]) -> None:
         await self._db.jobs.record_outcomes(outcomes)
@@ -252,8 +291,12 @@ class JobRunner:
     async def _record(self, job: BulkJobRecord, outcomes: Sequence[MessageOutcome]) -> None:
         # Shielded and held: a shutdown that cancels this worker now must not leave rows the provider accepted
         # in ``sending`` (they would become unknown and lose their provider ids); the write finishes anyway.
-        write = self._writes.spawn(self._db.jobs.record_outcomes(outcomes), name=f"job-{job.id}-record")
+        write = self._writes.spawn(self._record_after_claims(outcomes), name=f"job-{job.id}-record")
         await asyncio.shield(write)
+
+    async def _record_after_claims(self, outcomes: Sequence[MessageOutcome]) -> None:
+        await self._claims.after_claims()
+        await self._db.jobs.record_outcomes(outcomes)
 
     def _tell_admins(self, job: BulkJobRecord, alert: _BatchAlert) -> None:
         """In the background, outside the concurrency slot: a slow Telegram holds up neither sends nor writes."""

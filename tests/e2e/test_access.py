@@ -83,3 +83,16 @@ async def test_command_menus_are_registered_per_role(bot: BotHarness) -> None:
     assert default == ["start", "help"]
     admin_menu = [c["command"] for c in bot.telegram.commands({"type": "chat", "chat_id": ADMIN})]
     assert "allow" in admin_menu and "send" in admin_menu
+
+
+async def test_role_changes_reach_the_guard_on_the_very_next_update(bot: BotHarness) -> None:
+    """The guard's role read is remembered between updates; /allow and /deny must still count at once."""
+    assert "not on its list" in (await bot.say(6666, "/start")).text  # remembered as a stranger
+    await bot.say(ADMIN, "/allow 6666 viewer")
+    assert "viewer" in (await bot.say(6666, "/start")).text
+    assert "not for viewer chats" in (await bot.say(6666, "/send 0712345678 hi")).text  # remembered as viewer
+    await bot.say(ADMIN, "/allow 6666 sender")
+    assert "not for" not in (await bot.say(6666, "/send 0712345678 hi")).text
+    assert "Balance" in (await bot.say(SENDER, "/balance")).text  # remembered as sender
+    await bot.say(ADMIN, f"/deny {SENDER}")
+    assert "not on its list" in (await bot.say(SENDER, "/balance")).text

@@ -186,6 +186,11 @@ class FakeProviderServer:
         ledger_path: Path | None = None,
     ) -> None:
         self.latency = latency  # added to every request, for benchmarks
+        # Benchmarks of a realistic provider: every Nth request takes ``straggle_seconds`` instead of ``latency``,
+        # and every Mth answers 503 without doing the work (0: never). Counted, not random, so runs compare.
+        self.straggle_every = 0
+        self.straggle_seconds = 2.0
+        self.error_every = 0
         self.slow_seconds = slow_seconds  # extra delay of a ``slow`` fault
         self.hold_seconds = hold_seconds  # how long a ``timeout`` fault keeps the client waiting
         self.drip_seconds = drip_seconds  # pause before each byte of a ``drip`` answer
@@ -317,6 +322,12 @@ class FakeProviderServer:
             self._requests.append(logged)
             self._paths[path] += 1
             fault = self._faults.popleft() if self._faults else None
+            number = len(self._requests)
+        latency = self.latency
+        if self.straggle_every and number % self.straggle_every == 0:
+            latency = self.straggle_seconds
+        if fault is None and self.error_every and number % self.error_every == 0:
+            fault = _Fault("reply", Reply(503, {"success": False, "message": "Service temporarily unavailable"}))
         kind = fault.kind if fault else None
         if kind == "slow":
             self._stopping.wait(self.slow_seconds)
@@ -329,10 +340,10 @@ class FakeProviderServer:
                 self._route(handler.command, path, body)  # done and counted; its answer is lost
             reply = self._common_fault(kind) or self.fault_reply(kind, path, body)
         self._write_ledger()
-        if self.latency:
+        if latency:
             # ``latency`` is the whole time the provider takes, its own work included, so a benchmark's
             # "ideal" (requests × latency ÷ concurrency) is what this fake really costs.
-            self._stopping.wait(max(0.0, self.latency - (time.monotonic() - arrived)))
+            self._stopping.wait(max(0.0, latency - (time.monotonic() - arrived)))
         if kind in ("timeout", "drop"):
             # The work is done and counted, but no answer comes: the client cannot know it was sent.
             if kind == "timeout":
@@ -414,7 +425,17 @@ def standalone_arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--credits", type=Decimal, default=Decimal(1000), help="SMS units on the account")
     parser.add_argument("--ledger", type=Path, default=None, help="JSON file rewritten after every request")
     parser.add_argument("--api-key", default=None, help="the API key the fake accepts")
+    parser.add_argument("--straggle-every", type=int, default=0, help="every Nth request is a straggler (0: none)")
+    parser.add_argument("--straggle-seconds", type=float, default=2.0, help="how long a straggler takes")
+    parser.add_argument("--error-every", type=int, default=0, help="every Nth request answers 503 (0: none)")
     return parser
+
+
+def apply_standalone_arguments(fake: FakeProviderServer, args: argparse.Namespace) -> None:
+    """The benchmark options of ``standalone_arguments`` that every fake shares."""
+    fake.straggle_every = args.straggle_every
+    fake.straggle_seconds = args.straggle_seconds
+    fake.error_every = args.error_every
 
 
 def serve_until_killed(fake: FakeProviderServer, port: int, *, out: Callable[[str], None] | None = None) -> None:

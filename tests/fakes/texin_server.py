@@ -26,6 +26,7 @@ from tests.fakes.provider_base import (
     COMMON_FAULTS,
     FakeProviderServer,
     Reply,
+    apply_standalone_arguments,
     json_number,
     segments,
     serve_until_killed,
@@ -368,6 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     fake = TexinFakeServer(
         api_key=args.api_key or API_KEY, credits=args.credits, latency=args.latency, ledger_path=args.ledger
     )
+    apply_standalone_arguments(fake, args)
     serve_until_killed(fake, args.port)
 
 

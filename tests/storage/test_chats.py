@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +217,51 @@ async def test_migrate_onto_a_chat_that_already_has_a_role_keeps_the_stronger_on
 
     assert move is not None and move.role is Role.ADMIN
     assert await db.chats.admin_ids() == [SUPERGROUP, ADMIN_CHAT]
+
+
+async def test_role_is_answered_from_memory_after_the_first_read(db: Database, db_path: Path) -> None:
+    await db.chats.seed_admins([ADMIN_CHAT])
+    assert await db.chats.role(ADMIN_CHAT) is Role.ADMIN
+    # Changed behind the repository's back (no process does this): the remembered answer shows no read happened.
+    with sqlite3.connect(db_path) as other:
+        other.execute("UPDATE chats SET role = 'viewer' WHERE chat_id = ?", (ADMIN_CHAT,))
+
+    assert await db.chats.role(ADMIN_CHAT) is Role.ADMIN
+
+
+async def test_every_role_change_is_seen_by_the_very_next_read(db: Database) -> None:
+    await db.chats.seed_admins([ADMIN_CHAT])
+    stranger, old_group, new_group = 7001, -100, -1001
+    for chat_id in (SENDER_CHAT, stranger, old_group, new_group, SECOND_ADMIN):
+        assert await db.chats.role(chat_id) is None  # remembered as "no access"
+
+    await db.chats.grant(SENDER_CHAT, Role.SENDER, added_by=ADMIN_CHAT)
+    assert await db.chats.role(SENDER_CHAT) is Role.SENDER
+    await db.chats.grant(SENDER_CHAT, Role.VIEWER, added_by=ADMIN_CHAT)
+    assert await db.chats.role(SENDER_CHAT) is Role.VIEWER
+    assert await db.chats.revoke(SENDER_CHAT, by=ADMIN_CHAT)
+    assert await db.chats.role(SENDER_CHAT) is None
+
+    await db.chats.grant(old_group, Role.SENDER, added_by=ADMIN_CHAT)
+    assert await db.chats.role(old_group) is Role.SENDER
+    await db.chats.migrate(old_group, new_group)
+    assert (await db.chats.role(old_group), await db.chats.role(new_group)) == (None, Role.SENDER)
+
+    await db.chats.seed_admins([SECOND_ADMIN])
+    assert await db.chats.role(SECOND_ADMIN) is Role.ADMIN
+    assert await db.chats.role(stranger) is None
+
+
+async def test_a_role_read_inside_a_transaction_that_rolls_back_is_not_remembered(db: Database) -> None:
+    await db.chats.seed_admins([ADMIN_CHAT])
+
+    async def grant_then_fail() -> None:
+        async with db.transaction():
+            await db.chats.grant(SENDER_CHAT, Role.SENDER, added_by=ADMIN_CHAT)
+            assert await db.chats.role(SENDER_CHAT) is Role.SENDER
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        await grant_then_fail()
+
+    assert await db.chats.role(SENDER_CHAT) is None

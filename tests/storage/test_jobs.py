@@ -435,3 +435,54 @@ async def test_create_refuses_texts_that_do_not_match_the_recipients(db: Databas
     with pytest.raises(ValueError, match="one text per recipient"):
         await db.jobs.create(a_job(), numbers(2), texts=[PersonalText("a", "GSM-7", 1)])
     assert await db.jobs.list_for_chat(SENDER_CHAT) == []
+
+
+async def test_a_job_stored_in_part_gets_its_other_rows_in_order(db: Database) -> None:
+    recipients = numbers(12)
+    job = await db.jobs.create(a_job(), recipients, store_first=5)
+    assert [row.recipient for row in await db.jobs.read_ahead(job.id, 100)] == recipients[:5]
+
+    await db.jobs.add_recipients(job, recipients[5:])
+
+    assert [row.recipient for row in await db.jobs.read_ahead(job.id, 100)] == recipients
+    assert job.total_recipients == 12 and await db.jobs.close_half_stored("cut") == []
+
+
+async def test_a_job_a_crash_cut_while_storing_is_closed_and_never_resumed(db: Database) -> None:
+    whole = await db.jobs.create(a_job(), numbers(4, start=100))
+    cut = await db.jobs.create(a_job(), numbers(30), store_first=10)
+    [sent] = await db.jobs.start_sending(await db.jobs.read_ahead(cut.id, 1))
+    await db.jobs.record_outcomes([MessageOutcome(sent.id, MessageStatus.SENT, provider_message_id="p1")])
+
+    closed = await db.jobs.close_half_stored("not sent: cut")
+
+    assert [(job.id, stored) for job, stored in closed] == [(cut.id, 10)]
+    totals = await db.jobs.totals(cut.id)
+    assert (totals.sent, totals.failed, totals.pending) == (1, 9, 0)
+    closed_job = await db.jobs.get(cut.id)
+    assert closed_job is not None and closed_job.state is JobState.FAILED
+    assert [job.id for job in await db.jobs.with_pending_work()] == [whole.id]
+
+
+async def test_read_ahead_changes_nothing_and_the_claim_takes_only_rows_still_pending(db: Database) -> None:
+    job = await db.jobs.create(a_job(), numbers(6))
+    first = await db.jobs.read_ahead(job.id, 3)
+    second = await db.jobs.read_ahead(job.id, 3, after_id=first[-1].id)
+    assert (await db.jobs.totals(job.id)).pending == 6  # a read claims nothing: a crash now loses nothing
+    await db.jobs.cancel_pending(job.id)  # e.g. /cancel between the read and the request
+
+    assert await db.jobs.start_sending(first + second) == []
+    assert (await db.jobs.totals(job.id)).sending == 0
+
+
+async def test_the_claim_marks_sending_once_and_skips_a_number_blocked_since_the_read(db: Database) -> None:
+    job = await db.jobs.create(a_job(), numbers(3))
+    batch = await db.jobs.read_ahead(job.id, 3)
+    await db.blocklist.add([batch[1].recipient], reason="STOP", chat_id=1, user_id=None)
+
+    claimed = await db.jobs.start_sending(batch)
+
+    assert [row.id for row in claimed] == [batch[0].id, batch[2].id]
+    assert await db.jobs.start_sending(batch) == []  # a second claim of the same rows gets nothing
+    totals = await db.jobs.totals(job.id)
+    assert (totals.sending, totals.cancelled) == (2, 1)
