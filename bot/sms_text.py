@@ -159,9 +159,9 @@ def _layout(text: str) -> _Layout:
             return Encoding.GSM7, characters, [0]
         return Encoding.GSM7, characters, _part_starts(text, Encoding.GSM7, escapes, part)
     single, part = _LIMITS[Encoding.UCS2]
-    if _MAY_JOIN.search(text) is None:  # BMP only, every code point its own cluster: one unit each
-        return Encoding.UCS2, len(text), [0] if len(text) <= single else list(range(0, len(text), part))
     clusters = _ucs2_clusters(text)
+    if not clusters:  # BMP only, every code point its own cluster: one unit each
+        return Encoding.UCS2, len(text), [0] if len(text) <= single else list(range(0, len(text), part))
     characters, units = len(text), len(text)
     for start, end, size in clusters:
         characters -= end - start - 1
