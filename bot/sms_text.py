@@ -9,11 +9,12 @@ the next part instead of straddling two. A surrogate pair is never split; a sing
 (dozens of stacked marks) is cut between code points, since nothing else fits. Counting the other way would
 quote fewer parts than such a sender bills. Units billed = segments × recipients.
 
-Grapheme clusters come from ``regex`` (``\\X``): kept in step with Unicode (18.0 in 2026.11, ahead of
-Python 3.11's unicodedata 14.0), wheels for every CPython/Linux arch; ``ugrapheme`` is faster but frozen at
-Unicode 16 with no arm64 wheels, ``grapheme``/``uniseg``/``pyuegc`` are 7–3000× slower than ``\\X``.
-``\\X`` itself costs ~0.17 µs a cluster, so it only runs around code points that can join a neighbour
-(``_MAY_JOIN``); everywhere else a code point is its own cluster, which keeps a 100-character text under 5 µs.
+Grapheme clusters come from ``regex`` (``\\X``), chosen among UAX #29 libraries timed on a 100-character text
+(all clusters): regex 2026.11 (Unicode 18.0, monthly releases, manylinux wheels for x86_64 and arm64) 17 µs;
+ugrapheme 0.8 (Unicode 16.0, last release 2024-10, no arm64 wheels) 0.9 µs; pyuegc 16.0.3 (16.0) 33 µs;
+graphemeu 0.11 (18.0) 114 µs; uniseg 0.10 (16.0) 2.7 ms; grapheme 0.6 (13.0) unmaintained since 2020. Python
+3.11's own unicodedata is 14.0. ``\\X`` only runs around code points that can join a neighbour (``_MAY_JOIN``);
+everywhere else a code point is its own cluster, which keeps a plain 100-character text under 5 µs.
 """
 
 from __future__ import annotations
