@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.storage
 	$(BIN)/python -m bench.commands
 	$(BIN)/python -m bench.bulk
+	$(BIN)/python -m bench.sms_text
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

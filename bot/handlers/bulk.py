@@ -40,7 +40,7 @@ from bot.services.group_audience import is_group_token
 from bot.services.merge import FileColumns, Personalised
 from bot.services.recipient_files import FileNumbers, check_upload, numbers_from_file
 from bot.services.requests import DuplicateRequest
-from bot.sms_text import MessageTextError
+from bot.sms_text import MessageTextError, is_blank
 from storage import BulkJobRecord
 
 USAGE = "/bulk 0712345678, 0722000000\nYour message on the next line"
@@ -63,7 +63,7 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
     try:
         provider, rest = take_provider(command_args(message), services.providers)
         numbers, text, source, columns = await _recipients_and_text(message, rest, context)
-        if not text.strip():
+        if is_blank(text):
             where = "on the line after the numbers" if source is None else "after /bulk"
             raise UserInputError(f"The message is empty: write it {where}.")
         text = await services.templates.expand(text)  # "#name" as the whole message: that template

@@ -23,7 +23,7 @@ from bot.phone import (
     read_recipients_kept,
 )
 from bot.services.errors import UserInputError
-from bot.sms_text import MAX_SEGMENTS, SmsLength, measure
+from bot.sms_text import MAX_SEGMENTS, SmsLength, is_blank, measure
 from storage import PersonalText
 
 # "{{" and "}}" first, so "{{name}}" is the literal text "{name}"; a placeholder holds no brace or line break.
@@ -150,7 +150,7 @@ def personalise(
     measured: dict[str, SmsLength] = {}
     result = Personalised()
     for number, row in zip(numbers, rows, strict=True):
-        empty = [index for index in used if index >= len(row) or not row[index]]
+        empty = [index for index in used if index >= len(row) or is_blank(row[index])]
         if empty:
             names = ", ".join(merge.placeholders[index] for index in empty)
             result.refused.append(RefusedRow(number, f"empty {names}"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from bot.services.errors import NotAllowedError, UserInputError
+from bot.sms_text import is_blank
 from storage import Database, Role, TemplateRecord
 
 NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -43,7 +44,7 @@ class TemplateService:
         _require_editor(caller_role)
         key = check_name(name)
         body = body.strip()
-        if not body:
+        if is_blank(body):
             raise UserInputError("The template text is empty: write it after the name.")
         if len(body) > MAX_TEMPLATE_CHARACTERS:
             raise UserInputError(f"The template is too long: at most {MAX_TEMPLATE_CHARACTERS} characters.")
