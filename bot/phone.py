@@ -1,7 +1,9 @@
 """Kenyan mobile numbers: parse what people type, normalise to the 12 digits ``2547…``/``2541…`` providers want.
 
 `phonenumbers` knows the numbering plan (which prefixes are mobile, which lengths are valid); this module only
-tidies the input and turns every refusal into a reason a person understands.
+tidies the input and turns every refusal into a reason a person understands. A plainly written number
+(``0712345678``, ``+254712345678``) is checked against that same metadata directly (~1 µs instead of ~25 µs for the
+full parse, which dominates reading a 100,000-number list); anything else, and every refusal, takes the full path.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberDesc, PhoneNumberType
 
 KENYA_REGION = "KE"
 KENYA_COUNTRY_CODE = 254
@@ -46,16 +48,61 @@ class RecipientList:
     duplicates: tuple[str, ...]
 
 
+def _desc_matcher(desc: PhoneNumberDesc | None) -> Callable[[str], bool]:
+    """A national number → matches ``desc`` test, as libphonenumber's own ``_is_number_matching_desc`` does."""
+    if desc is None or desc.national_number_pattern is None:
+        return lambda national: False
+    pattern = re.compile(desc.national_number_pattern)
+    lengths = frozenset(desc.possible_length or ())
+    return lambda national: (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+def _plain_mobile_check() -> Callable[[str], bool]:
+    """True when a national number is valid and of a type we accept, by the same steps as libphonenumber's
+    ``number_type``: the general description, then no special type (premium, toll-free, …) before mobile."""
+    metadata = PhoneMetadata.metadata_for_region(KENYA_REGION)
+    if metadata is None:  # phonenumbers always ships Kenya; without it, everything takes the full path
+        return lambda national: False
+    general = _desc_matcher(metadata.general_desc)
+    special = [
+        _desc_matcher(getattr(metadata, kind))
+        for kind in ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail")
+    ]
+    mobile = _desc_matcher(metadata.mobile)
+    if metadata.same_mobile_and_fixed_line_pattern:  # not Kenya's case; the full path handles it
+        return lambda national: False
+    return lambda national: general(national) and mobile(national) and not any(test(national) for test in special)
+
+
+# What people usually type, once separators are gone: the nine national digits after +254, 0 or nothing.
+_PLAIN_KENYAN = re.compile(r"(?:\+254|0)?(\d{9})")
+_is_plain_mobile = _plain_mobile_check()
+
+
 def normalise_phone(raw: str) -> str:
     """Return ``254XXXXXXXXX`` for a Kenyan mobile number, or raise ``InvalidPhoneNumberError``."""
     text = raw.strip()
     if not text:
         raise InvalidPhoneNumberError(raw, "empty")
+    compact = compact_number(text)
+    plain = _PLAIN_KENYAN.fullmatch(compact)
+    if plain is not None and _is_plain_mobile(plain.group(1)):
+        return f"{KENYA_COUNTRY_CODE}{plain.group(1)}"
+    return normalise_in_full(raw, compact)
+
+
+def compact_number(text: str) -> str:
+    """Separators removed; ``00…`` and ``254…`` written as ``+…``."""
     compact = _SEPARATORS.sub("", text)
     if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    elif compact.startswith(str(KENYA_COUNTRY_CODE)) and len(compact) > 10:
-        compact = "+" + compact
+        return "+" + compact[2:]
+    if compact.startswith(str(KENYA_COUNTRY_CODE)) and len(compact) > 10:
+        return "+" + compact
+    return compact
+
+
+def normalise_in_full(raw: str, compact: str) -> str:
+    """The full parse by libphonenumber: every refusal, with its reason, comes from here."""
     digits = compact.removeprefix("+")
     if not digits.isdigit():
         raise InvalidPhoneNumberError(raw, "not a phone number (only digits, spaces, dashes and a leading +)")
@@ -93,11 +140,8 @@ def read_recipients(raw_numbers: Iterable[str]) -> RecipientList:
     return read_recipients_kept(raw_numbers)[0]
 
 
-def read_recipients_kept(
-    raw_numbers: Iterable[str], normalise: Callable[[str], str] = normalise_phone
-) -> tuple[RecipientList, list[int]]:
-    """``read_recipients``, also giving the input position of each valid number (for rows that go with them),
-    with the normaliser a caller may speed up."""
+def read_recipients_kept(raw_numbers: Iterable[str]) -> tuple[RecipientList, list[int]]:
+    """``read_recipients``, also giving the input position of each valid number (for rows that go with them)."""
     valid: list[str] = []
     positions: list[int] = []
     seen: set[str] = set()
@@ -105,7 +149,7 @@ def read_recipients_kept(
     duplicates: list[str] = []
     for position, raw in enumerate(raw_numbers):
         try:
-            number = normalise(raw)
+            number = normalise_phone(raw)
         except InvalidPhoneNumberError as exc:
             refused.append(RefusedNumber(raw=raw, reason=exc.reason))
             continue

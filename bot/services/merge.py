@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 
 from bot.formatting import truncate
 from bot.phone import (
-    InvalidPhoneNumberError,
     RecipientList,
     RefusedNumber,
     display_phone,
-    normalise_phone,
     read_recipients_kept,
 )
 from bot.services.errors import UserInputError
@@ -174,40 +172,8 @@ def recipients_with_rows(
     """``read_recipients`` that keeps each valid number's row beside it (a repeated number keeps its first row)."""
     if len(numbers) != len(rows):
         raise ValueError(f"{len(numbers)} numbers but {len(rows)} rows")
-    prefixes: dict[str, bool] = {}  # national prefix → whether such a plainly written number is valid
-    recipients, positions = read_recipients_kept(numbers, lambda raw: _normalise_fast(raw, prefixes))
+    recipients, positions = read_recipients_kept(numbers)
     return recipients, [rows[position] for position in positions]
-
-
-# A number written plainly (0712345678, 712345678, 254712345678, +254712345678): the nine national digits.
-_PLAIN_KENYAN = re.compile(r"(?:\+?254|0)?([17]\d{8})")
-_PREFIX_DIGITS = 4  # Kenya's mobile ranges are told apart by the first three national digits; four to be safe
-
-
-def _normalise_fast(raw: str, prefixes: dict[str, bool]) -> str:
-    """``normalise_phone``, asked once per national prefix for plainly written numbers.
-
-    The full check (libphonenumber, ~25 µs) dominates a 100,000-row preview. A Kenyan mobile's validity depends
-    only on its length and leading digits, so a plain nine-digit number whose prefix was found valid is valid; any
-    other number, or a prefix found invalid, takes the full check (which also gives the refusal's reason).
-    """
-    match = _PLAIN_KENYAN.fullmatch(raw.strip())
-    if match is None:
-        return normalise_phone(raw)
-    national = match.group(1)
-    prefix = national[:_PREFIX_DIGITS]
-    known = prefixes.get(prefix)
-    if known:
-        return f"254{national}"
-    if known is None:
-        try:
-            number = normalise_phone(raw)
-        except InvalidPhoneNumberError:
-            prefixes[prefix] = False
-            raise
-        prefixes[prefix] = number == f"254{national}"
-        return number
-    return normalise_phone(raw)
 
 
 def without_refused_rows(recipients: RecipientList, personal: Personalised) -> RecipientList:
