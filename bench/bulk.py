@@ -355,12 +355,14 @@ def main(argv: list[str] | None = None) -> None:
             verdict = "met" if over <= FLOOR_TARGET else "NOT met"
             print(f"target wall ≤ {FLOOR_TARGET} × bare client at {size:,}: {verdict} ({over:.3f})")
         if size == 100_000:
-            cpu = result["cpu"] / size * 1e6
+            job = result["cpu"] / size * 1e6
+            parse = result["parse_cpu"] / size * 1e6
+            cpu = job + parse  # end to end, as the issue counts it: parse and validate, then persist, claim, record
             verdict = "met" if cpu <= CPU_TARGET_US else "NOT met"
             print(
-                f"target CPU ≤ {CPU_TARGET_US:g} µs per recipient at 100,000: {verdict} ({cpu:.1f} µs; the bare "
-                f"client alone {result['provider_only_cpu'] / size * 1e6:.1f} µs, parsing the numbers "
-                f"{result['parse_cpu'] / size * 1e6:.1f} µs more before Send)"
+                f"target CPU ≤ {CPU_TARGET_US:g} µs per recipient at 100,000, end to end: {verdict} ({cpu:.1f} µs ="
+                f" parsing the numbers {parse:.1f} + the job {job:.1f}; of the job, the bare client alone"
+                f" {result['provider_only_cpu'] / size * 1e6:.1f} µs)"
             )
             rss = result["peak_rss_mb"]
             verdict = "met" if rss < RSS_TARGET_MB else "NOT met"
