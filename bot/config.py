@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Times people type (`at:18:30`) and read (schedules, /usage days, alerts) are in this IANA zone.
     bot_timezone: str = "Africa/Nairobi"
+    # A scheduled send that came due while the bot was down goes out at start-up if at most this late, else missed.
+    schedule_grace_seconds: float = Field(default=3600.0, ge=0)
 
     @field_validator("admin_chat_ids", mode="before")
     @classmethod

@@ -40,6 +40,14 @@ from storage.models import (
     Role,
     check_transition,
 )
+from storage.schedules import (
+    NewSchedule,
+    ScheduleKind,
+    ScheduleRecord,
+    ScheduleRepository,
+    ScheduleState,
+    schedule_key,
+)
 from storage.spend_requests import SpendRequestRepository
 from storage.templates import TemplateRecord, TemplateRepository
 
@@ -72,10 +80,15 @@ __all__ = [
     "MigrationError",
     "NewBulkJob",
     "NewMessage",
+    "NewSchedule",
     "NotFoundError",
     "PersonalText",
     "RejectedOutcome",
     "Role",
+    "ScheduleKind",
+    "ScheduleRecord",
+    "ScheduleRepository",
+    "ScheduleState",
     "SchemaTooNewError",
     "SpendRequestRepository",
     "StorageError",
@@ -85,4 +98,5 @@ __all__ = [
     "check_transition",
     "migrate",
     "open_database",
+    "schedule_key",
 ]

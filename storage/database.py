@@ -30,6 +30,7 @@ from storage.groups import GroupRepository
 from storage.jobs import BulkJobRepository
 from storage.messages import MessageRepository
 from storage.migrations import migrate
+from storage.schedules import ScheduleRepository
 from storage.spend_requests import SpendRequestRepository
 from storage.templates import TemplateRepository
 from storage.tracking import TrackingRepository
@@ -53,6 +54,7 @@ class Database:
         self.groups = GroupRepository(self._shared)
         self.blocklist = BlocklistRepository(self._shared)
         self.templates = TemplateRepository(self._shared, self.audit)
+        self.schedules = ScheduleRepository(self._shared)
         self._closed = False
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:

@@ -77,18 +77,19 @@ async def test_migrate_twice_on_one_connection_returns_the_same_version(tmp_path
 
 async def test_database_newer_than_the_code_is_refused_and_left_untouched(db_path: Path) -> None:
     db_path.parent.mkdir(parents=True)
-    with contextlib.closing(sqlite3.connect(db_path)) as conn:
-        conn.execute("PRAGMA user_version = 7")
     known = len(load_migrations())
+    newer = known + 1  # every new migration would otherwise make a fixed number "known"
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        conn.execute(f"PRAGMA user_version = {newer}")
 
     with pytest.raises(SchemaTooNewError) as caught:
         await open_database(db_path)
 
     message = str(caught.value)
-    assert f"database schema version 7 is newer than this program knows ({known})" in message
+    assert f"database schema version {newer} is newer than this program knows ({known})" in message
     assert "DATABASE_PATH" in message
-    assert (caught.value.found, caught.value.known) == (7, known)
-    assert _user_version(db_path) == 7
+    assert (caught.value.found, caught.value.known) == (newer, known)
+    assert _user_version(db_path) == newer
     assert _tables(db_path) == set()
 
 
