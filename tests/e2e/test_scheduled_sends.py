@@ -5,7 +5,7 @@ own every couple of seconds, as in production."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from bot.services.errors import NotAllowedError
 from storage import Role, ScheduleState
 from tests.e2e.harness import ADMIN, SENDER, VIEWER, BotHarness, button_data, running, start_bot
 from tests.fakes.sms254_server import Sms254FakeServer
-from tests.fakes.telegram_server import FakeTelegram
+from tests.fakes.telegram_server import FakeTelegram, SentMessage
 from tests.fakes.texin_server import TexinFakeServer
 
 NUMBER = "254712345678"
@@ -50,7 +50,7 @@ async def bot(
         yield harness
 
 
-def fired(schedule_id: int) -> object:
+def fired(schedule_id: int) -> Callable[[SentMessage], bool]:
     return lambda m: f"Scheduled send #{schedule_id}" in m.text
 
 
