@@ -176,7 +176,7 @@ def add_handlers(application: SmsApplication) -> None:
     application.add_handler(CallbackQueryHandler(retry_button, pattern=r"^(ok|no):retry:"))
     application.add_handler(CallbackQueryHandler(group_button, pattern=r"^(ok|no):group:"))
     application.add_handler(CallbackQueryHandler(scheduled_bulk_button, pattern=r"^(ok|no):sbulk:"))
-    application.add_handler(CallbackQueryHandler(cancel_schedule_button, pattern=r"^no:sched:"))
+    application.add_handler(CallbackQueryHandler(cancel_schedule_button, pattern=r"^no:scheduled:"))
 
     # Last in its group: only commands nothing above took.
     application.add_handler(MessageHandler(Command() & NEW_MESSAGES, unknown_command))

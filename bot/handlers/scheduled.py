@@ -62,7 +62,7 @@ def schedule_text(record: ScheduleRecord, services: Services, heading: str = "�
 
 
 def cancel_button(schedule_id: int) -> tuple[str, str]:
-    return (f"✖️ Cancel #{schedule_id}", f"no:sched:{schedule_id}")
+    return (f"✖️ Cancel #{schedule_id}", f"no:scheduled:{schedule_id}")
 
 
 async def schedule_single(
@@ -268,6 +268,9 @@ async def _tell(bot: ExtBot[None], services: Services, fired: Fired) -> None:
             return
     if fired.refusal is not None:
         await services.alerts.tell_chat(record.chat_id, f"{head} was not sent: {esc(fired.refusal)}")
+        return
+    if fired.job is not None:
+        await services.alerts.tell_chat(record.chat_id, f"{head} is going out now as bulk job #{fired.job.id}.")
         return
     if fired.report is not None:
         from bot.handlers.send import report_text  # /send imports this module

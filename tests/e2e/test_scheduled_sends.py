@@ -59,7 +59,7 @@ async def test_a_scheduled_send_waits_then_goes_out_once(bot: BotHarness, clock:
 
     assert "⏰ Scheduled #1:" in answer.text and "+254 712 345 678" in answer.text
     assert "(in 2 h 5 min)" in answer.text and "EAT" in answer.text and "Water off at noon" in answer.text
-    assert button_data(answer, "Cancel #1") == "no:sched:1"
+    assert button_data(answer, "Cancel #1") == "no:scheduled:1"
     await bot.settle()
     assert bot.texin.received.total() == 0
 
@@ -141,10 +141,18 @@ async def test_a_scheduled_bulk_previews_first_and_is_stored_once_on_a_repeated_
     assert await bot.services.db.schedules.count_pending(chat_id=None) == 1
 
     clock.now += timedelta(minutes=31)
+    await bot.telegram.wait_for_message(SENDER, fired(1), timeout=15)
     await bot.telegram.wait_for_message(SENDER, lambda m: "finished" in m.text, timeout=15)
     assert bot.texin.received.total() == 2
     record = await bot.services.db.schedules.get(1)
     assert record is not None and record.state is ScheduleState.DONE and "bulk job #" in (record.outcome or "")
+
+
+async def test_cancel_under_a_scheduled_bulk_preview_stores_nothing(bot: BotHarness) -> None:
+    preview = await bot.say(SENDER, "/bulk at:23:59 0712345678, 0722000000\nTank cleaning at 3")
+    cancelled = await bot.press(SENDER, preview, "Cancel")
+    assert "Nothing was scheduled" in cancelled.text
+    assert await bot.services.db.schedules.count_pending(chat_id=None) == 0
 
 
 async def test_a_number_blocked_after_scheduling_is_not_texted(bot: BotHarness, clock: Clock) -> None:
