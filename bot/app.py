@@ -45,6 +45,14 @@ from bot.handlers.menus import register_command_menus
 from bot.handlers.migration import FollowingBot, chat_migrated, follow_migration
 from bot.handlers.quota import quota_command
 from bot.handlers.retry import retry_button, retry_command
+from bot.handlers.scheduled import (
+    TICK_SECONDS,
+    cancel_schedule_button,
+    fire_schedules,
+    recover_schedules,
+    scheduled_bulk_button,
+    scheduled_command,
+)
 from bot.handlers.send import send_button, send_command
 from bot.handlers.status import status_command
 from bot.handlers.templates import template_command
@@ -97,6 +105,7 @@ def build_application(
         application.bot.follow_moves(chat_moved)
         await register_command_menus(application.bot, services)
         await report_recovery(application.bot, services, reporter_factory(application.bot, services.alerts))
+        await recover_schedules(services)
         schedule_jobs(application, settings)
         if handle_stop_signals:
             start_budget_on_stop_signals(shutdown, services)
@@ -174,11 +183,14 @@ def add_handlers(application: SmsApplication) -> None:
     application.add_handler(MessageHandler(Command("template") & NEW_MESSAGES, template_command))
     application.add_handler(MessageHandler(Command("quota") & NEW_MESSAGES, quota_command))
     application.add_handler(MessageHandler(Command("usage") & NEW_MESSAGES, usage_command))
+    application.add_handler(MessageHandler(Command("scheduled") & NEW_MESSAGES, scheduled_command))
 
     application.add_handler(CallbackQueryHandler(send_button, pattern=r"^(ok|no):send:"))
     application.add_handler(CallbackQueryHandler(bulk_button, pattern=r"^(ok|no|stop):bulk:"))
     application.add_handler(CallbackQueryHandler(retry_button, pattern=r"^(ok|no):retry:"))
     application.add_handler(CallbackQueryHandler(group_button, pattern=r"^(ok|no):group:"))
+    application.add_handler(CallbackQueryHandler(scheduled_bulk_button, pattern=r"^(ok|no):sbulk:"))
+    application.add_handler(CallbackQueryHandler(cancel_schedule_button, pattern=r"^no:scheduled:"))
 
     # Last in its group: only commands nothing above took.
     application.add_handler(MessageHandler(Command() & NEW_MESSAGES, unknown_command))
@@ -204,3 +216,5 @@ def schedule_jobs(application: SmsApplication, settings: Settings) -> None:
             name="delivery-tracking",
         )
     schedule_data_safety(job_queue, settings, application.bot_data.services)
+    # First round at once: schedules that came due while the bot was down go out (or are missed) at start-up.
+    job_queue.run_repeating(fire_schedules, interval=TICK_SECONDS, first=0, name="scheduled-sends")

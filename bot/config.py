@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
 
+    # A scheduled send that came due while the bot was down goes out at start-up if at most this late, else missed.
+    schedule_grace_seconds: float = Field(default=3600.0, ge=0)
+
     @field_validator("admin_chat_ids", mode="before")
     @classmethod
     def _split_chat_ids(cls, value: Any) -> Any:

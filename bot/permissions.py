@@ -26,7 +26,7 @@ _ADMINS = frozenset({Role.ADMIN})
 COMMANDS: tuple[Command, ...] = (
     Command("start", "/start", "What this bot does", _ALL),
     Command("help", "/help", "Commands you can use here", _ALL),
-    Command("send", "/send [via:texin|sms254] <number> <message>", "Send one SMS", _SENDERS),
+    Command("send", "/send [via:texin|sms254] [in:10m|at:18:30] <number> <message>", "Send one SMS", _SENDERS),
     Command("bulk", "/bulk <numbers and @groups> then the message on the next lines", "Send one SMS to many", _SENDERS),
     Command("status", "/status [id]", "Delivery status of a message, or the latest ones", _ALL),
     Command("balance", "/balance", "Credit left with each provider", _ALL),
@@ -48,6 +48,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("quota", "/quota [<chat id> <units per day>|off|default]", "Today's use and daily limit", _SENDERS),
     Command("usage", "/usage [days]", "Units and cost per day and provider, with a chart", _ALL),
+    Command("scheduled", "/scheduled [page]", "Scheduled sends waiting to go out, with Cancel", _SENDERS),
 )
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
@@ -23,6 +23,8 @@ from bot.services.previews import PreviewStore
 from bot.services.quotas import QuotaService
 from bot.services.registry import ProviderRegistry, build_registry
 from bot.services.requests import RequestLog
+from bot.services.scheduler import Scheduler
+from bot.services.schedules import ScheduleService
 from bot.services.sending import SendingService, SingleSend
 from bot.services.status import StatusService
 from bot.services.templates import TemplateService
@@ -62,6 +64,9 @@ class Services:
     templates: TemplateService
     quotas: QuotaService
     usage: UsageService
+    # Built from the services above once they exist (see ``open_services``).
+    schedules: ScheduleService = field(init=False)
+    scheduler: Scheduler = field(init=False)
 
     async def aclose(self, *, grace: float = 10.0) -> None:
         """Stop bulk jobs cleanly (pending rows resume next start) and flush the alerts, both within ``grace``
@@ -158,6 +163,15 @@ async def open_services(
             templates=TemplateService(db),
             quotas=quotas,
             usage=UsageService(db, zone=settings.timezone, clock=clock),
+        )
+        services.schedules = ScheduleService(db, clock)
+        services.scheduler = Scheduler(
+            db,
+            services.sending,
+            services.bulk,
+            alerts,
+            clock=clock,
+            grace=timedelta(seconds=settings.schedule_grace_seconds),
         )
     except BaseException:
         await db.close()

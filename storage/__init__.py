@@ -42,6 +42,14 @@ from storage.models import (
 )
 from storage.quotas import QuotaOverride, QuotaRepository
 from storage.retention import RetentionRepository
+from storage.schedules import (
+    NewSchedule,
+    ScheduleKind,
+    ScheduleRecord,
+    ScheduleRepository,
+    ScheduleState,
+    schedule_key,
+)
 from storage.spend_requests import SpendRequestRepository
 from storage.templates import TemplateRecord, TemplateRepository
 from storage.usage import UsageBucket, UsageRepository
@@ -75,6 +83,7 @@ __all__ = [
     "MigrationError",
     "NewBulkJob",
     "NewMessage",
+    "NewSchedule",
     "NotFoundError",
     "PersonalText",
     "QuotaOverride",
@@ -82,6 +91,10 @@ __all__ = [
     "RejectedOutcome",
     "RetentionRepository",
     "Role",
+    "ScheduleKind",
+    "ScheduleRecord",
+    "ScheduleRepository",
+    "ScheduleState",
     "SchemaTooNewError",
     "SpendRequestRepository",
     "StorageError",
@@ -93,4 +106,5 @@ __all__ = [
     "check_transition",
     "migrate",
     "open_database",
+    "schedule_key",
 ]

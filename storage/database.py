@@ -33,6 +33,7 @@ from storage.messages import MessageRepository
 from storage.migrations import migrate
 from storage.quotas import QuotaRepository
 from storage.retention import RetentionRepository
+from storage.schedules import ScheduleRepository
 from storage.spend_requests import SpendRequestRepository
 from storage.templates import TemplateRepository
 from storage.tracking import TrackingRepository
@@ -63,6 +64,7 @@ class Database:
         self.quotas = QuotaRepository(self._shared)
         self.usage = UsageRepository(self._shared)
         self.retention = RetentionRepository(self._shared)
+        self.schedules = ScheduleRepository(self._shared)
         self._closed = False
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.formatting import truncate
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.providers.types import ProviderName
+from bot.schedule_time import AT_PREFIX, IN_PREFIX, due_at, due_in
 from bot.services.errors import UserInputError
 from bot.services.group_audience import is_group_token
 from bot.services.registry import ProviderRegistry
@@ -18,6 +21,8 @@ _MAX_NUMBER_TOKENS = 4
 _NUMBER_PUNCTUATION = str.maketrans("", "", ",;+-()")
 # Words are separated by any space a keyboard makes (tab, no-break space), not only " ".
 _WORD = re.compile(r"\S+")
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CLOCK_ONLY = re.compile(r"\d{1,2}:\d{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,48 @@ class SendArguments:
     provider: ProviderName | None
     number: str
     text: str
+    due: datetime | None = None  # from in:/at:, UTC; None sends now
+
+
+@dataclass(frozen=True, slots=True)
+class Leading:
+    """The options before the numbers: ``via:``, ``in:`` / ``at:``, in any order, each at most once."""
+
+    provider: ProviderName | None
+    due: datetime | None
+    rest: str
+
+
+def take_leading(args: str, registry: ProviderRegistry, *, now: datetime, zone: ZoneInfo) -> Leading:
+    """Peel ``via:x``, ``in:<delay>`` and ``at:<time>`` (``at:2026-12-01 08:00`` takes two words) off the front."""
+    rest = args.strip()
+    provider: ProviderName | None = None
+    due: datetime | None = None
+    seen: set[str] = set()
+    while (first := _WORD.match(rest)) is not None:
+        word = first.group()
+        lowered = word.lower()
+        end = first.end()
+        if lowered.startswith(VIA_PREFIX):
+            kind = "via:"
+            provider = registry.parse_name(word[len(VIA_PREFIX) :])
+        elif lowered.startswith(IN_PREFIX):
+            kind = "when"
+            due = due_in(word[len(IN_PREFIX) :], now)
+        elif lowered.startswith(AT_PREFIX):
+            kind = "when"
+            value = word[len(AT_PREFIX) :]
+            after = _WORD.search(rest, end) if _DATE_ONLY.fullmatch(value) else None
+            if after is not None and "\n" not in rest[end : after.start()] and _CLOCK_ONLY.fullmatch(after.group()):
+                value, end = f"{value} {after.group()}", after.end()  # the date and the time, on one line
+            due = due_at(value, now, zone)
+        else:
+            break
+        if kind in seen:
+            raise UserInputError("Give one via: and at most one in: or at: before the numbers.")
+        seen.add(kind)
+        rest = rest[end:].strip()
+    return Leading(provider=provider, due=due, rest=rest.strip())
 
 
 def take_provider(args: str, registry: ProviderRegistry) -> tuple[ProviderName | None, str]:
@@ -37,9 +84,17 @@ def take_provider(args: str, registry: ProviderRegistry) -> tuple[ProviderName |
     return name, stripped[first.end() :].strip()
 
 
-def parse_send(args: str, registry: ProviderRegistry) -> SendArguments:
-    """``[via:x] <number> <message>``; the message keeps its line breaks."""
-    provider, rest = take_provider(args, registry)
+def parse_send(
+    args: str, registry: ProviderRegistry, *, now: datetime | None = None, zone: ZoneInfo | None = None
+) -> SendArguments:
+    """``[via:x] [in:… | at:…] <number> <message>``; the message keeps its line breaks. Without ``now`` and
+    ``zone`` only ``via:`` is read."""
+    if now is None or zone is None:
+        provider, rest = take_provider(args, registry)
+        due = None
+    else:
+        leading = take_leading(args, registry, now=now, zone=zone)
+        provider, due, rest = leading.provider, leading.due, leading.rest
     if not rest:
         raise UserInputError("Give a number and a message.")
     head = rest.partition("\n")[0]
@@ -49,7 +104,7 @@ def parse_send(args: str, registry: ProviderRegistry) -> SendArguments:
     text = rest[words[used - 1].end() :].strip()
     if not text:
         raise UserInputError("The message is empty: write the text after the number.")
-    return SendArguments(provider=provider, number=number, text=text)
+    return SendArguments(provider=provider, number=number, text=text, due=due)
 
 
 def _leading_number(tokens: list[str]) -> tuple[str, int]:

@@ -17,7 +17,7 @@ from telegram.ext import ExtBot
 
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, money, plural
-from bot.handlers.arguments import split_bulk_text, take_provider
+from bot.handlers.arguments import split_bulk_text, take_leading
 from bot.handlers.bulk_progress import AdminNotice, TelegramJobReporter
 from bot.handlers.common import (
     command_args,
@@ -30,6 +30,7 @@ from bot.handlers.common import (
     usage,
 )
 from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview, stale_line
+from bot.handlers.scheduled import show_bulk_schedule_preview
 from bot.handlers.send import length_line
 from bot.ids import parse_id
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
@@ -61,7 +62,10 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
         ignore_repeat(key)  # its preview was shown already: a second one would invite a second Send
         return
     try:
-        provider, rest = take_provider(command_args(message), services.providers)
+        leading = take_leading(
+            command_args(message), services.providers, now=services.schedules.now(), zone=services.settings.timezone
+        )
+        provider, rest = leading.provider, leading.rest
         numbers, text, source, columns = await _recipients_and_text(message, rest, context)
         if is_blank(text):
             where = "on the line after the numbers" if source is None else "after /bulk"
@@ -79,6 +83,10 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
         )
     except (UserInputError, MessageTextError) as exc:
         await reply(update, usage(str(exc), USAGE))
+        return
+    if leading.due is not None:
+        await show_bulk_schedule_preview(update, context, draft, leading.due, services.requests.staleness(message.date))
+        await remember_preview(services.requests, key, chat_id)
         return
     token = services.bulk_previews.put(draft, owner_user_id=user_id)
     await reply(

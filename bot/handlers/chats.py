@@ -110,6 +110,8 @@ async def deny_command(update: Update, context: SmsContext) -> None:
         )
         await set_chat_menu(context.bot, chat_id, None)
         text = f"✅ Chat <code>{chat_id}</code> can no longer use the bot."
+        if unscheduled := await services.schedules.cancel_for_chat(chat_id):
+            text += f"\n⏰ Cancelled its {len(unscheduled)} scheduled send{'s' if len(unscheduled) > 1 else ''}."
         if stopped:
             jobs = ", ".join(f"#{job_id}" for job_id in stopped)
             text += f"\n⏹ Cancelled its bulk job{'s' if len(stopped) > 1 else ''} {jobs}; summaries come to the admins."

@@ -23,6 +23,7 @@ from bot.handlers.common import (
     usage,
 )
 from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview, stale_line
+from bot.handlers.scheduled import schedule_single
 from bot.phone import InvalidPhoneNumberError, display_phone
 from bot.services.errors import UserInputError
 from bot.services.merge import has_placeholders
@@ -31,7 +32,7 @@ from bot.services.sending import SendReport, SingleSend
 from bot.sms_text import MessageTextError, SmsLength
 from storage import MessageStatus
 
-USAGE = "/send [via:texin|sms254] <number> <message>"
+USAGE = "/send [via:texin|sms254] [in:10m|at:18:30] <number> <message>"
 
 
 async def send_command(update: Update, context: SmsContext) -> None:
@@ -46,7 +47,9 @@ async def send_command(update: Update, context: SmsContext) -> None:
         ignore_repeat(key)
         return
     try:
-        args = parse_send(command_args(message), services.providers)
+        args = parse_send(
+            command_args(message), services.providers, now=services.schedules.now(), zone=services.settings.timezone
+        )
         text = await services.templates.expand(args.text)  # "#name" as the whole message: that template
         if has_placeholders(text):
             raise UserInputError("{column} placeholders are filled from a CSV upload: use /bulk with the file.")
@@ -63,6 +66,9 @@ async def send_command(update: Update, context: SmsContext) -> None:
         await reply(update, usage(str(exc), USAGE))
         return
     age = services.requests.staleness(message.date)
+    if args.due is not None:
+        await schedule_single(update, context, request, args.due, key, age)
+        return
     if request.units > services.settings.confirm_above_units or age is not None:
         # Only the Send press spends (its own update is recorded with the row); this one is remembered as shown.
         price = await services.balances.unit_price(request.provider)

@@ -50,6 +50,8 @@ SCRIPT = [
     "/template list",
     TEMPLATE,
     "/quota",
+    f"/send in:2h {GOOD} Scheduled from the demo",
+    "/scheduled",
     "/usage",
     "/allow 5005 viewer",
     "/chats",
