@@ -6,6 +6,8 @@ SMS goes out when the alert carries ``sms_group=<contact group>`` (its members),
 takes the normal path (``SendingService.prepare`` as an admin, then ``send``): number checks, the blocklist, the
 records. The records' chat is the first of ``ADMIN_CHAT_IDS`` (an alert has no chat of its own). The request key
 holds the alert's fingerprint, status and start, so Alertmanager repeating a notification sends no second SMS.
+Alerts of the group that did not come in (Alertmanager's ``max_alerts``, or past ``MAX_ALERTS``) get one notice
+with their count, folded per group, so the admins know the messages they see are not the whole story.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from bot.localtime import show_local
 from bot.runtime import Services
 from bot.services.errors import UserInputError
 from bot.services.requests import DuplicateRequest
-from bot.web.alert_payload import IncomingAlert
+from bot.web.alert_payload import MAX_ALERTS, AlertmanagerNotification, IncomingAlert
 from bot.web.metrics import Metrics
 from storage import Role
 
@@ -32,6 +34,7 @@ SMS_TEXT_LIMIT = 300  # two GSM-7 parts at most: an alert SMS is a pointer, the 
 class IntakeResult:
     alerts: int
     sms_sent: int
+    left_out: int = 0
 
 
 def alert_html(alert: IncomingAlert, services: Services) -> str:
@@ -58,6 +61,16 @@ def alert_sms(alert: IncomingAlert) -> str:
     return truncate(" - ".join(parts), SMS_TEXT_LIMIT)
 
 
+def left_out_html(notification: AlertmanagerNotification) -> str:
+    group = ", ".join(f"{name}={value}" for name, value in sorted(notification.group.items()))
+    about = f" of group <code>{esc(truncate(group, 300))}</code>" if group else ""
+    count = notification.left_out
+    return (
+        f"➕ <b>{count} more alert{'s' if count != 1 else ''}</b>{about} not shown here (Alertmanager's "
+        f"<code>max_alerts</code>, or more than {MAX_ALERTS} in one notification): see Alertmanager."
+    )
+
+
 def _fold_key(alert: IncomingAlert) -> str:
     digest = hashlib.sha256(alert.fingerprint.encode()).hexdigest()[:16]
     return f"alertmanager:{digest}:{alert.status}"
@@ -68,13 +81,17 @@ class AlertIntake:
         self._services = services
         self._metrics = metrics
 
-    async def take_alertmanager(self, alerts: list[IncomingAlert]) -> IntakeResult:
+    async def take_alertmanager(self, notification: AlertmanagerNotification) -> IntakeResult:
         sent = 0
-        for alert in alerts:
+        for alert in notification.alerts:
             self._metrics.alerts_received.labels(source="alertmanager").inc()
             await self._services.alerts.raise_alert(_fold_key(alert), alert_html(alert, self._services))
             sent += await self._sms(alert)
-        return IntakeResult(len(alerts), sent)
+        if notification.left_out:
+            group = notification.group_key or repr(sorted(notification.group.items()))
+            key = "alertmanager-left-out:" + hashlib.sha256(group.encode()).hexdigest()[:16]
+            await self._services.alerts.raise_alert(key, left_out_html(notification))
+        return IntakeResult(len(notification.alerts), sent, notification.left_out)
 
     async def take_plain(self, text: str) -> None:
         self._metrics.alerts_received.labels(source="plain").inc()

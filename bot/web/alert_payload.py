@@ -4,7 +4,9 @@ The shape (prometheus/alertmanager ``notify/webhook``): an object with ``version
 ``groupLabels``/``commonLabels``/``commonAnnotations``, ``externalURL``, ``truncatedAlerts`` and ``alerts``, each
 alert with ``status`` (firing/resolved), ``labels``, ``annotations``, ``startsAt``/``endsAt`` (RFC 3339, Go's
 nanoseconds allowed), ``generatorURL`` and ``fingerprint``. Only what the messages need is kept; anything wrong
-raises ``PayloadError`` with one line saying what, which the endpoint returns as a 400.
+raises ``PayloadError`` with one line saying what, which the endpoint returns as a 400. Alertmanager does not retry
+a 4xx, so a well-formed notification is never refused: a group bigger than ``MAX_ALERTS`` is cut (the rest counted,
+with the alerts Alertmanager itself left out under ``max_alerts``, in ``left_out``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-MAX_ALERTS = 200  # Alertmanager groups alerts; a bigger group is not something to fan out as Telegram messages
+MAX_ALERTS = 200  # Alertmanager groups alerts; more than this in one group is not fanned out as Telegram messages
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
@@ -49,6 +51,14 @@ class IncomingAlert:
     @property
     def summary(self) -> str | None:
         return self.annotations.get("summary") or self.annotations.get("description")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertmanagerNotification:
+    alerts: list[IncomingAlert]  # at most MAX_ALERTS
+    left_out: int  # alerts of the group not in ``alerts``: Alertmanager's ``truncatedAlerts`` plus our cut
+    group: dict[str, str]  # ``groupLabels``: what the group is about, for the left-out notice
+    group_key: str  # Alertmanager's ``groupKey`` (identifies the group), "" when absent
 
 
 def parse_time(value: str) -> datetime | None:
@@ -91,7 +101,20 @@ def _strings(value: Any, what: str) -> dict[str, str]:
     return dict(value)
 
 
-def parse_alertmanager(body: bytes) -> list[IncomingAlert]:
+def _count(value: Any) -> int:
+    """``truncatedAlerts`` is a Go uint64; anything else is read as 0 (it only feeds a notice)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _group_labels(value: Any) -> dict[str, str]:
+    """``groupLabels`` only names the group in a notice: an odd value is left out rather than refused."""
+    try:
+        return _strings(value, "groupLabels")
+    except PayloadError:
+        return {}
+
+
+def parse_alertmanager(body: bytes) -> AlertmanagerNotification:
     data = _object(body)
     version = data.get("version")
     if version != "4":
@@ -99,9 +122,15 @@ def parse_alertmanager(body: bytes) -> list[IncomingAlert]:
     alerts = data.get("alerts")
     if not isinstance(alerts, list) or not alerts:
         raise PayloadError("alerts must be a non-empty list")
-    if len(alerts) > MAX_ALERTS:
-        raise PayloadError(f"{len(alerts)} alerts in one body; at most {MAX_ALERTS} (lower max_alerts)")
-    return [_alert(item, index) for index, item in enumerate(alerts)]
+    # Every alert is checked (a malformed one is a 400 wherever it stands), only the first MAX_ALERTS are kept.
+    parsed = [_alert(item, index) for index, item in enumerate(alerts)]
+    group_key = data.get("groupKey")
+    return AlertmanagerNotification(
+        alerts=parsed[:MAX_ALERTS],
+        left_out=max(0, len(parsed) - MAX_ALERTS) + _count(data.get("truncatedAlerts")),
+        group=_group_labels(data.get("groupLabels")),
+        group_key=group_key if isinstance(group_key, str) else "",
+    )
 
 
 def _alert(item: Any, index: int) -> IncomingAlert:

@@ -90,9 +90,9 @@ def build_routes(web: WebSide) -> list[Route]:
         return endpoint
 
     async def alertmanager(request: Request, intake: AlertIntake) -> Response:
-        alerts = parse_alertmanager(await read_capped(request))
-        result = await intake.take_alertmanager(alerts)
-        return JSONResponse({"alerts": result.alerts, "sms": result.sms_sent})
+        notification = parse_alertmanager(await read_capped(request))
+        result = await intake.take_alertmanager(notification)
+        return JSONResponse({"alerts": result.alerts, "sms": result.sms_sent, "left_out": result.left_out})
 
     async def plain(request: Request, intake: AlertIntake) -> Response:
         await intake.take_plain(parse_plain(await read_capped(request)))

@@ -3,7 +3,8 @@ endpoint is tested against the running bot process; /healthz and the webhook hav
 
 One process serves every check, in order: a /send through the fake Bot API then a scrape; an Alertmanager
 notification (critical, so also an SMS to ALERT_SMS_NUMBERS), the same one again, a wrong token, a malformed body;
-the plain form. BOT_TIMEZONE is not the default, so the start time shown proves the setting reaches the message.
+a notification written exactly as Alertmanager writes it; the plain form. BOT_TIMEZONE is not the default, so the
+start time shown proves the setting reaches the message.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.harness import ADMIN, process_environment, start_bot_process, stop_bot_process
-from tests.e2e.http_process import free_port, wait_for_answer
+from tests.e2e.http_process import ALERTMANAGER_BODY, free_port, wait_for_answer
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
 
@@ -96,7 +97,7 @@ async def test_metrics_and_alert_intake_of_the_running_process(tmp_path: Path) -
                 mark = telegram.mark()
                 answer = await client.post("/alerts/alertmanager", json=critical_alert(), headers=bearer)
                 assert answer.status_code == 200, answer.text
-                assert answer.json() == {"alerts": 1, "sms": 1}
+                assert answer.json() == {"alerts": 1, "sms": 1, "left_out": 0}
                 message = await telegram.wait_for_message(ADMIN, lambda m: "SiteDown" in m.text, after=mark)
                 assert "FIRING" in message.text and "(critical)" in message.text
                 assert "Instance: web1:443" in message.text and "web1 answers no probe" in message.text
@@ -121,6 +122,19 @@ async def test_metrics_and_alert_intake_of_the_running_process(tmp_path: Path) -
                 reason = malformed.json()["error"]
                 assert "alerts" in reason and "\n" not in reason
 
+                # A notification exactly as Alertmanager writes it: both alerts shown, the two it left out counted.
+                real = await client.post("/alerts/alertmanager", content=ALERTMANAGER_BODY, headers=bearer)
+                assert real.status_code == 200, real.text
+                assert real.json() == {"alerts": 2, "sms": 0, "left_out": 2}
+                shown = await telegram.wait_for_message(ADMIN, lambda m: "db1:9100" in m.text, after=mark)
+                assert (
+                    "FIRING" in shown.text and "DiskFull" in shown.text and "Since 2026-11-28 14:45 IST" in shown.text
+                )
+                over = await telegram.wait_for_message(ADMIN, lambda m: "db2:9100" in m.text, after=mark)
+                assert "RESOLVED" in over.text and "Since 2026-11-28 14:10 IST" in over.text
+                notice = await telegram.wait_for_message(ADMIN, lambda m: "more alerts" in m.text, after=mark)
+                assert "2 more alerts of group alertname=DiskFull" in notice.text
+
                 # The plain form.
                 plain = await client.post("/alerts/plain", json={"text": "Backup <failed> on nas1"}, headers=bearer)
                 assert plain.status_code == 200
@@ -130,7 +144,7 @@ async def test_metrics_and_alert_intake_of_the_running_process(tmp_path: Path) -
             assert sum("SiteDown" in m.text for m in telegram.messages(ADMIN)) == 1
             assert texin.received[ON_CALL] == 1 and texin.received.total() == 2
             assert samples(final, "smsrelay_sms_sent_total", provider="texin") == [2]
-            assert samples(final, "smsrelay_alerts_received_total", source="alertmanager") == [2]
+            assert samples(final, "smsrelay_alerts_received_total", source="alertmanager") == [4]
             assert samples(final, "smsrelay_alerts_received_total", source="plain") == [1]
             for scraped in (scrape.text, final):
                 for secret in ("712345678", "712000111", TOKEN, texin.api_key, telegram.token):
