@@ -90,7 +90,11 @@ def build_routes(web: WebSide) -> list[Route]:
         return endpoint
 
     async def alertmanager(request: Request, intake: AlertIntake) -> Response:
-        notification = parse_alertmanager(await read_capped(request))
+        try:
+            body = await read_capped(request)
+        except BodyTooLarge:  # Alertmanager does not retry a 4xx but logs this reason: say how to fit
+            return _problem(413, f"body larger than {MAX_BODY_BYTES} bytes; set max_alerts in the webhook_config")
+        notification = parse_alertmanager(body)
         result = await intake.take_alertmanager(notification)
         return JSONResponse({"alerts": result.alerts, "sms": result.sms_sent, "left_out": result.left_out})
 

@@ -2,9 +2,9 @@
 endpoint is tested against the running bot process; /healthz and the webhook have their own process tests).
 
 One process serves every check, in order: a /send through the fake Bot API then a scrape; an Alertmanager
-notification (critical, so also an SMS to ALERT_SMS_NUMBERS), the same one again, a wrong token, a malformed body;
-a notification written exactly as Alertmanager writes it; the plain form. BOT_TIMEZONE is not the default, so the
-start time shown proves the setting reaches the message.
+notification (critical, so also an SMS to ALERT_SMS_NUMBERS), the same one again, a wrong token, a malformed body,
+a too big one; a notification written exactly as Alertmanager writes it; the plain form. BOT_TIMEZONE is not the
+default, so the start time shown proves the setting reaches the message.
 """
 
 from __future__ import annotations
@@ -121,6 +121,9 @@ async def test_metrics_and_alert_intake_of_the_running_process(tmp_path: Path) -
                 assert malformed.status_code == 400
                 reason = malformed.json()["error"]
                 assert "alerts" in reason and "\n" not in reason
+
+                huge = await client.post("/alerts/alertmanager", content=b" " * 1_100_000, headers=bearer)
+                assert huge.status_code == 413 and "max_alerts" in huge.json()["error"]
 
                 # A notification exactly as Alertmanager writes it: both alerts shown, the two it left out counted.
                 real = await client.post("/alerts/alertmanager", content=ALERTMANAGER_BODY, headers=bearer)
