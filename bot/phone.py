@@ -75,7 +75,7 @@ def _plain_mobile_check() -> Callable[[str], bool]:
 
 
 # What people usually type, once separators are gone: the nine national digits after +254, 0 or nothing.
-_PLAIN_KENYAN = re.compile(r"(?:\+254|0)?(\d{9})")
+_PLAIN_KENYAN = re.compile(r"(?:\+254|0)?([0-9]{9})")  # ASCII digits only: others take the full parse
 _is_plain_mobile = _plain_mobile_check()
 
 

@@ -54,6 +54,7 @@ class ChatMove:
     role_moved: bool
     jobs: int
     messages: int
+    schedules: int = 0
 
 
 class ChatRepository:
@@ -197,9 +198,9 @@ class ChatRepository:
         return True
 
     async def migrate(self, old_chat_id: int, new_chat_id: int) -> ChatMove | None:
-        """Move the role, bulk jobs and message history of ``old_chat_id`` to ``new_chat_id`` in one transaction,
-        audited; None when the old id owned nothing (already moved: both migration messages and a failed send
-        can report the same upgrade). When both ids have a role, the new chat keeps the stronger one."""
+        """Move the role, bulk jobs, message history, quota and schedules of ``old_chat_id`` to ``new_chat_id`` in
+        one transaction, audited; None when the old id owned nothing (already moved: both migration messages and a
+        failed send can report the same upgrade). When both ids have a role, the new chat keeps the stronger one."""
         if old_chat_id == new_chat_id:
             return None
         async with self._change():
@@ -229,7 +230,11 @@ class ChatRepository:
                 "UPDATE OR IGNORE chat_quotas SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
             )
             await self._conn.execute("DELETE FROM chat_quotas WHERE chat_id = ?", (old_chat_id,))
-            if old is None and jobs == 0 and messages == 0:
+            # Scheduled sends follow too (migration 0007): they fire for the chat that asked, under its new id.
+            schedules = await self._conn.execute(
+                "UPDATE schedules SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+            )
+            if old is None and jobs == 0 and messages == 0 and schedules == 0:
                 return None
             moved = f"role {old.role.value}" if old is not None else "no role"
             await self._audit.record(
@@ -237,9 +242,10 @@ class ChatRepository:
                 actor_chat_id=None,
                 actor_user_id=None,
                 target=new_chat_id,
-                detail=f"group {old_chat_id} became this supergroup: {moved}, {jobs} bulk jobs, {messages} messages",
+                detail=f"group {old_chat_id} became this supergroup: {moved}, {jobs} bulk jobs, {messages} messages,"
+                f" {schedules} schedules",
             )
-        return ChatMove(old_chat_id, new_chat_id, role, old is not None, jobs, messages)
+        return ChatMove(old_chat_id, new_chat_id, role, old is not None, jobs, messages, schedules)
 
     async def _set_role(self, chat_id: int, role: Role, title: str | None, now: str) -> None:
         await self._conn.execute(

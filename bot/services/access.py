@@ -76,7 +76,8 @@ class AccessService:
             role = f"its role <b>{move.role.value}</b>, " if move.role_moved and move.role is not None else ""
             await self._alerts.notice(
                 f"🔀 Group <code>{old_chat_id}</code> was upgraded to a supergroup, now <code>{new_chat_id}</code>. "
-                f"Moved to the new id: {role}{move.jobs:,} bulk job(s) and {move.messages:,} message(s)."
+                f"Moved to the new id: {role}{move.jobs:,} bulk job(s), {move.messages:,} message(s)"
+                f" and {move.schedules:,} scheduled send(s)."
             )
         return move
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from storage import Database, LastAdminError, Role, audit_actions
+from storage import Database, LastAdminError, NewSchedule, Role, ScheduleKind, audit_actions
 from storage.chats import ChatMove
 
 from .conftest import FakeClock
@@ -265,3 +266,25 @@ async def test_a_role_read_inside_a_transaction_that_rolls_back_is_not_remembere
         await grant_then_fail()
 
     assert await db.chats.role(SENDER_CHAT) is None
+
+
+async def test_migrate_moves_the_groups_scheduled_sends(db: Database, clock: FakeClock) -> None:
+    await db.chats.seed_admins([ADMIN_CHAT])
+    await db.chats.grant(OLD_GROUP, Role.SENDER, added_by=ADMIN_CHAT)
+    waiting = await db.schedules.add(
+        NewSchedule(
+            chat_id=OLD_GROUP,
+            user_id=USER,
+            kind=ScheduleKind.SEND,
+            provider="texin",
+            body="Shift change at 18:30",
+            recipients=("254712345678",),
+            due_at=clock() + timedelta(hours=2),
+        )
+    )
+
+    move = await db.chats.migrate(OLD_GROUP, SUPERGROUP)
+
+    assert move is not None and move.schedules == 1
+    moved = await db.schedules.get(waiting.id)
+    assert moved is not None and moved.chat_id == SUPERGROUP  # it fires for the supergroup, whose role it checks

@@ -43,3 +43,14 @@ def test_any_typed_number_gets_the_full_parses_answer(raw: str) -> None:
 @given(st.from_regex(r"(\+254|254|0)?[0-9]{9}", fullmatch=True))
 def test_any_plain_number_gets_the_full_parses_answer(raw: str) -> None:
     assert answer(normalise_phone, raw) == answer(in_full, raw)
+
+
+@given(st.text(alphabet=st.characters(categories=["Nd"]) | st.sampled_from("+ -"), min_size=9, max_size=14))
+def test_digits_of_any_script_give_the_full_parses_ascii_answer(raw: str) -> None:
+    fast = answer(normalise_phone, raw)
+    assert fast == answer(in_full, raw)
+    assert fast.startswith("refused") or fast.isascii()  # one number, one spelling: blocklist and repeats match
+
+
+def test_arabic_indic_and_fullwidth_digits_are_the_same_number() -> None:
+    assert normalise_phone("07١٢٣٤٥٦٧٨") == normalise_phone("07１２３４５６７８") == "254712345678"
