@@ -60,6 +60,9 @@ class Scheduler:
         self._alerts = alerts
         self._clock = clock
         self._grace = grace
+        # Only schedules that came due before this process started can have been missed: one that comes due
+        # while the bot runs always fires, however long a slow round took (or SCHEDULE_GRACE_SECONDS=0).
+        self._started = clock()
 
     async def recover(self) -> tuple[list[int], list[int]]:
         """At start-up, before any round: settle schedules a crash caught between claim and send."""
@@ -69,8 +72,8 @@ class Scheduler:
         return done, again
 
     async def miss_late(self) -> list[ScheduleRecord]:
-        """Schedules that came due more than the grace ago (the bot was down): missed, never sent."""
-        return await self._db.schedules.miss_older_than(self._clock() - self._grace)
+        """Schedules that came due while the bot was down, more than the grace ago: missed, never sent."""
+        return await self._db.schedules.miss_older_than(min(self._clock() - self._grace, self._started))
 
     async def claim_due(self) -> list[ScheduleRecord]:
         return await self._db.schedules.claim_due(self._clock())

@@ -192,3 +192,23 @@ async def test_deny_cancels_the_chats_pending_schedules(bot: BotHarness, clock: 
     await bot.settle()
     assert await bot.services.db.schedules.count_pending(chat_id=None) == 0
     assert bot.texin.received.total() == 0
+
+
+async def test_a_schedule_that_comes_due_while_the_bot_runs_fires_even_with_no_grace(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path, clock: Clock
+) -> None:
+    # SCHEDULE_GRACE_SECONDS=0 means "never send what came due while the bot was down", not "miss everything a
+    # round did not catch within the same instant".
+    application, settings = await start_bot(
+        telegram, texin, sms254, database_path, clock=clock, stale_command_seconds=10**7, schedule_grace_seconds=0
+    )
+    async with running(application):
+        bot = BotHarness(telegram, texin, sms254, application, settings)
+        answer = await bot.say(ADMIN, "/send in:10m 0712345678 Generator test at 3")
+        assert "⏰ Scheduled #1:" in answer.text
+
+        clock.now += timedelta(minutes=11)  # the round after the due time sees it a minute late
+        report = await bot.telegram.wait_for_message(ADMIN, fired(1), timeout=15)
+
+        assert "✅ Sent to +254 712 345 678" in report.text
+        assert bot.texin.received[NUMBER] == 1
