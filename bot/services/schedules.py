@@ -96,6 +96,8 @@ class ScheduleService:
         require(caller_role, "scheduled")
         scope = None if caller_role is Role.ADMIN else chat_id
         total = await self._db.schedules.count_pending(chat_id=scope)
+        if (page - 1) * PAGE_SIZE >= total:  # past the end; also an 18-digit page SQLite could not take as offset
+            return [], total
         records = await self._db.schedules.pending(chat_id=scope, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         return records, total
 

@@ -23,7 +23,7 @@ from bot.services.errors import UserInputError
 from bot.services.requests import DuplicateRequest
 from bot.web.alert_payload import MAX_ALERTS, AlertmanagerNotification, IncomingAlert
 from bot.web.metrics import Metrics
-from storage import Role
+from storage import MessageStatus, Role
 
 log = logging.getLogger(__name__)
 
@@ -121,16 +121,27 @@ class AlertIntake:
         started = "" if alert.starts_at is None else alert.starts_at.isoformat()
         identity = hashlib.sha256(f"{alert.fingerprint}|{alert.status}|{started}".encode()).hexdigest()[:24]
         sent = 0
+        missed: list[str] = []  # why some numbers got no SMS: the admins hear it, never only a log line
         for number in numbers:
             try:
                 request = sending.prepare(
                     chat_id=chat_id, user_id=None, number=number, text=text, caller_role=Role.ADMIN
                 )
-                await sending.send(request, request_key=f"alert:{identity}:{request.recipient}")
+                report = await sending.send(request, request_key=f"alert:{identity}:{request.recipient}")
             except DuplicateRequest:
                 continue  # Alertmanager repeated a notification already sent by SMS
-            except UserInputError as exc:  # not a mobile number, blocked (opted out), …
+            except UserInputError as exc:  # not a mobile number, blocked (opted out), the quota, …
                 log.warning("alert %s: no SMS to one recipient: %s", alert.name, exc)
+                missed.append(str(exc))
                 continue
-            sent += 1
+            if report.status is MessageStatus.SENT:
+                sent += 1
+            else:  # failed or unknown at the provider: recorded as usual, and said
+                missed.append(f"{report.status.value}: {report.error or 'see /status ' + str(report.message_id)}")
+        if missed:
+            await self._services.alerts.raise_alert(
+                f"alert-sms-missed:{identity}",
+                f"⚠️ Alert <b>{esc(alert.name)}</b>: {len(missed)} of {len(numbers)} SMS not sent: "
+                + "; ".join(esc(truncate(reason, 200)) for reason in dict.fromkeys(missed)),
+            )
         return sent

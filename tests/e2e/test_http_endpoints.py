@@ -230,3 +230,18 @@ async def test_alert_endpoints_are_off_without_a_token(
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web.port}") as client:
             assert (await client.post("/alerts/plain", json={"text": "x"})).status_code == 404
             assert (await client.post("/alerts/alertmanager", json={})).status_code == 404
+
+
+async def test_an_alert_sms_that_cannot_go_is_told_to_the_admins(
+    web_bot: tuple[BotHarness, httpx.AsyncClient],
+) -> None:
+    bot, client = web_bot
+    await bot.say(ADMIN, f"/quota {ADMIN} 0")  # the alert SMS are recorded under the first admin chat
+    body = alertmanager_body(labels={"alertname": "SiteDown", "severity": "critical", "instance": "web1"})
+
+    answer = await client.post("/alerts/alertmanager", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+
+    assert answer.status_code == 200 and answer.json()["sms"] == 0
+    assert bot.texin.received[ON_CALL] == 0
+    notice = await bot.telegram.wait_for_message(ADMIN, lambda m: "SMS not sent" in m.text, timeout=10)
+    assert "SiteDown" in notice.text and "1 of 1" in notice.text and "quota" in notice.text.lower()

@@ -76,6 +76,9 @@ async def test_send_over_webhook_then_back_to_polling(tmp_path: Path) -> None:
                 right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
                 assert (await client.post("/tg/hook", content=b"[]", headers=right)).status_code == 400
                 assert (await client.post("/tg/hook", json={"message": {}}, headers=right)).status_code == 400
+                # A string where Telegram puts an object: PTB raises AttributeError, still a 400, not a 500.
+                odd = {"update_id": 1, "message": "x"}
+                assert (await client.post("/tg/hook", json=odd, headers=right)).status_code == 400
         finally:
             stop_bot_process(process)
         assert telegram.webhook is not None  # stopping keeps it: Telegram holds updates for the restart

@@ -212,3 +212,12 @@ async def test_a_schedule_that_comes_due_while_the_bot_runs_fires_even_with_no_g
 
         assert "✅ Sent to +254 712 345 678" in report.text
         assert bot.texin.received[NUMBER] == 1
+
+
+async def test_a_page_number_past_the_end_is_answered_not_an_error(bot: BotHarness) -> None:
+    await bot.say(SENDER, "/send in:1h 0712345678 Tea")
+
+    answer = await bot.say(SENDER, "/scheduled 999999999999999999")
+
+    assert "There is no page 999999999999999999" in answer.text
+    assert not [m for m in bot.telegram.messages(ADMIN) if "went wrong" in m.text or "Error" in m.text]
