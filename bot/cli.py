@@ -17,6 +17,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot.backup import make_backup, restore
 from bot.config import ConfigError, Settings, load_settings
 from bot.formatting import esc, truncate
+from bot.lifecycle import ALLOWED_UPDATES
 from bot.logging_setup import configure_logging
 from bot.notifier import TelegramAdminNotifier
 from bot.redact import make_redactor, settings_secrets
@@ -24,9 +25,6 @@ from bot.web.server import HttpStartError
 from storage import StorageError, open_database
 
 log = logging.getLogger("bot")
-
-# "message" also brings the service messages of a group upgraded to a supergroup (handlers/migration.py).
-ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 def main(argv: list[str]) -> int:

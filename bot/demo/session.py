@@ -24,6 +24,7 @@ from bot.app import SmsApplication, build_application
 from bot.config import Settings
 from bot.demo.render import render
 from bot.demo.standin import FakeTelegram
+from bot.lifecycle import ALLOWED_UPDATES, polling
 from bot.providers.types import ProviderName
 from bot.runtime import Services
 from bot.services.registry import ProviderRegistry, build_simulator
@@ -225,33 +226,6 @@ async def demo_session(write: Callable[[str], None]) -> AsyncIterator[DemoSessio
         application = build_application(settings, providers=registry)
         session = DemoSession(telegram, application, write)
         with session.listening():
-            async with _running(application):
+            async with polling(application, poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES):
                 await session.allow_demo_chats()
                 yield session
-
-
-@contextlib.asynccontextmanager
-async def _running(application: SmsApplication) -> AsyncIterator[None]:
-    """``run_polling``'s order of start and stop, without taking over the event loop or the signals."""
-    await application.initialize()
-    try:
-        if application.post_init is not None:
-            await application.post_init(application)
-        assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0, timeout=1, allowed_updates=["message", "callback_query"]
-        )
-        await application.start()
-        try:
-            yield
-        finally:
-            if application.updater.running:
-                await application.updater.stop()
-            if application.running:
-                await application.stop()
-            if application.post_stop is not None:
-                await application.post_stop(application)
-    finally:
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)

@@ -25,6 +25,7 @@ from telegram.error import TelegramError
 
 from bot.app import SmsApplication, build_application
 from bot.config import Settings
+from bot.lifecycle import polling
 from bot.providers.sms254 import Sms254Client
 from bot.providers.texin import TexinClient
 from bot.providers.types import ProviderName, SmsProvider
@@ -161,32 +162,13 @@ async def running(
 
     ``polling_errors_to_handler``: failed getUpdates calls go to the error handler, as under ``run_polling``
     (otherwise PTB logs them itself); for tests where Telegram goes away."""
-    await application.initialize()
-    try:
-        if application.post_init is not None:
-            await application.post_init(application)
-        assert application.updater is not None
 
-        def polling_failed(error: TelegramError) -> None:
-            application.create_task(application.process_error(error=error, update=None))
+    def polling_failed(error: TelegramError) -> None:
+        application.create_task(application.process_error(error=error, update=None))
 
-        await application.updater.start_polling(
-            poll_interval=0, timeout=1, error_callback=polling_failed if polling_errors_to_handler else None
-        )
-        await application.start()
-        try:
-            yield application
-        finally:
-            if application.updater.running:
-                await application.updater.stop()
-            if application.running:
-                await application.stop()
-            if application.post_stop is not None:
-                await application.post_stop(application)
-    finally:
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
+    error_callback = polling_failed if polling_errors_to_handler else None
+    async with polling(application, poll_interval=0, timeout=1, error_callback=error_callback):
+        yield application
 
 
 @dataclass
