@@ -48,7 +48,7 @@ TICK_SECONDS = 2.0
 def _to_whom(record: ScheduleRecord) -> str:
     if record.kind is ScheduleKind.SEND:
         return display_phone(record.recipients[0])
-    return plural(len(record.recipients), "recipient")
+    return plural(len(record.recipients), "recipient") + (", each with their own text" if record.personal else "")
 
 
 def schedule_text(record: ScheduleRecord, services: Services, heading: str = "⏰ <b>Scheduled</b>") -> str:

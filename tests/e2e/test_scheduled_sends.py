@@ -192,3 +192,97 @@ async def test_deny_cancels_the_chats_pending_schedules(bot: BotHarness, clock: 
     await bot.settle()
     assert await bot.services.db.schedules.count_pending(chat_id=None) == 0
     assert bot.texin.received.total() == 0
+
+
+# --- personalised (mail merge) schedules, opted-out recipients, the quota in a scheduled preview -------------------
+
+BILLS = (
+    b"Name,Phone,Amount\n"
+    b"Ann,0712000001,500\n"
+    b"Bob,0712000002,700\n"
+    b"Carol,0712000003,\n"  # empty amount: refused in the preview, never scheduled
+    b"Zo\xc3\xab,0712000004,1200\n"
+)
+
+
+def is_summary(message: SentMessage) -> bool:
+    return "finished" in message.text
+
+
+def texts_sent(bot: BotHarness) -> dict[str, str]:
+    sent: dict[str, str] = {}
+    for request in [*bot.texin.requests_to("/api/send_bulk_sms"), *bot.texin.requests_to("/api/send_sms")]:
+        for number in request.body.get("recipients") or [request.body.get("recipient")]:
+            sent[number] = request.body["message"]
+    return sent
+
+
+async def test_a_personalised_csv_bulk_is_scheduled_with_each_recipients_own_text(
+    bot: BotHarness, clock: Clock
+) -> None:
+    preview = await bot.upload(SENDER, BILLS, "bills.csv", "/bulk in:2h Hi {name}, you owe KES {Amount}.")
+    assert "Scheduled for" in preview.text and "(in 2 h)" in preview.text and "Recipients: 3" in preview.text
+    assert "Personalised: 3 different texts" in preview.text and "Hi Ann, you owe KES 500." in preview.text
+    assert "+254 712 000 003: empty Amount" in preview.text
+
+    stored = await bot.press(SENDER, preview, "Schedule for 3")
+    assert "⏰ Scheduled #1:" in stored.text and "3 recipients, each with their own text" in stored.text
+    record = await bot.services.db.schedules.get(1)
+    assert record is not None and record.personal
+    assert await bot.services.db.schedules.texts(1) == (
+        "Hi Ann, you owe KES 500.",
+        "Hi Bob, you owe KES 700.",
+        "Hi Zoë, you owe KES 1200.",
+    )
+    await bot.say(
+        ADMIN, "/block 0712000002 asked to stop"
+    )  # Bob opts out before it fires: Ann and Zoë still get theirs
+    assert bot.texin.received.total() == 0
+
+    clock.now += timedelta(hours=2, minutes=1)
+    await bot.telegram.wait_for_message(SENDER, fired(1), timeout=15)
+    await bot.telegram.wait_for_message(SENDER, is_summary, timeout=15)
+
+    assert texts_sent(bot) == {"254712000001": "Hi Ann, you owe KES 500.", "254712000004": "Hi Zoë, you owe KES 1200."}
+    [job] = await bot.services.db.jobs.list_for_chat(SENDER)
+    rows = {row.recipient: row.body for row in await bot.services.db.messages.list_for_job(job.id)}
+    assert rows == {"254712000001": "Hi Ann, you owe KES 500.", "254712000004": "Hi Zoë, you owe KES 1200."}
+    assert await bot.services.db.spend_requests.seen("sched:1")
+    done = await bot.services.db.schedules.get(1)
+    assert done is not None and done.state is ScheduleState.DONE
+
+
+async def test_a_scheduled_template_merge_is_checked_against_the_quota_when_it_fires(
+    bot: BotHarness, clock: Clock
+) -> None:
+    await bot.say(SENDER, "/template save bill Hi {name}, KES {amount} due.")
+    preview = await bot.upload(SENDER, BILLS, "bills.csv", "/bulk in:1h #bill")
+    assert "Hi Ann, KES 500 due." in preview.text and "Recipients: 3" in preview.text
+    await bot.press(SENDER, preview, "Schedule for 3")
+    await bot.say(ADMIN, f"/quota {SENDER} 2")  # set after scheduling: the check is made when it fires
+
+    clock.now += timedelta(hours=1, minutes=1)
+    note = await bot.telegram.wait_for_message(SENDER, fired(1), timeout=15)
+
+    assert "was not sent" in note.text and "Daily quota reached" in note.text
+    assert bot.texin.received.total() == 0 and await bot.services.db.jobs.list_for_chat(SENDER) == []
+    record = await bot.services.db.schedules.get(1)
+    assert record is not None and record.state is ScheduleState.REFUSED
+
+
+async def test_a_bulk_schedule_whose_recipients_all_opted_out_is_refused_saying_so(
+    bot: BotHarness, clock: Clock
+) -> None:
+    preview = await bot.say(SENDER, "/bulk in:10m 0712345678, 0722000000\nTank cleaning at 3")
+    await bot.press(SENDER, preview, "Schedule for 2")
+    await bot.say(ADMIN, "/block 0712345678 0722000000 asked to stop")
+
+    clock.now += timedelta(minutes=11)
+    note = await bot.telegram.wait_for_message(SENDER, fired(1), timeout=15)
+
+    assert "was not sent" in note.text and "every recipient has opted out since this was scheduled" in note.text
+    record = await bot.services.db.schedules.get(1)
+    assert record is not None and record.state is ScheduleState.REFUSED and "opted out" in (record.outcome or "")
+    typed = await bot.say(SENDER, "/bulk 0712345678, 0722000000\nTank cleaning at 3")
+    assert "All 2 numbers are blocked (opted out)" in typed.text  # typed now: the usual words
+    assert bot.texin.received.total() == 0
