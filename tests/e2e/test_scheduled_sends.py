@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -217,6 +218,12 @@ def texts_sent(bot: BotHarness) -> dict[str, str]:
     return sent
 
 
+def nine_in_nairobi() -> datetime:
+    """09:00 local today: far from midnight, so "today" and "tomorrow" mean what the test says."""
+    local = datetime.now(UTC).astimezone(ZoneInfo("Africa/Nairobi"))
+    return local.replace(hour=9, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
 async def test_a_personalised_csv_bulk_is_scheduled_with_each_recipients_own_text(
     bot: BotHarness, clock: Clock
 ) -> None:
@@ -286,3 +293,24 @@ async def test_a_bulk_schedule_whose_recipients_all_opted_out_is_refused_saying_
     typed = await bot.say(SENDER, "/bulk 0712345678, 0722000000\nTank cleaning at 3")
     assert "All 2 numbers are blocked (opted out)" in typed.text  # typed now: the usual words
     assert bot.texin.received.total() == 0
+
+
+async def test_a_scheduled_bulk_preview_says_the_quota_is_checked_on_the_day_it_goes_out(
+    bot: BotHarness, clock: Clock
+) -> None:
+    clock.now = nine_in_nairobi()
+    await bot.say(ADMIN, f"/quota {SENDER} 3")
+    await bot.say(SENDER, "/send 0712345678 Hi")  # 2 of 3 left today
+    numbers = "0712345678, 0722000000, 0733000000"
+
+    tomorrow = await bot.say(SENDER, f"/bulk in:1d {numbers}\nHello")
+    day = (clock.now + timedelta(days=1)).astimezone(ZoneInfo("Africa/Nairobi"))
+    assert f"Quota: checked on {day:%a %Y-%m-%d}, the day it goes out" in tomorrow.text
+    assert "Quota left today" not in tomorrow.text and "⚠️" not in tomorrow.text
+
+    today = await bot.say(SENDER, f"/bulk in:1h {numbers}\nHello")
+    assert "Quota: checked when it goes out (today); 2 of 3 units left today" in today.text
+    assert "This needs 3: it will be refused when it goes out" in today.text
+
+    too_big = await bot.say(SENDER, f"/bulk in:1d {numbers}, 0744000000\nHello")
+    assert "This needs 4, more than the daily limit" in too_big.text
