@@ -44,6 +44,11 @@ class NewSchedule:
     recipients: tuple[str, ...]
     due_at: datetime
     source: str | None = None
+    texts: tuple[str, ...] | None = None  # each recipient's own text (mail merge), in the order of ``recipients``
+
+    def __post_init__(self) -> None:
+        if self.texts is not None and len(self.texts) != len(self.recipients):
+            raise ValueError(f"{len(self.texts)} texts for {len(self.recipients)} recipients")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,7 @@ class ScheduleRecord:
     created_at: datetime
     finished_at: datetime | None
     outcome: str | None
+    personal: bool = False  # each recipient has their own text (``ScheduleRepository.texts``)
 
     @property
     def request_key(self) -> str:
@@ -72,8 +78,10 @@ def schedule_key(schedule_id: int) -> str:
     return f"sched:{schedule_id}"
 
 
+# Not the texts themselves: a listing of pending schedules should not read every recipient's message.
 _COLUMNS = (
-    "id, chat_id, user_id, kind, provider, body, recipients, source, due_at, state, created_at, finished_at, outcome"
+    "id, chat_id, user_id, kind, provider, body, recipients, source, due_at, state, created_at, finished_at, outcome,"
+    " texts IS NOT NULL AS personal"
 )
 
 
@@ -92,6 +100,7 @@ def _from_row(row: sqlite3.Row) -> ScheduleRecord:
         created_at=text_to_time(row["created_at"]),
         finished_at=optional_text_to_time(row["finished_at"]),
         outcome=row["outcome"],
+        personal=bool(row["personal"]),
     )
 
 
@@ -107,7 +116,7 @@ class ScheduleRepository:
                 await claim_request(self._conn, request_key, schedule.chat_id)
             new_id = await self._conn.insert(
                 "INSERT INTO schedules (chat_id, user_id, kind, provider, body, recipients, source, due_at, state,"
-                " created_at, request_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                " created_at, request_key, texts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
                 (
                     schedule.chat_id,
                     schedule.user_id,
@@ -119,6 +128,7 @@ class ScheduleRepository:
                     time_to_text(schedule.due_at),
                     self._conn.now_text(),
                     request_key,
+                    None if schedule.texts is None else json.dumps(list(schedule.texts)),
                 ),
             )
         record = await self.get(new_id)
@@ -128,6 +138,11 @@ class ScheduleRepository:
     async def get(self, schedule_id: int) -> ScheduleRecord | None:
         row = await self._conn.fetch_one(f"SELECT {_COLUMNS} FROM schedules WHERE id = ?", (schedule_id,))
         return None if row is None else _from_row(row)
+
+    async def texts(self, schedule_id: int) -> tuple[str, ...] | None:
+        """Each recipient's own text, in the order of its recipients; None when everyone gets ``body``."""
+        row = await self._conn.fetch_one("SELECT texts FROM schedules WHERE id = ?", (schedule_id,))
+        return None if row is None or row["texts"] is None else tuple(json.loads(row["texts"]))
 
     async def pending(self, *, chat_id: int | None, limit: int, offset: int = 0) -> builtins.list[ScheduleRecord]:
         """Pending schedules, soonest first; ``chat_id`` None: every chat's."""

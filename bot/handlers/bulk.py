@@ -158,8 +158,9 @@ def personal_lines(personal: Personalised) -> list[str]:
     ]
 
 
-def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
-    """The preview; ``age`` when the command was typed long ago, so nobody sends an old list by reflex."""
+def preview_text(draft: BulkDraft, age: timedelta | None = None, *, quota: str | None = None) -> str:
+    """The preview; ``age`` when the command was typed long ago, so nobody sends an old list by reflex;
+    ``quota`` replaces the line about today's quota (a scheduled job is checked on the day it goes out)."""
     recipients = draft.recipients
     source = f" from {esc(draft.source)}" if draft.source else ""
     if draft.estimated_cost is not None:
@@ -186,7 +187,9 @@ def preview_text(draft: BulkDraft, age: timedelta | None = None) -> str:
     else:
         lines.append(f"Length: {length_line(draft.length, len(recipients.valid))}")
     shown = draft.text if draft.personal is None or draft.personal.sample is None else draft.personal.sample
-    if draft.quota is not None and draft.quota.limit is not None:
+    if quota is not None:
+        lines.append(quota)
+    elif draft.quota is not None and draft.quota.limit is not None:
         lines.append(quota_line(draft.quota.used, draft.quota.limit, draft.units))
     lines += [
         f"Estimated cost: {cost}",

@@ -4,7 +4,7 @@ periodic job that fires due schedules and tells each chat what happened."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -24,13 +24,14 @@ from bot.handlers.common import (
 )
 from bot.handlers.repeats import ignore_repeat, query_key, stale_line
 from bot.ids import parse_id
-from bot.localtime import show_local
+from bot.localtime import local_day, show_local
 from bot.phone import display_phone
 from bot.providers.types import ProviderName
 from bot.runtime import Services
 from bot.schedule_time import when_text
 from bot.services.bulk import BulkDraft
 from bot.services.errors import UserInputError
+from bot.services.quotas import QuotaStatus
 from bot.services.requests import DuplicateRequest
 from bot.services.scheduler import Fired
 from bot.services.schedules import PAGE_SIZE, ScheduledBulk
@@ -48,7 +49,7 @@ TICK_SECONDS = 2.0
 def _to_whom(record: ScheduleRecord) -> str:
     if record.kind is ScheduleKind.SEND:
         return display_phone(record.recipients[0])
-    return plural(len(record.recipients), "recipient")
+    return plural(len(record.recipients), "recipient") + (", each with their own text" if record.personal else "")
 
 
 def schedule_text(record: ScheduleRecord, services: Services, heading: str = "⏰ <b>Scheduled</b>") -> str:
@@ -90,7 +91,24 @@ def bulk_schedule_preview(draft: BulkDraft, due: datetime, services: Services, a
 
     zone = services.settings.timezone
     when = f"⏰ <b>Scheduled for {when_text(due, services.schedules.now(), zone)}</b>: nothing goes out before then."
-    return when + "\n" + bulk_preview_text(draft, age)
+    quota = None if draft.quota is None else scheduled_quota_line(draft.quota, draft.units, local_day(due, zone))
+    return when + "\n" + bulk_preview_text(draft, age, quota=quota)
+
+
+def scheduled_quota_line(quota: QuotaStatus, units: int, day: date) -> str | None:
+    """The quota is checked when the job goes out, against that day's use: today's figures only matter today."""
+    if quota.limit is None:
+        return None
+    raise_it = "it will be refused when it goes out unless an admin raises the quota (/quota)."
+    if day == quota.day:
+        remaining = max(quota.limit - quota.used, 0)
+        line = f"Quota: checked when it goes out (today); {remaining:,} of {quota.limit:,} units left today"
+        return line + (f"\n⚠️ This needs {units:,}: {raise_it}" if units > remaining else "")
+    line = (
+        f"Quota: checked on {day:%a %Y-%m-%d}, the day it goes out, against that day's use "
+        f"(limit now {quota.limit:,} units a day; today's use does not count)"
+    )
+    return line + (f"\n⚠️ This needs {units:,}, more than the daily limit: {raise_it}" if units > quota.limit else "")
 
 
 async def show_bulk_schedule_preview(

@@ -25,6 +25,14 @@ class RecipientBlockedError(UserInputError):
     """The recipient opted out: nothing is stored or sent."""
 
 
+class EveryoneOptedOutError(RecipientBlockedError):
+    """Every usable number of a bulk send opted out: there is no one left to send to."""
+
+    def __init__(self, blocked: int) -> None:
+        super().__init__(f"All {blocked:,} numbers are blocked (opted out): there is nobody to send to.")
+        self.blocked = blocked
+
+
 @dataclass(frozen=True, slots=True)
 class BlockChange:
     """What a /block or /unblock did: the numbers changed, those that already were so, and refusals."""
@@ -63,9 +71,7 @@ async def without_blocked(db: Database, recipients: RecipientList) -> tuple[Reci
     usable number is blocked."""
     kept, blocked = drop_blocked(recipients, await db.blocklist.blocked_among(recipients.valid))
     if blocked and not kept.valid:
-        raise RecipientBlockedError(
-            f"All {len(blocked):,} numbers are blocked (opted out): there is nobody to send to."
-        )
+        raise EveryoneOptedOutError(len(blocked))
     return kept, blocked
 
 

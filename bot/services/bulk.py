@@ -26,6 +26,7 @@ from bot.services.bulk_runner import JobRunner, ProgressReporter, Unstored
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from bot.services.group_audience import expand_groups
 from bot.services.merge import (
+    OWN_TEXT,
     FileColumns,
     MergeText,
     Personalised,
@@ -140,13 +141,21 @@ class BulkService:
         source: str | None = None,
         caller_role: Role | None,
         columns: FileColumns | None = None,
+        texts: Sequence[str] | None = None,
     ) -> BulkDraft:
-        """``columns``: the uploaded CSV's header and each number's row, for ``{column}`` placeholders."""
+        """``columns``: the uploaded CSV's header and each number's row, for ``{column}`` placeholders;
+        ``texts``: each number's text already filled in (a scheduled mail merge firing), ``text`` its template."""
         require(caller_role, "bulk")
         personal: Personalised | None = None
         client = self._providers.get(provider)
         audience = await expand_groups(self._db, numbers)
-        if columns is not None and has_placeholders(text):
+        if texts is not None:
+            # Checked again like a fresh upload (numbers, lengths); the texts are the ones the preview showed.
+            rows = [(body,) for body in texts]
+            recipients, own = await asyncio.to_thread(_personalise, OWN_TEXT, list(audience.numbers), rows)
+            length = measure(own.sample) if own.sample is not None else check_message(text)
+            personal = own
+        elif columns is not None and has_placeholders(text):
             if audience.groups:
                 raise UserInputError(
                     "{column} placeholders are filled from the CSV's rows, and a group's numbers have none: "

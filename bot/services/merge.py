@@ -54,6 +54,10 @@ class MergeText:
         )
 
 
+# Texts rendered before (a scheduled mail merge keeps each recipient's text): one column, used whole.
+OWN_TEXT = MergeText((0,), {0: "text"})
+
+
 def has_placeholders(text: str) -> bool:
     return any(match.group(1) is not None for match in _TOKEN.finditer(text))
 

@@ -16,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.formatting import plural
 from bot.permissions import may_use
 from bot.phone import InvalidPhoneNumberError
 from bot.providers.types import ProviderName
 from bot.services.alerts import AlertService
+from bot.services.blocklist import EveryoneOptedOutError
 from bot.services.bulk import BulkService, ReporterFactory
 from bot.services.errors import UserInputError
 from bot.services.requests import DuplicateRequest
@@ -102,6 +104,8 @@ class Scheduler:
         except DuplicateRequest:
             await self._settle(schedule, ScheduleState.DONE, "had fired already")
             return Fired(schedule, duplicate=True)
+        except EveryoneOptedOutError as exc:
+            return await self._refuse(schedule, _opted_out_since(exc))
         except (UserInputError, InvalidPhoneNumberError, MessageTextError) as exc:
             return await self._refuse(schedule, str(exc))
         except Exception as exc:
@@ -135,6 +139,7 @@ class Scheduler:
             provider=ProviderName(schedule.provider),
             source=schedule.source,
             caller_role=role,
+            texts=await self._db.schedules.texts(schedule.id) if schedule.personal else None,
         )
         return await self._bulk.start(draft, reporter_for, request_key=schedule.request_key)
 
@@ -144,3 +149,11 @@ class Scheduler:
 
     async def _settle(self, schedule: ScheduleRecord, state: ScheduleState, outcome: str) -> None:
         await self._db.schedules.finish(schedule.id, state, outcome)
+
+
+def _opted_out_since(error: EveryoneOptedOutError) -> str:
+    """The schedule's own reason: its numbers could all be used when it was made, so say what changed since."""
+    return (
+        f"every recipient has opted out since this was scheduled ({plural(error.blocked, 'number')} now blocked), "
+        "so there is no one left to send it to."
+    )

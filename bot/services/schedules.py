@@ -65,10 +65,9 @@ class ScheduleService:
     async def schedule_bulk(
         self, draft: BulkDraft, due: datetime, *, request_key: str | None, caller_role: Role | None
     ) -> ScheduleRecord:
-        """Store a bulk send for later (its recipients as checked now; blocklist and role are checked again)."""
+        """Store a bulk send for later (its recipients as checked now; blocklist and role are checked again).
+        A mail merge keeps each recipient's text as the preview showed it, not the CSV: the file is gone by then."""
         require(caller_role, "bulk")
-        if draft.personal is not None:
-            raise UserInputError("A personalised CSV send cannot be scheduled yet: send it now, without in:/at:.")
         self._refuse_past(due)
         return await self._db.schedules.add(
             NewSchedule(
@@ -80,6 +79,7 @@ class ScheduleService:
                 recipients=tuple(draft.recipients.valid),
                 due_at=due,
                 source=draft.source,
+                texts=None if draft.personal is None else tuple(draft.personal.bodies),
             ),
             request_key=request_key,
         )

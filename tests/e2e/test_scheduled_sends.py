@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -221,3 +222,124 @@ async def test_a_page_number_past_the_end_is_answered_not_an_error(bot: BotHarne
 
     assert "There is no page 999999999999999999" in answer.text
     assert not [m for m in bot.telegram.messages(ADMIN) if "went wrong" in m.text or "Error" in m.text]
+
+
+# --- personalised (mail merge) schedules, opted-out recipients, the quota in a scheduled preview -------------------
+
+BILLS = (
+    b"Name,Phone,Amount\n"
+    b"Ann,0712000001,500\n"
+    b"Bob,0712000002,700\n"
+    b"Carol,0712000003,\n"  # empty amount: refused in the preview, never scheduled
+    b"Zo\xc3\xab,0712000004,1200\n"
+)
+
+
+def is_summary(message: SentMessage) -> bool:
+    return "finished" in message.text
+
+
+def texts_sent(bot: BotHarness) -> dict[str, str]:
+    sent: dict[str, str] = {}
+    for request in [*bot.texin.requests_to("/api/send_bulk_sms"), *bot.texin.requests_to("/api/send_sms")]:
+        for number in request.body.get("recipients") or [request.body.get("recipient")]:
+            sent[number] = request.body["message"]
+    return sent
+
+
+def nine_in_nairobi() -> datetime:
+    """09:00 local today: far from midnight, so "today" and "tomorrow" mean what the test says."""
+    local = datetime.now(UTC).astimezone(ZoneInfo("Africa/Nairobi"))
+    return local.replace(hour=9, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+async def test_a_personalised_csv_bulk_is_scheduled_with_each_recipients_own_text(
+    bot: BotHarness, clock: Clock
+) -> None:
+    preview = await bot.upload(SENDER, BILLS, "bills.csv", "/bulk in:2h Hi {name}, you owe KES {Amount}.")
+    assert "Scheduled for" in preview.text and "(in 2 h)" in preview.text and "Recipients: 3" in preview.text
+    assert "Personalised: 3 different texts" in preview.text and "Hi Ann, you owe KES 500." in preview.text
+    assert "+254 712 000 003: empty Amount" in preview.text
+
+    stored = await bot.press(SENDER, preview, "Schedule for 3")
+    assert "⏰ Scheduled #1:" in stored.text and "3 recipients, each with their own text" in stored.text
+    record = await bot.services.db.schedules.get(1)
+    assert record is not None and record.personal
+    assert await bot.services.db.schedules.texts(1) == (
+        "Hi Ann, you owe KES 500.",
+        "Hi Bob, you owe KES 700.",
+        "Hi Zoë, you owe KES 1200.",
+    )
+    await bot.say(
+        ADMIN, "/block 0712000002 asked to stop"
+    )  # Bob opts out before it fires: Ann and Zoë still get theirs
+    assert bot.texin.received.total() == 0
+
+    clock.now += timedelta(hours=2, minutes=1)
+    await bot.telegram.wait_for_message(SENDER, fired(1), timeout=15)
+    await bot.telegram.wait_for_message(SENDER, is_summary, timeout=15)
+
+    assert texts_sent(bot) == {"254712000001": "Hi Ann, you owe KES 500.", "254712000004": "Hi Zoë, you owe KES 1200."}
+    [job] = await bot.services.db.jobs.list_for_chat(SENDER)
+    rows = {row.recipient: row.body for row in await bot.services.db.messages.list_for_job(job.id)}
+    assert rows == {"254712000001": "Hi Ann, you owe KES 500.", "254712000004": "Hi Zoë, you owe KES 1200."}
+    assert await bot.services.db.spend_requests.seen("sched:1")
+    done = await bot.services.db.schedules.get(1)
+    assert done is not None and done.state is ScheduleState.DONE
+
+
+async def test_a_scheduled_template_merge_is_checked_against_the_quota_when_it_fires(
+    bot: BotHarness, clock: Clock
+) -> None:
+    await bot.say(SENDER, "/template save bill Hi {name}, KES {amount} due.")
+    preview = await bot.upload(SENDER, BILLS, "bills.csv", "/bulk in:1h #bill")
+    assert "Hi Ann, KES 500 due." in preview.text and "Recipients: 3" in preview.text
+    await bot.press(SENDER, preview, "Schedule for 3")
+    await bot.say(ADMIN, f"/quota {SENDER} 2")  # set after scheduling: the check is made when it fires
+
+    clock.now += timedelta(hours=1, minutes=1)
+    note = await bot.telegram.wait_for_message(SENDER, fired(1), timeout=15)
+
+    assert "was not sent" in note.text and "Daily quota reached" in note.text
+    assert bot.texin.received.total() == 0 and await bot.services.db.jobs.list_for_chat(SENDER) == []
+    record = await bot.services.db.schedules.get(1)
+    assert record is not None and record.state is ScheduleState.REFUSED
+
+
+async def test_a_bulk_schedule_whose_recipients_all_opted_out_is_refused_saying_so(
+    bot: BotHarness, clock: Clock
+) -> None:
+    preview = await bot.say(SENDER, "/bulk in:10m 0712345678, 0722000000\nTank cleaning at 3")
+    await bot.press(SENDER, preview, "Schedule for 2")
+    await bot.say(ADMIN, "/block 0712345678 0722000000 asked to stop")
+
+    clock.now += timedelta(minutes=11)
+    note = await bot.telegram.wait_for_message(SENDER, fired(1), timeout=15)
+
+    assert "was not sent" in note.text and "every recipient has opted out since this was scheduled" in note.text
+    record = await bot.services.db.schedules.get(1)
+    assert record is not None and record.state is ScheduleState.REFUSED and "opted out" in (record.outcome or "")
+    typed = await bot.say(SENDER, "/bulk 0712345678, 0722000000\nTank cleaning at 3")
+    assert "All 2 numbers are blocked (opted out)" in typed.text  # typed now: the usual words
+    assert bot.texin.received.total() == 0
+
+
+async def test_a_scheduled_bulk_preview_says_the_quota_is_checked_on_the_day_it_goes_out(
+    bot: BotHarness, clock: Clock
+) -> None:
+    clock.now = nine_in_nairobi()
+    await bot.say(ADMIN, f"/quota {SENDER} 3")
+    await bot.say(SENDER, "/send 0712345678 Hi")  # 2 of 3 left today
+    numbers = "0712345678, 0722000000, 0733000000"
+
+    tomorrow = await bot.say(SENDER, f"/bulk in:1d {numbers}\nHello")
+    day = (clock.now + timedelta(days=1)).astimezone(ZoneInfo("Africa/Nairobi"))
+    assert f"Quota: checked on {day:%a %Y-%m-%d}, the day it goes out" in tomorrow.text
+    assert "Quota left today" not in tomorrow.text and "⚠️" not in tomorrow.text
+
+    today = await bot.say(SENDER, f"/bulk in:1h {numbers}\nHello")
+    assert "Quota: checked when it goes out (today); 2 of 3 units left today" in today.text
+    assert "This needs 3: it will be refused when it goes out" in today.text
+
+    too_big = await bot.say(SENDER, f"/bulk in:1d {numbers}, 0744000000\nHello")
+    assert "This needs 4, more than the daily limit" in too_big.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -125,3 +126,68 @@ async def test_a_database_at_schema_6_upgrades_to_schedules_keeping_its_data(tmp
         assert template is not None and template.body == "Power is off"
         record = await db.schedules.add(_new(clock, 5), request_key="msg:1:1")
         assert record.state is ScheduleState.PENDING
+
+
+async def test_a_personalised_schedule_keeps_each_recipients_text_in_order(db: Database, clock: FakeClock) -> None:
+    merged = NewSchedule(
+        chat_id=CHAT,
+        user_id=7,
+        kind=ScheduleKind.BULK,
+        provider="texin",
+        body="Hi {name}",
+        recipients=("254712000001", "254712000002"),
+        due_at=clock.now + timedelta(minutes=5),
+        texts=("Hi Ann", "Hi Bob"),
+    )
+    record = await db.schedules.add(merged)
+    plain = await db.schedules.add(_new(clock, 5))
+    assert record.personal and await db.schedules.texts(record.id) == ("Hi Ann", "Hi Bob")
+    assert not plain.personal and await db.schedules.texts(plain.id) is None
+    with pytest.raises(ValueError, match="1 texts for 2 recipients"):
+        replace(merged, texts=("Hi Ann",))
+
+
+async def test_a_database_at_schema_10_upgrades_to_schedule_texts_keeping_its_schedules(tmp_path: Path) -> None:
+    previous = tmp_path / "previous"
+    previous.mkdir()
+    for migration in load_migrations():
+        if migration.version <= 10:
+            (previous / migration.name).write_text(migration.sql, encoding="utf-8")
+    path = tmp_path / "ten.db"
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        assert await migrate(conn, previous) == 10
+        await conn.execute(
+            "INSERT INTO schedules (chat_id, kind, provider, body, recipients, due_at, created_at)"
+            " VALUES (?, 'bulk', 'texin', 'Tank cleaning at 3', ?, ?, ?)",
+            (
+                CHAT,
+                '["254712345678", "254722000000"]',
+                "2026-12-01T05:00:00.000000+00:00",
+                "2026-11-30T05:00:00.000000+00:00",
+            ),
+        )
+    finally:
+        await conn.close()
+
+    clock = FakeClock()
+    async with await open_database(path, clock=clock) as db:
+        assert await db.schema_version() >= 11
+        old = await db.schedules.get(1)
+        assert (
+            old is not None and old.body == "Tank cleaning at 3" and old.recipients == ("254712345678", "254722000000")
+        )
+        assert not old.personal and await db.schedules.texts(1) is None
+        merged = await db.schedules.add(
+            NewSchedule(
+                chat_id=CHAT,
+                user_id=None,
+                kind=ScheduleKind.BULK,
+                provider="texin",
+                body="Hi {name}",
+                recipients=("254712000001",),
+                due_at=clock.now + timedelta(minutes=5),
+                texts=("Hi Ann",),
+            )
+        )
+        assert merged.personal and await db.schedules.texts(merged.id) == ("Hi Ann",)
