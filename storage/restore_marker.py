@@ -29,11 +29,16 @@ _TIMESTAMPS = (
     ("messages", "updated_at"),
     ("bulk_jobs", "updated_at"),
     ("chats", "updated_at"),
-    ("audit", "created_at"),
+    ("audit", "at"),
     ("alert_state", "updated_at"),
     ("spend_requests", "created_at"),
+    ("blocked_numbers", "blocked_at"),
+    ("templates", "saved_at"),
+    ("contact_groups", "created_at"),
+    ("contact_group_members", "added_at"),
     ("schedules", "created_at"),
     ("schedules", "finished_at"),
+    ("chat_quotas", "set_at"),
 )
 _UNFINISHED_JOB = (JobState.QUEUED.value, JobState.RUNNING.value)
 _UNKNOWN = MessageStatus.UNKNOWN.value
