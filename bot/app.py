@@ -44,6 +44,7 @@ from bot.handlers.jobs import check_balances, report_recovery, track_deliveries
 from bot.handlers.menus import register_command_menus
 from bot.handlers.migration import FollowingBot, chat_migrated, follow_migration
 from bot.handlers.quota import quota_command
+from bot.handlers.restored import report_restore
 from bot.handlers.retry import retry_button, retry_command
 from bot.handlers.scheduled import (
     TICK_SECONDS,
@@ -104,6 +105,8 @@ def build_application(
 
         application.bot.follow_moves(chat_moved)
         await register_command_menus(application.bot, services)
+        # First: after `python -m bot restore`, unfinished work of the backup is settled, not resumed.
+        await report_restore(services)
         await report_recovery(application.bot, services, reporter_factory(application.bot, services.alerts))
         await recover_schedules(services)
         schedule_jobs(application, settings)

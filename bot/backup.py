@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.services.restored import backup_moment
 from storage.backup import RestoreRefusedError, backup_database, backup_name, restore_database
 from storage.db_lock import DatabaseBusyError
 
@@ -57,5 +58,10 @@ def restore(database: Path, backup: Path) -> int:
     print(f"restored {result.restored_from} (schema version {result.schema_version}) into {database}")
     if result.kept_as is not None:
         print(f"the database it replaced is kept as {result.kept_as}")
+    taken = backup_moment(result.marker.backup_time)
+    print(
+        f"the backup's newest record is from {taken}: at the next start, messages it shows unsent or in flight are "
+        "marked unknown (never sent again) and schedules due before now are marked missed; the admins are told"
+    )
     print("start the bot again; it upgrades an older schema by itself")
     return 0

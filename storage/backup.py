@@ -21,6 +21,7 @@ from pathlib import Path
 
 from storage.db_lock import DatabaseLock
 from storage.migrations import load_migrations
+from storage.restore_marker import RestoreMarker, RestoreMarkerError, write_marker
 
 # Backup names carry their UTC time, so they sort by age as text: smsrelay-2026-11-28T084012Z.db
 BACKUP_PREFIX = "smsrelay-"
@@ -43,6 +44,7 @@ class RestoreResult:
     restored_from: Path
     kept_as: Path | None  # where the database that was replaced went (None: there was none)
     schema_version: int
+    marker: RestoreMarker  # what the next start settles: work the backup shows unfinished may have gone out
 
 
 class RestoreRefusedError(Exception):
@@ -136,7 +138,8 @@ def restore_database(backup: Path, database: Path, *, moment: datetime) -> Resto
     """Put ``backup`` in place of ``database``; refused (``DatabaseBusyError``) while anyone has it open.
 
     The current database is first checkpointed and kept as ``<name>.before-restore-<time>`` (with its -wal if a
-    checkpoint could not empty it), so a restore can itself be undone.
+    checkpoint could not empty it), so a restore can itself be undone. The restored copy carries a restore marker
+    (``storage/restore_marker.py``): the next start settles its unfinished work instead of sending it again.
     """
     with DatabaseLock(database, exclusive=True):
         integrity, version = check_backup(backup)
@@ -153,13 +156,17 @@ def restore_database(backup: Path, database: Path, *, moment: datetime) -> Resto
         try:
             with _connect(backup, read_only=True) as source, _connect(partial) as copy:
                 source.backup(copy)
+                try:
+                    marker = write_marker(copy, backup.name, moment)
+                except RestoreMarkerError as exc:
+                    raise RestoreRefusedError(f"{backup}: {exc}") from exc
             _fsync(partial)
             kept = _set_aside(database, moment) if database.exists() else None
             os.replace(partial, database)
             _fsync_folder(database.parent)
         finally:
             partial.unlink(missing_ok=True)
-    return RestoreResult(backup, kept, version)
+    return RestoreResult(backup, kept, version, marker)
 
 
 def _set_aside(database: Path, moment: datetime) -> Path:

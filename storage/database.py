@@ -32,6 +32,7 @@ from storage.jobs import BulkJobRepository
 from storage.messages import MessageRepository
 from storage.migrations import migrate
 from storage.quotas import QuotaRepository
+from storage.restore_marker import RestoreMarkerRepository
 from storage.retention import RetentionRepository
 from storage.schedules import ScheduleRepository
 from storage.spend_requests import SpendRequestRepository
@@ -65,6 +66,7 @@ class Database:
         self.usage = UsageRepository(self._shared)
         self.retention = RetentionRepository(self._shared)
         self.schedules = ScheduleRepository(self._shared)
+        self.restores = RestoreMarkerRepository(self._shared)  # set by `python -m bot restore`
         self._closed = False
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
