@@ -38,6 +38,7 @@ from storage.models import (
     PersonalText,
     RejectedOutcome,
     Role,
+    Unstored,
     check_transition,
 )
 from storage.quotas import QuotaOverride, QuotaRepository
@@ -100,6 +101,7 @@ __all__ = [
     "StorageError",
     "TemplateRecord",
     "TemplateRepository",
+    "Unstored",
     "UsageBucket",
     "UsageRepository",
     "audit_actions",

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
+from storage import unstored as unstored_table
 from storage.batches import BatchOperations
 from storage.codec import (
     check_page,
@@ -21,6 +22,7 @@ from storage.codec import (
     placeholders,
     text_to_decimal,
     text_to_time,
+    time_to_text,
 )
 from storage.connection import SharedConnection
 from storage.errors import NotFoundError
@@ -34,6 +36,7 @@ from storage.models import (
     MessageStatus,
     NewBulkJob,
     PersonalText,
+    Unstored,
 )
 from storage.spend_requests import claim_request
 
@@ -108,9 +111,9 @@ class BulkJobRepository(BatchOperations):
         without it every row stores the job's body.
 
         ``store_first``: only the first that many rows are written now (the job still counts all of them in
-        ``total_recipients``); the caller adds the rest with ``add_recipients`` while the first batches go out.
-        A crash before the last row is stored leaves a job with fewer rows than ``total_recipients``, which
-        ``close_half_stored`` finds at start-up: such a job never resumes.
+        ``total_recipients``); the rest is written compactly in ``bulk_job_unstored`` (``storage/unstored.py``),
+        which counts against the chat's quota, and the caller stores it as rows with ``add_recipients`` while the
+        first batches go out. After a crash, ``unstored`` returns what is left to store.
 
         With ``request_key`` the Telegram update that asked for it is recorded in that transaction too; a key
         already recorded raises ``DuplicateRequestError`` and nothing is stored.
@@ -134,17 +137,31 @@ class BulkJobRepository(BatchOperations):
             record = await self.get(job_id)
             assert record is not None  # inserted just above, in this transaction
             await self._insert_rows(record, recipients[:stored], None if texts is None else texts[:stored], now)
+            if stored < len(recipients):
+                rest = Unstored(recipients[stored:], None if texts is None else texts[stored:])
+                await unstored_table.put(self._conn, job_id, rest, unstored_table.units_of(job.segments, rest))
         return record
 
-    async def add_recipients(
-        self, job: BulkJobRecord, recipients: Sequence[str], texts: Sequence[PersonalText] | None = None
-    ) -> None:
-        """Append ``pending`` rows to a job ``create`` stored in part, in one transaction."""
-        if texts is not None and len(texts) != len(recipients):
+    async def add_recipients(self, job: BulkJobRecord, chunk: Unstored, *, last: bool) -> bool:
+        """Store the next ``chunk`` of what ``create`` left unstored as ``pending`` rows, and move the job's
+        unstored index past it, in one transaction; ``last``: nothing is left after it.
+
+        Returns False, storing nothing, when the job's unstored recipients do not continue at ``chunk.start``
+        (the job was cancelled, or the chunk is stored already). The rows count in the quota's day of the job's
+        creation, where their units were counted while unstored.
+        """
+        if chunk.texts is not None and len(chunk.texts) != len(chunk.recipients):
             raise ValueError("one text per recipient")
-        if recipients:
-            async with self._conn.transaction():
-                await self._insert_rows(job, recipients, texts, self._conn.now_text())
+        units = unstored_table.units_of(job.segments, chunk)
+        async with self._conn.transaction():
+            if not await unstored_table.advance(self._conn, job.id, chunk, units, last=last):
+                return False
+            await self._insert_rows(job, chunk.recipients, chunk.texts, time_to_text(job.created_at))
+        return True
+
+    async def unstored(self, job_id: int) -> Unstored | None:
+        """The recipients a job still has to store (a crash cut the storing), None when all are stored."""
+        return await unstored_table.load(self._conn, job_id)
 
     async def _insert_rows(
         self, job: BulkJobRecord, recipients: Sequence[str], texts: Sequence[PersonalText] | None, now: str
@@ -172,12 +189,14 @@ class BulkJobRepository(BatchOperations):
         )  # fmt: skip
 
     async def close_half_stored(self, error: str) -> builtins.list[tuple[BulkJobRecord, int]]:
-        """At start-up, before any job resumes: a job a crash cut while its rows were being stored (fewer rows
-        than ``total_recipients``) must not send the half it has. Its pending rows fail with ``error`` and the
-        job is ``failed``; returned with how many rows it stored. What it sent already stays recorded."""
+        """At start-up, before any job resumes: a job with fewer rows than ``total_recipients`` and nothing kept
+        unstored (cut by a crash before migration 0010 kept the rest) must not send the half it has. Its pending
+        rows fail with ``error`` and the job is ``failed``; returned with how many rows it stored. What it sent
+        already stays recorded. A job with unstored recipients is not cut: it resumes storing them."""
         rows = await self._conn.fetch_all(
             f"SELECT {_COLUMNS}, (SELECT COUNT(*) FROM messages m WHERE m.bulk_job_id = bulk_jobs.id) AS stored"
-            " FROM bulk_jobs WHERE state IN (?, ?) ORDER BY id",
+            " FROM bulk_jobs WHERE state IN (?, ?)"
+            " AND NOT EXISTS (SELECT 1 FROM bulk_job_unstored u WHERE u.job_id = bulk_jobs.id) ORDER BY id",
             (JobState.QUEUED.value, JobState.RUNNING.value),
         )
         cut = [(job_from_row(row), int(row["stored"])) for row in rows if row["stored"] < row["total_recipients"]]
@@ -272,7 +291,8 @@ class BulkJobRepository(BatchOperations):
         return JobTotals(**{status.value: counts[status.value] for status in MessageStatus}, units=units, cost=cost)
 
     async def cancel_pending(self, job_id: int) -> int:
-        """Stop a job: its pending rows become ``cancelled`` (never resumed), as does the job if unfinished.
+        """Stop a job: its pending rows become ``cancelled`` (never resumed), as does the job if unfinished;
+        the recipients it had not stored yet are dropped.
 
         Rows already ``sending`` are left to their outcome. Returns how many rows were cancelled.
         """
@@ -288,6 +308,7 @@ class BulkJobRepository(BatchOperations):
                 "UPDATE bulk_jobs SET state = ?, updated_at = ?, finished_at = ? WHERE id = ? AND state IN (?, ?)",
                 (JobState.CANCELLED.value, now, now, job_id, JobState.QUEUED.value, JobState.RUNNING.value),
             )
+            await unstored_table.drop(self._conn, job_id)  # never stored, never sent: its quota units are released
         return cancelled
 
     async def fail_pending(self, job_id: int, error: str) -> int:

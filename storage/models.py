@@ -7,7 +7,7 @@ tests and anyone reading a status find them in one place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -159,6 +159,16 @@ class PersonalText:
     body: str
     encoding: str
     segments: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unstored:
+    """Recipients of a bulk job not stored as rows yet, in order; ``start``: the index of the first one in the
+    job's whole list of unstored recipients (``bulk_job_unstored``), so a chunk stored moves that index exactly."""
+
+    recipients: Sequence[str]
+    texts: Sequence[PersonalText] | None = None
+    start: int = 0
 
 
 @dataclass(frozen=True, slots=True)

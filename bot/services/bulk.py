@@ -46,7 +46,6 @@ from storage import (
     JobTotals,
     MessageRecord,
     NewBulkJob,
-    PersonalText,
     Role,
     audit_actions,
 )
@@ -215,9 +214,9 @@ class BulkService:
         ``DuplicateRequest`` (``bot.services.requests``) and nothing is stored or sent; so does a job past the
         chat's daily quota (``QuotaExceededError``): the check and the job's rows are one transaction.
 
-        A large job stores its first batches only before it starts; the runner stores the rest while they go out
-        (a crash in between leaves a job that never resumes: ``recover_after_restart`` closes it). The quota
-        check counts the units of the rows not stored yet too.
+        A large job stores its first batches as rows before it starts, and the rest compactly in the same
+        transaction (counted by the quota check like rows); the runner turns the rest into rows while the first
+        batches go out, and a job a crash cut in between goes on storing when it resumes.
         """
         texts = None if draft.personal is None else draft.personal.texts()
         first = self._batch_size * self._concurrency * FIRST_BATCHES
@@ -239,10 +238,7 @@ class BulkService:
                 texts=texts,
                 store_first=first,
             )
-            reserved = None
-            if self._quotas is not None:
-                unstored = draft.units - _units_of_first(draft, texts, first)
-                reserved = await self._quotas.reserve(draft.chat_id, draft.units, unstored=unstored)
+            reserved = None if self._quotas is None else await self._quotas.reserve(draft.chat_id, draft.units)
         await self._db.audit.record(
             audit_actions.BULK,
             actor_chat_id=draft.chat_id,
@@ -255,7 +251,7 @@ class BulkService:
         )
         rest = None
         if len(draft.recipients.valid) > first:
-            rest = Unstored(draft.recipients.valid[first:], None if texts is None else texts[first:])
+            rest = Unstored(draft.recipients.valid[first:], None if texts is None else texts[first:])  # index 0
         self._launch(job, reporter_for(job, "start"), rest)
         if self._quotas is not None:
             await self._quotas.announce(reserved)
@@ -336,7 +332,8 @@ class BulkService:
 
     async def recover_after_restart(self) -> list[MessageRecord]:
         """Rows a crash left in ``sending`` become ``unknown``: the caller reports them; they are not resent.
-        A job the crash cut while its recipients were being stored is closed (never resumed) and reported."""
+        A job cut while its rows were stored resumes storing them (``resume_all``); only one cut before the rest
+        was kept (an older version) is closed, never resumed, and reported."""
         stuck = await self._db.jobs.mark_stuck_sending_unknown(
             "the bot stopped while this was being sent; it may or may not have gone out"
         )
@@ -363,7 +360,8 @@ class BulkService:
                     "longer configured. Configure it again to finish the job; nothing was sent meanwhile."
                 )
                 continue
-            self._launch(job, reporter_for(job, "resume"))
+            # A job a crash cut while its rows were stored goes on storing them from where they end.
+            self._launch(job, reporter_for(job, "resume"), await self._db.jobs.unstored(job.id))
             resumed.append(job)
         return resumed
 
@@ -486,13 +484,6 @@ def _personalise(
     recipients, kept = recipients_with_rows(numbers, rows)
     personal = personalise(merge, recipients.valid, kept)
     return without_refused_rows(recipients, personal), personal
-
-
-def _units_of_first(draft: BulkDraft, texts: list[PersonalText] | None, first: int) -> int:
-    """Units of the recipients stored with the job (the first ``first``); the runner stores the rest later."""
-    if texts is not None:
-        return sum(text.segments for text in texts[:first])
-    return draft.length.units(min(first, len(draft.recipients.valid)))
 
 
 _HALF_STORED_ERROR = "not sent: the bot stopped before the whole job was stored"

@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
-from storage import BulkJobRecord, ClaimedRow, Database, PersonalText
+from storage import BulkJobRecord, ClaimedRow, Database, Unstored
 
 # A large job's rows are stored this many per transaction while its first batches go out; each transaction
 # holds the database for a few milliseconds only.
 STORE_CHUNK = 2_000
 
-
-@dataclass(frozen=True, slots=True)
-class Unstored:
-    """Recipients of a job not stored yet (``BulkJobRepository.create`` with ``store_first``), in order."""
-
-    recipients: Sequence[str]
-    texts: Sequence[PersonalText] | None = None
+__all__ = ["STORE_CHUNK", "BatchFeed", "ClaimsFirst", "Unstored"]
 
 
 class ClaimsFirst:
@@ -87,20 +80,29 @@ class BatchFeed:
         return batch
 
     async def store(self) -> None:
-        """Store the recipients ``create`` left out, a chunk per transaction, while the first batches go out."""
+        """Store the recipients ``create`` left out, a chunk per transaction, while the first batches go out.
+
+        Each chunk moves the job's unstored index with it (``add_recipients``), so a crash in between resumes from
+        the next chunk; a cancelled job has no unstored recipients any more, and storing stops there.
+        """
         if self._rest is None:
             return
-        recipients, texts = self._rest.recipients, self._rest.texts
+        rest = self._rest
         await self._underway.wait()  # the first request leaves before the database is busy storing
         try:
-            for start in range(0, len(recipients), STORE_CHUNK):
+            for offset in range(0, len(rest.recipients), STORE_CHUNK):
                 await self._claims.after_claims()
-                chunk_texts = None if texts is None else texts[start : start + STORE_CHUNK]
-                await self._db.jobs.add_recipients(self._job, recipients[start : start + STORE_CHUNK], chunk_texts)
+                end = offset + STORE_CHUNK
+                chunk = Unstored(
+                    rest.recipients[offset:end],
+                    None if rest.texts is None else rest.texts[offset:end],
+                    rest.start + offset,
+                )
+                if not await self._db.jobs.add_recipients(self._job, chunk, last=end >= len(rest.recipients)):
+                    return  # cancelled meanwhile: what was never stored is never sent
                 self._stored_more.set()
         except Exception:
-            # Half a job must not go out as if it were the whole: nothing more is sent, and the job is closed
-            # as cut at the next start (``close_half_stored``).
+            # Half a job must not go out as if it were the whole: nothing more is sent (the job is cancelled).
             self._on_store_failure()
             raise
 
@@ -119,6 +121,7 @@ class BatchFeed:
                 self._room.release()
                 if storing.done():
                     return
+                self._underway.set()  # nothing pending to send first (a resumed job): store the rest now
                 self._stored_more.clear()
                 stored = asyncio.ensure_future(self._stored_more.wait())
                 try:  # rows stored since the read are found by the next one

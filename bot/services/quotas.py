@@ -84,21 +84,20 @@ class QuotaService:
         used = await self._db.quotas.used_units(chat_id, start, end)
         return QuotaStatus(chat_id, day, limit, source, used)
 
-    async def reserve(self, chat_id: int, units: int, *, unstored: int = 0) -> QuotaStatus | None:
+    async def reserve(self, chat_id: int, units: int) -> QuotaStatus | None:
         """Check the day's quota once the rows worth ``units`` are written, inside the caller's transaction.
 
         Checked after the write, not before, so a repeated Telegram update still fails as a duplicate (its key
         is claimed with the rows) instead of answering "quota reached" to a request that was already served.
         Raises ``QuotaExceededError`` naming the limit, what was used before and what remains: the caller's
         transaction then rolls back and nothing is stored or sent. Returns the status with ``units`` included
-        (for ``announce`` once the transaction committed), None when the chat has no limit. ``unstored``: units
-        of this request not written yet (a large bulk job stores its rows while it sends), counted as used.
+        (for ``announce`` once the transaction committed), None when the chat has no limit. A large bulk job's
+        recipients not stored as rows yet are written with it and counted by ``used_units`` like rows.
         """
         limit, source = await self.limit_of(chat_id)
         if limit is None:
             return None
         current = await self.status(chat_id)
-        current = QuotaStatus(chat_id, current.day, current.limit, current.source, current.used + unstored)
         if current.used > limit:
             before = max(current.used - units, 0)
             raise QuotaExceededError(

@@ -13,7 +13,7 @@ from bot.services.errors import QuotaExceededError
 from bot.services.requests import DuplicateRequest
 from storage import Role
 from storage import audit_actions as actions
-from tests.e2e.harness import ADMIN, SENDER, VIEWER, BotHarness, running, start_bot
+from tests.e2e.harness import ADMIN, SENDER, VIEWER, BotHarness, button_data, running, start_bot, wait_until
 from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.telegram_server import FakeTelegram, SentMessage
 from tests.fakes.texin_server import TexinFakeServer
@@ -216,3 +216,38 @@ async def test_quota_notices_are_not_repeated_after_a_restart(
                 await bot.say(ADMIN, "/send 0712345678 Hi")  # 3 of 3 again, after a restart
                 await bot.settle()
     assert len([m for m in telegram.messages(ADMIN) if "daily quota" in m.text]) == 1
+
+
+async def test_a_large_jobs_recipients_not_stored_yet_block_a_concurrent_send_past_the_quota(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    # Batches of 2, one at a time: 4 rows are stored with the job, the other 26 while it sends.
+    application, settings = await start_bot(
+        telegram, texin, sms254, database_path, batch_size=2, bulk_batch_size=2, bulk_concurrency=1,
+        sender_daily_units=30,
+    )  # fmt: skip
+    numbers = [f"07120000{i:02d}" for i in range(30)]
+    async with running(application):
+        bot = BotHarness(telegram, texin, sms254, application, settings)
+        await bot.services.access.allow(
+            by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=SENDER, role=Role.SENDER, caller_role=Role.ADMIN
+        )
+        preview = await bot.say(SENDER, "/bulk " + " ".join(numbers) + "\nWater off tomorrow")
+        # A slow Telegram holds the job before its first batch: its rest is not stored as rows yet.
+        holds = [telegram.hold("editMessageText", SENDER), telegram.hold("sendMessage", SENDER)]
+        telegram.press_button(SENDER, preview.message_id, button_data(preview, "Send"))
+        await wait_until(lambda: any(hold.arrived for hold in holds), 10, "the job's progress message")
+        [job] = await bot.services.db.jobs.list_for_chat(SENDER)
+        assert len(await bot.services.db.messages.list_for_job(job.id, limit=100)) == 4
+
+        sending = bot.services.sending
+        request = sending.prepare(chat_id=SENDER, user_id=SENDER, number=A, text="Hi", caller_role=Role.SENDER)
+        with pytest.raises(QuotaExceededError) as refused:
+            await sending.send(request)
+
+        for hold in holds:
+            hold.release()
+        totals = await bot.services.bulk.wait(job.id)
+    assert (refused.value.limit, refused.value.used, refused.value.needed) == (30, 30, 1)
+    assert totals is not None and totals.sent == 30
+    assert sum(texin.received.values()) == 30 and A not in texin.received

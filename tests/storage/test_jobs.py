@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +20,7 @@ from storage import (
     NotFoundError,
     PersonalText,
     RejectedOutcome,
+    Unstored,
     open_database,
 )
 
@@ -441,16 +443,69 @@ async def test_a_job_stored_in_part_gets_its_other_rows_in_order(db: Database) -
     recipients = numbers(12)
     job = await db.jobs.create(a_job(), recipients, store_first=5)
     assert [row.recipient for row in await db.jobs.read_ahead(job.id, 100)] == recipients[:5]
+    assert await db.jobs.unstored(job.id) == Unstored(recipients[5:], None, 0)
 
-    await db.jobs.add_recipients(job, recipients[5:])
+    assert await db.jobs.add_recipients(job, Unstored(recipients[5:], None, 0), last=True)
 
     assert [row.recipient for row in await db.jobs.read_ahead(job.id, 100)] == recipients
     assert job.total_recipients == 12 and await db.jobs.close_half_stored("cut") == []
+    assert await db.jobs.unstored(job.id) is None
 
 
-async def test_a_job_a_crash_cut_while_storing_is_closed_and_never_resumed(db: Database) -> None:
+async def test_each_stored_chunk_moves_the_unstored_index_with_its_rows_so_none_is_stored_twice(
+    db: Database,
+) -> None:
+    recipients = numbers(10)
+    texts = [PersonalText(f"Hi {i}", "GSM-7", 1 + i % 2) for i in range(10)]
+    job = await db.jobs.create(a_job(), recipients, texts=texts, store_first=2)
+    chunk = Unstored(recipients[2:5], texts[2:5], 0)
+    assert await db.jobs.add_recipients(job, chunk, last=False)
+
+    # A crash now: what the next start reads continues right after the stored rows, texts included.
+    left = await db.jobs.unstored(job.id)
+    assert left == Unstored(recipients[5:], texts[5:], 3)
+    # The same chunk again (a repeat after the index moved) stores nothing.
+    assert not await db.jobs.add_recipients(job, chunk, last=False)
+    assert left is not None and await db.jobs.add_recipients(job, left, last=True)
+
+    rows = await db.jobs.read_ahead(job.id, 100)
+    assert [(row.recipient, row.body, row.segments) for row in rows] == [
+        (number, text.body, text.segments) for number, text in zip(recipients, texts, strict=True)
+    ]
+    assert await db.jobs.unstored(job.id) is None
+
+
+async def test_a_failed_chunk_leaves_neither_its_rows_nor_a_moved_index(db: Database) -> None:
+    recipients = numbers(8)
+    job = await db.jobs.create(a_job(), recipients, store_first=2)
+    # A chunk whose rows cannot be written (a text for one recipient too few): the index must not move either.
+    with pytest.raises(ValueError, match="one text per recipient"):
+        await db.jobs.add_recipients(job, Unstored(recipients[2:5], [PersonalText("a", "GSM-7", 1)], 0), last=False)
+    # Rows without a provider break a NOT NULL inside the transaction, after the index moved: both roll back.
+    no_provider = dataclasses.replace(job, provider=None)  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.jobs.add_recipients(no_provider, Unstored(recipients[2:5], None, 0), last=False)
+    assert await db.jobs.unstored(job.id) == Unstored(recipients[2:], None, 0)
+    assert len(await db.jobs.read_ahead(job.id, 100)) == 2
+
+
+async def test_cancelling_a_job_drops_what_it_had_not_stored(db: Database) -> None:
+    recipients = numbers(8)
+    job = await db.jobs.create(a_job(), recipients, store_first=2)
+
+    await db.jobs.cancel_pending(job.id)
+
+    assert await db.jobs.unstored(job.id) is None
+    assert not await db.jobs.add_recipients(job, Unstored(recipients[2:], None, 0), last=True)
+    assert len(await db.jobs.read_ahead(job.id, 100)) == 0
+
+
+async def test_a_job_cut_before_its_rest_was_kept_is_closed_and_never_resumed(db: Database) -> None:
     whole = await db.jobs.create(a_job(), numbers(4, start=100))
     cut = await db.jobs.create(a_job(), numbers(30), store_first=10)
+    # What a crash left before migration 0010: the rest only ever in the dead process's memory.
+    with sqlite3.connect(db.path) as other:
+        other.execute("DELETE FROM bulk_job_unstored WHERE job_id = ?", (cut.id,))
     [sent] = await db.jobs.start_sending(await db.jobs.read_ahead(cut.id, 1))
     await db.jobs.record_outcomes([MessageOutcome(sent.id, MessageStatus.SENT, provider_message_id="p1")])
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage import MigrationError, SchemaTooNewError, migrate, open_database
+from storage import MigrationError, SchemaTooNewError, Unstored, migrate, open_database
 from storage.migrations import load_migrations, split_statements
 
-from .factories import ADMIN_CHAT
+from .factories import ADMIN_CHAT, a_job, numbers
 
 EXPECTED_TABLES = {"chats", "messages", "bulk_jobs", "audit"}
 
@@ -220,5 +220,34 @@ async def test_database_of_the_previous_version_upgrades_in_place_keeping_its_da
         await db.templates.save("outage", "Power is off", by_chat_id=ADMIN_CHAT, by_user_id=None)
         record = await db.templates.get("OUTAGE")
         assert record is not None and record.body == "Power is off"
+    finally:
+        await db.close()
+
+
+async def test_a_database_at_0009_upgrades_to_keep_unstored_recipients_and_still_closes_its_cut_jobs(
+    tmp_path: Path,
+) -> None:
+    previous = tmp_path / "previous"
+    previous.mkdir()
+    for migration in load_migrations():
+        if migration.version <= 9:
+            (previous / migration.name).write_text(migration.sql, encoding="utf-8")
+    path = tmp_path / "old.db"
+    old = await open_database(path, migrations_dir=previous)
+    try:
+        assert await old.schema_version() == 9
+        cut = await old.jobs.create(a_job(), numbers(3))
+    finally:
+        await old.close()
+    with sqlite3.connect(path) as conn:  # what the older version left when a crash cut its storing: 3 of 5 rows
+        conn.execute("UPDATE bulk_jobs SET total_recipients = 5, state = 'running' WHERE id = ?", (cut.id,))
+
+    db = await open_database(path)
+    try:
+        assert await db.schema_version() == len(load_migrations())
+        assert [(job.id, stored) for job, stored in await db.jobs.close_half_stored("cut")] == [(cut.id, 3)]
+        job = await db.jobs.create(a_job(), numbers(5), store_first=2)
+        assert await db.jobs.unstored(job.id) == Unstored(numbers(5)[2:], None, 0)
+        assert await db.jobs.close_half_stored("cut") == []
     finally:
         await db.close()
