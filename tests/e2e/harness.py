@@ -240,6 +240,17 @@ def button_data(message: SentMessage, label_part: str) -> str:
     raise AssertionError(f"no button with {label_part!r} under: {message.text!r} ({markup})")
 
 
+async def bulk_sent_by_admin(telegram: FakeTelegram, command: str) -> SentMessage:
+    """In a bot process that is starting: once it is up, the admin types ``command`` (a /bulk), gets the preview
+    and presses Send. Returns the preview."""
+    await telegram.wait_for_request("setMyCommands", timeout=30)
+    mark = telegram.mark()
+    telegram.send_text(ADMIN, command)
+    preview = await telegram.wait_for_message(ADMIN, lambda m: "preview" in m.text, after=mark, timeout=30)
+    telegram.press_button(ADMIN, preview.message_id, button_data(preview, "Send"))
+    return preview
+
+
 async def start_bot(
     telegram: FakeTelegram,
     texin: TexinFakeServer,

@@ -14,7 +14,14 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from tests.e2e.harness import ADMIN, button_data, process_environment, start_bot_process, stop_bot_process, wait_until
+from tests.e2e.harness import (
+    ADMIN,
+    bulk_sent_by_admin,
+    process_environment,
+    start_bot_process,
+    stop_bot_process,
+    wait_until,
+)
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
 
@@ -74,11 +81,7 @@ async def test_backup_taken_during_a_running_bulk_job_is_sound_and_holds_the_job
         environment = bot_environment(telegram, texin, database)
         process = start_bot_process(environment, log)
         try:
-            await telegram.wait_for_request("setMyCommands", timeout=30)
-            mark = telegram.mark()
-            telegram.send_text(ADMIN, "/bulk " + " ".join(RECIPIENTS) + "\nWater off on Tuesday")
-            preview = await telegram.wait_for_message(ADMIN, lambda m: "preview" in m.text, after=mark, timeout=30)
-            telegram.press_button(ADMIN, preview.message_id, button_data(preview, "Send"))
+            await bulk_sent_by_admin(telegram, "/bulk " + " ".join(RECIPIENTS) + "\nWater off on Tuesday")
             await wait_until(lambda: texin.received.total() >= 30, 30, "the job to be under way")
 
             status, output = await run_cli(environment, "backup", str(backups))

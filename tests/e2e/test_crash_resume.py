@@ -12,7 +12,14 @@ import signal
 from pathlib import Path
 
 from storage import MessageStatus, open_database
-from tests.e2e.harness import ADMIN, button_data, process_environment, start_bot_process, stop_bot_process, wait_until
+from tests.e2e.harness import (
+    ADMIN,
+    bulk_sent_by_admin,
+    process_environment,
+    start_bot_process,
+    stop_bot_process,
+    wait_until,
+)
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
 
@@ -41,11 +48,7 @@ async def test_bulk_resumes_after_kill_without_duplicates(tmp_path: Path) -> Non
         environment = bot_environment(telegram, texin, database)
         first = start_bot_process(environment, log)
         try:
-            await telegram.wait_for_request("setMyCommands", timeout=30)
-            mark = telegram.mark()
-            telegram.send_text(ADMIN, "/bulk " + " ".join(RECIPIENTS) + "\nPower is back")
-            preview = await telegram.wait_for_message(ADMIN, lambda m: "preview" in m.text, after=mark, timeout=30)
-            telegram.press_button(ADMIN, preview.message_id, button_data(preview, "Send"))
+            await bulk_sent_by_admin(telegram, "/bulk " + " ".join(RECIPIENTS) + "\nPower is back")
             await wait_until(lambda: texin.received.total() >= 100, 30, "a third of the job to go out")
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)

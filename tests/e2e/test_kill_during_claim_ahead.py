@@ -12,7 +12,14 @@ import signal
 from pathlib import Path
 
 from storage import MessageStatus, open_database
-from tests.e2e.harness import ADMIN, button_data, process_environment, start_bot_process, stop_bot_process, wait_until
+from tests.e2e.harness import (
+    ADMIN,
+    bulk_sent_by_admin,
+    process_environment,
+    start_bot_process,
+    stop_bot_process,
+    wait_until,
+)
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
 
@@ -39,11 +46,7 @@ async def test_kill_while_batches_are_read_ahead_sends_each_recipient_once(tmp_p
         )
         first = start_bot_process(environment, log)
         try:
-            await telegram.wait_for_request("setMyCommands", timeout=30)
-            mark = telegram.mark()
-            telegram.send_text(ADMIN, "/bulk " + " ".join(RECIPIENTS) + "\nWater off tomorrow")
-            preview = await telegram.wait_for_message(ADMIN, lambda m: "preview" in m.text, after=mark, timeout=30)
-            telegram.press_button(ADMIN, preview.message_id, button_data(preview, "Send"))
+            await bulk_sent_by_admin(telegram, "/bulk " + " ".join(RECIPIENTS) + "\nWater off tomorrow")
             # Both slots' requests have reached the provider and are held there: the next batches wait read ahead.
             await wait_until(lambda: texin.received.total() >= BATCH * CONCURRENCY, 30, "two requests in flight")
             first.send_signal(signal.SIGKILL)

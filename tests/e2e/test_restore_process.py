@@ -11,7 +11,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from tests.e2e.harness import ADMIN, button_data, start_bot_process, stop_bot_process, wait_until
+from tests.e2e.harness import ADMIN, bulk_sent_by_admin, start_bot_process, stop_bot_process, wait_until
 from tests.e2e.test_backup_process import RECIPIENTS, bot_environment, run_cli
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
@@ -46,11 +46,8 @@ async def test_restored_backup_taken_mid_job_resends_nothing_and_marks_the_rest_
         environment = bot_environment(telegram, texin, database)
         first = start_bot_process(environment, log)
         try:
-            await telegram.wait_for_request("setMyCommands", timeout=30)
             mark = telegram.mark()
-            telegram.send_text(ADMIN, "/bulk " + " ".join(RECIPIENTS) + "\nWater off on Tuesday")
-            preview = await telegram.wait_for_message(ADMIN, lambda m: "preview" in m.text, after=mark, timeout=30)
-            telegram.press_button(ADMIN, preview.message_id, button_data(preview, "Send"))
+            await bulk_sent_by_admin(telegram, "/bulk " + " ".join(RECIPIENTS) + "\nWater off on Tuesday")
             await wait_until(lambda: texin.received.total() >= 30, 30, "the job to be under way")
             status, output = await run_cli(environment, "backup", str(backups))
             assert status == 0, output

@@ -19,7 +19,7 @@ import pytest
 from storage import MessageStatus, open_database
 from tests.e2e.harness import (
     ADMIN,
-    button_data,
+    bulk_sent_by_admin,
     process_environment,
     running,
     start_bot,
@@ -58,11 +58,7 @@ async def test_sigterm_mid_job_exits_within_docker_stop_timeout_and_resumes_with
         assert "SHUTDOWN_GRACE_SECONDS" not in environment  # the default is what is measured
         first = start_bot_process(environment, log)
         try:
-            await telegram.wait_for_request("setMyCommands", timeout=30)
-            mark = telegram.mark()
-            telegram.send_text(ADMIN, "/bulk " + " ".join(RECIPIENTS) + "\nThe meeting moved to 3 pm")
-            preview = await telegram.wait_for_message(ADMIN, lambda m: "preview" in m.text, after=mark, timeout=30)
-            telegram.press_button(ADMIN, preview.message_id, button_data(preview, "Send"))
+            await bulk_sent_by_admin(telegram, "/bulk " + " ".join(RECIPIENTS) + "\nThe meeting moved to 3 pm")
             in_flight = BATCH * CONCURRENCY
             await wait_until(lambda: texin.received.total() >= in_flight, 30, "the first batches to reach Texin")
             stopped_at = time.monotonic()
