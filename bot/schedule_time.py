@@ -107,11 +107,12 @@ def _too_far() -> str:
 
 
 def until_text(delta: timedelta) -> str:
-    """``in 2 h 5 min``, ``in 45 s``, ``in 3 days 4 h``: how far away a due time is, rounded down."""
+    """``in 2 h 5 min``, ``in 45 s``, ``in 3 days 4 h``: how far away a due time is, to the nearest minute (the
+    reply to ``in:1h`` is written a few milliseconds later: "in 1 h", not "in 59 min")."""
     seconds = max(int(delta.total_seconds()), 0)
     if seconds < 60:
         return f"in {seconds} s"
-    minutes = seconds // 60
+    minutes = (seconds + 30) // 60
     if minutes < 60:
         return f"in {minutes} min"
     hours, minutes = divmod(minutes, 60)

@@ -103,7 +103,8 @@ def test_a_local_time_the_clocks_skip_is_refused_by_name() -> None:
 
 
 def test_until_text() -> None:
-    assert until_text(timedelta(hours=2, minutes=5, seconds=30)) == "in 2 h 5 min"
+    assert until_text(timedelta(hours=2, minutes=5, seconds=29)) == "in 2 h 5 min"
+    assert until_text(timedelta(minutes=59, seconds=59, milliseconds=990)) == "in 1 h"  # in:1h, answered just after
     assert until_text(timedelta(seconds=45)) == "in 45 s"
     assert until_text(timedelta(days=3, hours=4)) == "in 3 days 4 h"
 
