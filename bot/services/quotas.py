@@ -78,8 +78,11 @@ class QuotaService:
 
     async def status(self, chat_id: int) -> QuotaStatus:
         """Today's use and limit (the local day in ``BOT_TIMEZONE``)."""
-        day = local_day(self._clock(), self._zone)
         limit, source = await self.limit_of(chat_id)
+        return await self._today(chat_id, limit, source)
+
+    async def _today(self, chat_id: int, limit: int | None, source: str) -> QuotaStatus:
+        day = local_day(self._clock(), self._zone)
         start, end = day_bounds(day, self._zone)
         used = await self._db.quotas.used_units(chat_id, start, end)
         return QuotaStatus(chat_id, day, limit, source, used)
@@ -97,7 +100,7 @@ class QuotaService:
         limit, source = await self.limit_of(chat_id)
         if limit is None:
             return None
-        current = await self.status(chat_id)
+        current = await self._today(chat_id, limit, source)  # the limit read once per check
         if current.used > limit:
             before = max(current.used - units, 0)
             raise QuotaExceededError(
@@ -108,7 +111,7 @@ class QuotaService:
                 used=before,
                 needed=units,
             )
-        return QuotaStatus(chat_id, current.day, limit, source, current.used)
+        return current
 
     async def announce(self, reserved: QuotaStatus | None) -> None:
         """Tell the admins once per chat and day when it passes 80 % and when it reaches 100 % (kept in the
