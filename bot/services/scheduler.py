@@ -65,6 +65,7 @@ class Scheduler:
         # Only schedules that came due before this process started can have been missed: one that comes due
         # while the bot runs always fires, however long a slow round took (or SCHEDULE_GRACE_SECONDS=0).
         self._started = clock()
+        self._caught_up = False  # a round has claimed everything due at start-up: nothing can be missed any more
 
     async def recover(self) -> tuple[list[int], list[int]]:
         """At start-up, before any round: settle schedules a crash caught between claim and send."""
@@ -74,11 +75,16 @@ class Scheduler:
         return done, again
 
     async def miss_late(self) -> list[ScheduleRecord]:
-        """Schedules that came due while the bot was down, more than the grace ago: missed, never sent."""
+        """Schedules that came due while the bot was down, more than the grace ago: missed, never sent. Once a
+        round has claimed what was due at start-up, none can be left, and the rounds skip this statement."""
+        if self._caught_up:
+            return []
         return await self._db.schedules.miss_older_than(min(self._clock() - self._grace, self._started))
 
     async def claim_due(self) -> list[ScheduleRecord]:
-        return await self._db.schedules.claim_due(self._clock())
+        claimed = await self._db.schedules.claim_due(self._clock())
+        self._caught_up = True  # everything due by now (so everything due before start) is claimed or missed
+        return claimed
 
     async def fire_all(self, schedules: list[ScheduleRecord], reporter_for: ReporterFactory) -> list[Fired]:
         """Fire claimed schedules side by side: one slow provider call does not hold up the others."""
