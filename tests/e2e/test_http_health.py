@@ -29,6 +29,7 @@ async def test_healthz_follows_telegram_reachability_and_shows_no_secrets(tmp_pa
             healthy = await wait_for_answer(url, lambda a: a.status_code == 200, 30, "a healthy bot")
             assert healthy.json()["database"] == "ok" and healthy.json()["telegram"] == "ok"
             # An idle bot hears from Telegram only when a long poll ends: polls must be shorter than the limit.
+            await telegram.wait_for_request("getUpdates", timeout=30)  # healthy can come before the first poll
             polls = [r.params.get("timeout") for r in telegram.requests() if r.method == "getUpdates"]
             assert polls and all(isinstance(t, int) and t <= 1 for t in polls), polls
             with telegram.outage():
