@@ -1,9 +1,13 @@
-"""The life of a bulk job's rows in batches: claimed before the provider is called, settled after.
+"""The life of a bulk job's rows in batches: cleared to leave before the provider is called, settled after.
 
-A batch is claimed (``pending`` → ``sending``) in one transaction before the provider is called, and its
-outcomes are recorded in one transaction after, so after a crash every row is either untouched (``pending``:
-resumed), in flight (``sending``: becomes ``unknown`` at start-up, never resent silently) or settled. Each
-outcome is checked against the transition rules in SQL, so a late "sent" never overwrites a "delivered".
+Right before a batch's request leaves, one row in ``bulk_batches_in_flight`` says "the pending rows of this job
+between these ids may have left" (``claim_in_flight``, after checking in the same statement that exactly the
+batch's rows are pending there and none is blocked); its outcomes are recorded in one statement after, and the
+row is deleted. When the check fails (a row was cancelled or blocked since it was read) each row is marked
+``sending`` instead (``start_sending``). So after a crash every row is either untouched (``pending`` and not
+covered: resumed), in flight (``sending``, or pending under a leftover in-flight row: becomes ``unknown`` at
+start-up, never resent silently) or settled. Each outcome is checked against the transition rules in SQL, so a
+late "sent" never overwrites a "delivered".
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from storage.codec import chunks, decimal_to_text, placeholders, text_to_time
+from storage.codec import MAX_IN_PARAMETERS, chunks, decimal_to_text, placeholders, text_to_time
 from storage.connection import SharedConnection
 from storage.messages import MESSAGE_COLUMNS, message_from_row
 from storage.models import (
     ALLOWED_TRANSITIONS,
     ClaimedRow,
+    InFlightBatch,
     MessageOutcome,
     MessageRecord,
     MessageStatus,
@@ -31,41 +36,47 @@ _SENDING = MessageStatus.SENDING.value
 _CANCELLED = MessageStatus.CANCELLED.value
 # The error a pending row gets when its number was on the blocklist when its batch was claimed.
 BLOCKED_ERROR = "blocked (opted out)"
-# Every (from, to) pair a recorded outcome may make; bound into the statement that records a batch.
-_ALLOWED_PAIRS = tuple(
-    (current.value, target.value) for current, targets in ALLOWED_TRANSITIONS.items() for target in sorted(targets)
+# Every (from, to) pair a recorded outcome may make, as one string the statement looks each row's pair up in.
+_ALLOWED_PAIRS = "|" + "".join(
+    f"{current.value}>{target.value}|" for current, targets in ALLOWED_TRANSITIONS.items() for target in targets
 )
 # Six parameters per outcome, well under SQLite's limit on parameters per statement.
 _OUTCOMES_PER_STATEMENT = 2000
+# The pending rows a leftover in-flight batch covers: the rows of a request that may have left.
+_COVERED = (
+    "messages.status = 'pending' AND EXISTS (SELECT 1 FROM bulk_batches_in_flight b WHERE b.job_id ="
+    " messages.bulk_job_id AND messages.id BETWEEN b.first_id AND b.last_id)"
+)
+NOT_IN_FLIGHT = (
+    "NOT EXISTS (SELECT 1 FROM bulk_batches_in_flight b WHERE b.job_id = messages.bulk_job_id"
+    " AND messages.id BETWEEN b.first_id AND b.last_id)"
+)
 
 
 def _record_statement(count: int) -> str:
-    """One UPDATE for many outcomes: a VALUES table joined on id, guarded by the allowed transitions."""
+    """One UPDATE for many outcomes: a VALUES table joined on id, guarded by the allowed transitions.
+
+    No RETURNING and no correlated subquery: a bulk job runs this once per request, and the changed-row count
+    tells whether every outcome applied (the rare rejected ones are looked up afterwards).
+    """
     outcome_rows = ", ".join(["(?, ?, ?, ?, ?, ?)"] * count)
-    allowed_rows = ", ".join(["(?, ?)"] * len(_ALLOWED_PAIRS))
     return (
-        f"WITH outcome(id, status, provider_message_id, units, cost, error) AS (VALUES {outcome_rows}),"
-        f" allowed(current, target) AS (VALUES {allowed_rows})"
-        " UPDATE messages SET status = outcome.status,"
-        " provider_message_id = COALESCE(outcome.provider_message_id, messages.provider_message_id),"
-        " units = COALESCE(outcome.units, messages.units), cost = COALESCE(outcome.cost, messages.cost),"
-        " error = COALESCE(outcome.error, messages.error), updated_at = ?"
-        " FROM outcome WHERE messages.id = outcome.id AND EXISTS"
-        " (SELECT 1 FROM allowed WHERE allowed.current = messages.status AND allowed.target = outcome.status)"
-        # The changed ids, not the cursor's rowcount: Python 3.11's sqlite3 reports -1 for a statement that
-        # starts with WITH.
-        " RETURNING messages.id"
+        "UPDATE messages SET status = outcome.column2,"
+        " provider_message_id = COALESCE(outcome.column3, messages.provider_message_id),"
+        " units = COALESCE(outcome.column4, messages.units), cost = COALESCE(outcome.column5, messages.cost),"
+        " error = COALESCE(outcome.column6, messages.error), updated_at = ?"
+        f" FROM (VALUES {outcome_rows}) AS outcome WHERE messages.id = outcome.column1"
+        " AND instr(?, '|' || messages.status || '>' || outcome.column2 || '|') > 0"
     )
 
 
-def _record_parameters(outcomes: Sequence[MessageOutcome], now: str) -> tuple[Any, ...]:
-    values: builtins.list[Any] = []
+def _record_parameters(outcomes: Sequence[MessageOutcome], now: str) -> builtins.list[Any]:
+    values: builtins.list[Any] = [now]
     for o in outcomes:
-        values += (o.message_id, o.status.value, o.provider_message_id, o.units, decimal_to_text(o.cost), o.error)
-    for pair in _ALLOWED_PAIRS:
-        values += pair
-    values.append(now)
-    return tuple(values)
+        cost = None if o.cost is None else decimal_to_text(o.cost)
+        values += (o.message_id, o.status.value, o.provider_message_id, o.units, cost, o.error)
+    values.append(_ALLOWED_PAIRS)
+    return values
 
 
 class BatchOperations:
@@ -141,6 +152,49 @@ class BatchOperations:
         )
         return [ClaimedRow(int(row[0]), str(row[1]), str(row[2]), int(row[3])) for row in rows]
 
+    async def claim_in_flight(self, job_id: int, rows: Sequence[ClaimedRow]) -> InFlightBatch:
+        """The claim, right before a request leaves: only the returned rows may be sent.
+
+        Fast path, one small statement: an in-flight row for the batch's id range, written only if exactly the
+        given rows are the job's pending rows in that range and none of their numbers is blocked. Otherwise (a
+        row was cancelled, failed or blocked since it was read) each row is claimed by ``start_sending``.
+        """
+        if not rows:
+            return InFlightBatch([], None)
+        ids = [row.id for row in rows]
+        first, last = min(ids), max(ids)
+        if len(ids) <= MAX_IN_PARAMETERS - 8:
+            claimed = await self._conn.write_one(
+                "INSERT INTO bulk_batches_in_flight (job_id, first_id, last_id, started_at) SELECT ?, ?, ?, ?"
+                " WHERE (SELECT COUNT(*) FROM messages WHERE bulk_job_id = ? AND status = ?"
+                " AND id BETWEEN ? AND ?) = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE id IN"
+                f" ({placeholders(len(ids))}) AND (status != ? OR bulk_job_id IS NOT ?"
+                " OR recipient IN (SELECT number FROM blocked_numbers))) RETURNING id",
+                (job_id, first, last, self._conn.now_text(), job_id, _PENDING, first, last, len(set(ids)), *ids,
+                 _PENDING, job_id),
+            )  # fmt: skip
+            if claimed:
+                return InFlightBatch(list(rows), int(claimed[0][0]))
+        return InFlightBatch(await self.start_sending(rows), None)
+
+    async def release_in_flight(self, batch: InFlightBatch) -> int:
+        """The batch provably never left (its request was not sent): its rows stay or go back to ``pending``."""
+        if batch.claim_id is not None:
+            await self._conn.write_count("DELETE FROM bulk_batches_in_flight WHERE id = ?", (batch.claim_id,))
+            return len(batch.rows)
+        return await self.release_claim([row.id for row in batch.rows])
+
+    async def settle_in_flight(
+        self, batch: InFlightBatch, outcomes: Sequence[MessageOutcome]
+    ) -> builtins.list[RejectedOutcome]:
+        """Record a batch's outcomes, then retire its in-flight row. Rows without an outcome (a request cut
+        before it left) stay ``pending`` and are sent later; give every row that may have left an outcome."""
+        rejected = await self.record_outcomes(outcomes)
+        if batch.claim_id is not None:
+            # A crash between the two leaves the in-flight row over rows that are no longer pending: harmless.
+            await self._conn.write_count("DELETE FROM bulk_batches_in_flight WHERE id = ?", (batch.claim_id,))
+        return rejected
+
     async def start_sending(self, rows: Sequence[ClaimedRow]) -> builtins.list[ClaimedRow]:
         """The claim: the given rows still ``pending`` become ``sending`` in one statement (primary-key lookups);
         only the returned rows may be sent. Rows whose number is on the blocklist now become ``cancelled``
@@ -195,8 +249,7 @@ class BatchOperations:
             if len(parts) > 1:
                 await stack.enter_async_context(self._conn.transaction())
             for part in parts:
-                changed = await self._conn.write_one(_record_statement(len(part)), _record_parameters(part, now))
-                applied += len(changed)
+                applied += await self._conn.write_count(_record_statement(len(part)), _record_parameters(part, now))
             if applied == len(outcomes):
                 return []
             return await self._not_applied(outcomes)
@@ -216,20 +269,23 @@ class BatchOperations:
         ]
 
     async def mark_stuck_sending_unknown(self, error: str) -> builtins.list[MessageRecord]:
-        """At start-up: every row left ``sending`` by a crash becomes ``unknown`` with ``error``; returned.
+        """At start-up: every row a crash left in flight becomes ``unknown`` with ``error``; returned.
 
+        In flight: ``sending``, or ``pending`` under a leftover ``bulk_batches_in_flight`` row (deleted here).
         Only the bot process may call this, before it sends anything: in another process (``notify``) the rows
         in flight belong to a bot that is still running.
         """
         now = self._conn.now_text()
+        in_flight = f"(messages.status = ? OR ({_COVERED}))"
         async with self._conn.transaction():
             rows = await self._conn.fetch_all(
-                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE status = ? ORDER BY id", (_SENDING,)
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {in_flight} ORDER BY id", (_SENDING,)
             )
             await self._conn.execute(
-                "UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE status = ?",
+                f"UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE {in_flight}",
                 (MessageStatus.UNKNOWN.value, error, now, _SENDING),
             )
+            await self._conn.execute("DELETE FROM bulk_batches_in_flight")
         changed_at = text_to_time(now)
         return [
             dataclasses.replace(message_from_row(row), status=MessageStatus.UNKNOWN, error=error, updated_at=changed_at)

@@ -153,6 +153,15 @@ class SharedConnection:
                 await self._rollback()
             return list(await self._conn.execute_fetchall(sql, params))
 
+    async def write_count(self, sql: str, params: Params = ()) -> int:
+        """Like ``write_one`` for a statement without RETURNING: returns how many rows it changed (no rows are
+        built in Python, which matters for the per-batch writes of a bulk job)."""
+        async with self._turn():
+            if not self._owned_here() and self._conn.in_transaction:
+                await self._rollback()
+            cursor = await self._conn.execute(sql, params)
+            return cursor.rowcount
+
     async def close(self) -> None:
         if self._owned_here():
             raise RuntimeError("cannot close the database inside one of its transactions")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from storage import unstored as unstored_table
-from storage.batches import BatchOperations
+from storage.batches import NOT_IN_FLIGHT, BatchOperations
 from storage.codec import (
     check_page,
     optional_text_to_time,
@@ -280,6 +280,15 @@ class BulkJobRepository(BatchOperations):
             (job_id,),
         )
         counts: defaultdict[str, int] = defaultdict(int)
+        # Pending rows of a batch whose request may have left are shown as what they are: being sent.
+        covered = await self._conn.fetch_one(
+            "SELECT COUNT(*) FROM bulk_batches_in_flight b JOIN messages m ON m.bulk_job_id = b.job_id"
+            " AND m.status = ? AND m.id BETWEEN b.first_id AND b.last_id WHERE b.job_id = ?",
+            (_PENDING, job_id),
+        )
+        in_flight = 0 if covered is None else int(covered[0])
+        counts[_PENDING] -= in_flight
+        counts[MessageStatus.SENDING.value] += in_flight
         units = 0
         cost: Decimal | None = None
         for row in rows:
@@ -294,14 +303,16 @@ class BulkJobRepository(BatchOperations):
         """Stop a job: its pending rows become ``cancelled`` (never resumed), as does the job if unfinished;
         the recipients it had not stored yet are dropped.
 
-        Rows already ``sending`` are left to their outcome. Returns how many rows were cancelled.
+        Rows in flight (``sending``, or pending in a batch whose request may have left) are left to their
+        outcome. Returns how many rows were cancelled.
         """
         now = self._conn.now_text()
         async with self._conn.transaction():
             if await self.get(job_id) is None:
                 raise NotFoundError("bulk job", job_id)
             cancelled = await self._conn.execute(
-                "UPDATE messages SET status = ?, updated_at = ? WHERE bulk_job_id = ? AND status = ?",
+                "UPDATE messages SET status = ?, updated_at = ? WHERE bulk_job_id = ? AND status = ?"
+                f" AND {NOT_IN_FLIGHT}",
                 (MessageStatus.CANCELLED.value, now, job_id, _PENDING),
             )
             await self._conn.execute(
@@ -314,13 +325,15 @@ class BulkJobRepository(BatchOperations):
     async def fail_pending(self, job_id: int, error: str) -> int:
         """Mark every pending row of the job ``failed`` with ``error`` (the provider refused the account).
 
-        The job's state is left to the caller. Returns how many rows failed.
+        Rows of a batch whose request may have left are left to their outcome. The job's state is left to the
+        caller. Returns how many rows failed.
         """
         async with self._conn.transaction():
             if await self.get(job_id) is None:
                 raise NotFoundError("bulk job", job_id)
             return await self._conn.execute(
-                "UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE bulk_job_id = ? AND status = ?",
+                "UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE bulk_job_id = ? AND status = ?"
+                f" AND {NOT_IN_FLIGHT}",
                 (MessageStatus.FAILED.value, error, self._conn.now_text(), job_id, _PENDING),
             )
 

@@ -124,12 +124,25 @@ class MessageRecord:
 
 @dataclass(frozen=True, slots=True)
 class ClaimedRow:
-    """A bulk job's row just marked ``sending``: what the provider call needs."""
+    """A bulk job's row on its way to the provider: what the request needs."""
 
     id: int
     recipient: str
     body: str | None = None  # the row's own text (a personalised job's rows differ; None: the job's body)
     segments: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InFlightBatch:
+    """A bulk batch cleared to leave in one request: only these rows may be sent.
+
+    ``claim_id``: the batch's row in ``bulk_batches_in_flight`` (its message rows stay ``pending`` meanwhile);
+    None when each row was marked ``sending`` instead (the slow path, e.g. a row was cancelled or blocked since
+    it was read).
+    """
+
+    rows: list[ClaimedRow]
+    claim_id: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
 """Sending one bulk job's pending recipients in batches, several batches at a time.
 
 The next batches are read ahead while requests are in flight (a read changes nothing). Each batch is claimed
-(``pending`` → ``sending``, one small statement by primary key) right before its request leaves, and its
-outcomes are recorded in one statement after, so a crash at any point leaves every row either untouched
-(``pending``, read ahead or not: resumed later), in flight (``sending``: becomes ``unknown`` at start-up, never
-resent silently) or settled. Claims go to the database before records and reads: a request waits for its
+right before its request leaves (one small row in ``bulk_batches_in_flight``, see ``storage/batches.py``), and
+its outcomes are recorded in one statement after, so a crash at any point leaves every row either untouched
+(``pending``, read ahead or not: resumed later), in flight (becomes ``unknown`` at start-up, never resent
+silently) or settled. Claims go to the database before records and reads: a request waits for its
 claim, nothing waits for a record. A large job's rows are stored while its first batches go out (``Unstored``).
 
 Outcomes are stored before anyone is told about them: an alert about a batch goes out from a
@@ -43,6 +43,7 @@ from storage import (
     BulkJobRecord,
     ClaimedRow,
     Database,
+    InFlightBatch,
     JobState,
     JobTotals,
     MessageOutcome,
@@ -55,6 +56,7 @@ __all__ = ["JobRunner", "Progress", "ProgressReporter", "Unstored", "outcomes_fr
 log = logging.getLogger(__name__)
 
 SUMMARY_FAILURES = 100
+_INTERRUPTED = "interrupted while sending"
 # Errors that will fail every later batch the same way: stop instead of hammering the provider.
 _ACCOUNT_ERRORS = (AuthenticationError, PermissionDeniedError, InsufficientCreditError, InvalidSenderIdError)
 
@@ -244,16 +246,16 @@ class JobRunner:
                     return
                 if self.cancelled.is_set() or self.stopping.is_set():
                     return
-                # Claimed inside the slot, right before the request: a row is ``sending`` only when its request
+                # Claimed inside the slot, right before the request: a batch is in flight only when its request
                 # is about to leave, so a crash never marks unsent rows as "maybe sent".
                 batch = await self._claim(job, waiting)
-                if not batch:
+                if not batch.rows:
                     continue
                 outcomes, alert = await self._send_groups(job, batch)
             # Recorded after the slot is free, so the next request leaves while this one is written down; the
             # admins are told only once the rows are stored.
             try:
-                await self._record(job, outcomes)
+                await self._record(job, batch, outcomes)
             finally:
                 if alert is not None:
                     self._tell_admins(job, alert)
@@ -261,12 +263,12 @@ class JobRunner:
             if self._stop_reason is not None:
                 await self._stop_job(job, self._stop_reason)
 
-    async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow]) -> list[ClaimedRow]:
-        """Mark a batch read ahead ``sending`` (one small statement). A worker cancelled while the claim runs
-        (shutdown) never gets the rows, so they never leave: they go back to ``pending`` instead of turning
+    async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow]) -> InFlightBatch:
+        """Clear a batch read ahead to leave (one small statement). A worker cancelled while the claim runs
+        (shutdown) never gets the rows, so they never leave: they stay ``pending`` instead of turning
         "maybe sent" after a restart."""
         with self._claims.claiming():
-            claim = asyncio.ensure_future(self._db.jobs.start_sending(rows))
+            claim = asyncio.ensure_future(self._db.jobs.claim_in_flight(job.id, rows))
             try:
                 return await asyncio.shield(claim)
             except asyncio.CancelledError:
@@ -279,24 +281,31 @@ class JobRunner:
         self._counts["failed"] += failed
         self._counts["remaining"] -= failed
 
-    async def _settle_interrupted(self, outcomes: list[MessageOutcome], never_sent: list[int]) -> None:
+    async def _settle_interrupted(
+        self, batch: InFlightBatch, outcomes: list[MessageOutcome], never_sent: list[ClaimedRow]
+    ) -> None:
+        """A batch cut by a shutdown or a bug: what went out (or may have) is recorded first, then the rest,
+        which provably never left, is released to ``pending``."""
         await self._db.jobs.record_outcomes(outcomes)
-        await self._db.jobs.release_claim(never_sent)
+        if batch.claim_id is not None:
+            await self._db.jobs.release_in_flight(batch)  # the recorded rows are no longer pending: only the rest
+        else:
+            await self._db.jobs.release_claim([row.id for row in never_sent])
 
-    async def _release(self, claim: asyncio.Future[list[ClaimedRow]]) -> None:
-        rows = await claim
-        if rows:
-            await self._db.jobs.release_claim([row.id for row in rows])
+    async def _release(self, claim: asyncio.Future[InFlightBatch]) -> None:
+        batch = await claim
+        if batch.rows:
+            await self._db.jobs.release_in_flight(batch)
 
-    async def _record(self, job: BulkJobRecord, outcomes: Sequence[MessageOutcome]) -> None:
+    async def _record(self, job: BulkJobRecord, batch: InFlightBatch, outcomes: Sequence[MessageOutcome]) -> None:
         # Shielded and held: a shutdown that cancels this worker now must not leave rows the provider accepted
-        # in ``sending`` (they would become unknown and lose their provider ids); the write finishes anyway.
-        write = self._writes.spawn(self._record_after_claims(outcomes), name=f"job-{job.id}-record")
+        # in flight (they would become unknown and lose their provider ids); the write finishes anyway.
+        write = self._writes.spawn(self._record_after_claims(batch, outcomes), name=f"job-{job.id}-record")
         await asyncio.shield(write)
 
-    async def _record_after_claims(self, outcomes: Sequence[MessageOutcome]) -> None:
+    async def _record_after_claims(self, batch: InFlightBatch, outcomes: Sequence[MessageOutcome]) -> None:
         await self._claims.after_claims()
-        await self._db.jobs.record_outcomes(outcomes)
+        await self._db.jobs.settle_in_flight(batch, outcomes)
 
     def _tell_admins(self, job: BulkJobRecord, alert: _BatchAlert) -> None:
         """In the background, outside the concurrency slot: a slow Telegram holds up neither sends nor writes."""
@@ -312,7 +321,7 @@ class JobRunner:
         self._background.spawn(report, name=f"job-{job.id}-alert")
 
     async def _send_groups(
-        self, job: BulkJobRecord, batch: Sequence[ClaimedRow]
+        self, job: BulkJobRecord, batch: InFlightBatch
     ) -> tuple[list[MessageOutcome], _BatchAlert | None]:
         """One request per distinct text in the batch (a plain job's batch is one text: one request).
 
@@ -320,10 +329,8 @@ class JobRunner:
         the others one request each, one after the other inside this worker's slot: ``BULK_CONCURRENCY`` holds.
         """
         groups: dict[str, list[ClaimedRow]] = {}
-        for row in batch:
+        for row in batch.rows:
             groups.setdefault(job.body if row.body is None else row.body, []).append(row)
-        if len(groups) == 1:
-            return await self._send_batch(job, batch, next(iter(groups)))
         outcomes: list[MessageOutcome] = []
         alerts: list[_BatchAlert] = []
         items = list(groups.items())
@@ -337,16 +344,19 @@ class JobRunner:
             try:
                 sent, alert = await self._send_batch(job, rows, body)
             except BaseException:
-                # Interrupted (shutdown): the group in flight was marked unknown; the groups sent before it are
-                # recorded, and those after it never left, so they go back to pending and resume next start.
-                later = [row.id for _, left in items[index + 1 :] for row in left]
-                self._writes.spawn(self._settle_interrupted(list(outcomes), later), name=f"job-{job.id}-settle")
+                # A shutdown or a bug while this group's request may be out: its rows must not look unsent. The
+                # groups sent before it are recorded, and those after it never left: back to pending, resumed
+                # at the next start. Written in the background, held to the end at shutdown.
+                maybe_sent = [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=_INTERRUPTED) for row in rows]
+                later = [row for _, left in items[index + 1 :] for row in left]
+                settle = self._settle_interrupted(batch, outcomes + maybe_sent, later)
+                self._writes.spawn(settle, name=f"job-{job.id}-settle")
                 raise
             outcomes += sent
             if alert is not None:
                 alerts.append(alert)
-        if not alerts:
-            return outcomes, None
+        if len(alerts) <= 1:
+            return outcomes, alerts[0] if alerts else None
         merged = _BatchAlert(
             alerts[0].error, sum(alert.recipients for alert in alerts), unknown=any(alert.unknown for alert in alerts)
         )
@@ -366,12 +376,6 @@ class JobRunner:
                 self._stop_reason = str(exc)
             failed = [MessageOutcome(row.id, MessageStatus.FAILED, error=str(exc)) for row in batch]
             return failed, _BatchAlert(str(exc), len(batch), unknown=False)
-        except BaseException:
-            # A bug or a cancellation while the request may be out: the rows must not look unsent.
-            await self._db.jobs.record_outcomes(
-                [MessageOutcome(row.id, MessageStatus.UNKNOWN, error="interrupted while sending") for row in batch]
-            )
-            raise
         self._balances.note_balance_after_send(self._provider.name, result.balance_after)
         segments = batch[0].segments if batch[0].segments is not None else job.segments
         outcomes = outcomes_from_result(batch, result, segments)

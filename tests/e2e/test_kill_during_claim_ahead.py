@@ -1,9 +1,10 @@
 """SIGKILL while batches wait, read ahead, behind requests in flight: after the restart nobody gets an SMS twice.
 
-The runner reads its next batches while requests are out and marks a batch ``sending`` only right before its
-request leaves, so at the kill the batches waiting in memory are still ``pending`` in the database (the provider
-got nothing for them) and go out once after the restart; the batches in flight become ``unknown`` and are never
-resent. The job is larger than what is stored before it starts, so its rows are also stored while it sends.
+The runner reads its next batches while requests are out and marks a batch in flight only right before its
+request leaves (``totals`` counts its rows as ``sending``), so at the kill the batches waiting in memory are
+still ``pending`` in the database (the provider got nothing for them) and go out once after the restart; the
+batches in flight become ``unknown`` and are never resent. The job is larger than what is stored before it
+starts, so its rows are also stored while it sends.
 """
 
 from __future__ import annotations

@@ -541,3 +541,104 @@ async def test_the_claim_marks_sending_once_and_skips_a_number_blocked_since_the
     assert await db.jobs.start_sending(batch) == []  # a second claim of the same rows gets nothing
     totals = await db.jobs.totals(job.id)
     assert (totals.sending, totals.cancelled) == (2, 1)
+
+
+async def _in_flight_rows(db: Database) -> list[tuple[int, int, int]]:
+    async with db.transaction():  # the raw table: what a crash would leave behind
+        rows = await db._shared.fetch_all("SELECT job_id, first_id, last_id FROM bulk_batches_in_flight ORDER BY id")
+    return [(int(row[0]), int(row[1]), int(row[2])) for row in rows]
+
+
+async def test_a_batch_in_flight_is_one_row_its_recipients_stay_pending_and_totals_count_them_sending(
+    db: Database,
+) -> None:
+    job = await db.jobs.create(a_job(), numbers(5))
+    batch = await db.jobs.read_ahead(job.id, 3)
+
+    in_flight = await db.jobs.claim_in_flight(job.id, batch)
+
+    assert in_flight.claim_id is not None and in_flight.rows == batch
+    assert await _in_flight_rows(db) == [(job.id, batch[0].id, batch[-1].id)]
+    statuses = {row.status for row in await db.messages.list_for_job(job.id)}
+    assert statuses == {MessageStatus.PENDING}  # no row was rewritten for the claim
+    totals = await db.jobs.totals(job.id)
+    assert (totals.sending, totals.pending) == (3, 2)
+    outcomes = [MessageOutcome(row.id, MessageStatus.SENT, provider_message_id=f"p{row.id}") for row in batch]
+
+    assert await db.jobs.settle_in_flight(in_flight, outcomes) == []
+
+    assert await _in_flight_rows(db) == []
+    totals = await db.jobs.totals(job.id)
+    assert (totals.sent, totals.sending, totals.pending) == (3, 0, 2)
+
+
+@pytest.mark.parametrize("change", ["cancelled", "blocked", "another pending row in the range"])
+async def test_a_batch_that_changed_since_it_was_read_is_claimed_row_by_row(db: Database, change: str) -> None:
+    job = await db.jobs.create(a_job(), numbers(4))
+    rows = await db.jobs.read_ahead(job.id, 4)
+    batch = [rows[0], rows[1], rows[3]]  # rows[2] is not in it: only "another pending row" leaves it pending
+    if change == "cancelled":
+        batch = rows
+        await _cancel_row(db, rows[2].id)
+    elif change == "blocked":
+        batch = rows
+        await db.blocklist.add([rows[2].recipient], reason="STOP", chat_id=1, user_id=None)
+
+    in_flight = await db.jobs.claim_in_flight(job.id, batch)
+
+    assert in_flight.claim_id is None and await _in_flight_rows(db) == []
+    assert [row.id for row in in_flight.rows] == [rows[0].id, rows[1].id, rows[3].id]
+    by_id = {row.id: row.status for row in await db.messages.list_for_job(job.id)}
+    assert [by_id[row.id] for row in in_flight.rows] == [MessageStatus.SENDING] * 3
+    assert by_id[rows[2].id] is {"cancelled": MessageStatus.CANCELLED, "blocked": MessageStatus.CANCELLED}.get(
+        change, MessageStatus.PENDING
+    )
+
+
+async def _cancel_row(db: Database, message_id: int) -> None:
+    async with db.transaction():
+        await db._shared.execute("UPDATE messages SET status = 'cancelled' WHERE id = ?", (message_id,))
+
+
+async def test_pending_rows_under_a_batch_left_in_flight_become_unknown_at_start_up_and_the_rest_stay(
+    db: Database,
+) -> None:
+    job = await db.jobs.create(a_job(), numbers(6))
+    first = await db.jobs.read_ahead(job.id, 2)
+    second = await db.jobs.read_ahead(job.id, 2, after_id=first[-1].id)
+    sent = await db.jobs.claim_in_flight(job.id, first)
+    await db.jobs.settle_in_flight(sent, [MessageOutcome(row.id, MessageStatus.SENT) for row in first])
+    await db.jobs.claim_in_flight(job.id, second)  # ... and the process is killed while this request is out
+
+    stuck = await db.jobs.mark_stuck_sending_unknown("maybe sent")
+
+    assert [row.id for row in stuck] == [row.id for row in second]
+    by_status = {row.id: row.status for row in await db.messages.list_for_job(job.id)}
+    assert [by_status[row.id] for row in first + second] == [MessageStatus.SENT] * 2 + [MessageStatus.UNKNOWN] * 2
+    assert list(by_status.values()).count(MessageStatus.PENDING) == 2  # never read ahead: resumed
+    assert await _in_flight_rows(db) == []
+    assert [row.id for row in await db.jobs.read_ahead(job.id, 10)] == sorted(by_status)[4:]
+
+
+async def test_a_batch_that_never_left_is_released_and_cancel_and_fail_leave_batches_in_flight_alone(
+    db: Database,
+) -> None:
+    job = await db.jobs.create(a_job(), numbers(6))
+    rows = await db.jobs.read_ahead(job.id, 6)
+    released = await db.jobs.claim_in_flight(job.id, rows[:2])
+    out = await db.jobs.claim_in_flight(job.id, rows[2:4])
+
+    assert await db.jobs.release_in_flight(released) == 2
+    assert await db.jobs.fail_pending(job.id, "stopped") == 4  # rows[2:4] are in flight: left to their outcome
+    statuses = {row.id: row.status for row in await db.messages.list_for_job(job.id)}
+    assert [statuses[row.id] for row in rows] == [MessageStatus.FAILED] * 2 + [MessageStatus.PENDING] * 2 + [
+        MessageStatus.FAILED
+    ] * 2
+    job2 = await db.jobs.create(a_job(), numbers(3))
+    rows2 = await db.jobs.read_ahead(job2.id, 3)
+    out2 = await db.jobs.claim_in_flight(job2.id, rows2[:1])
+    assert await db.jobs.cancel_pending(job2.id) == 2
+    await db.jobs.settle_in_flight(out, [MessageOutcome(row.id, MessageStatus.SENT) for row in rows[2:4]])
+    await db.jobs.settle_in_flight(out2, [MessageOutcome(rows2[0].id, MessageStatus.SENT)])
+    assert (await db.jobs.totals(job.id)).sent == 2 and (await db.jobs.totals(job2.id)).sent == 1
+    assert await _in_flight_rows(db) == []
