@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from storage.codec import MAX_IN_PARAMETERS, chunks, decimal_to_text, placeholders, text_to_time
+from storage.codec import chunks, decimal_to_text, placeholders, text_to_time
 from storage.connection import SharedConnection
 from storage.messages import MESSAGE_COLUMNS, message_from_row
 from storage.models import (
@@ -163,18 +163,18 @@ class BatchOperations:
             return InFlightBatch([], None)
         ids = [row.id for row in rows]
         first, last = min(ids), max(ids)
-        if len(ids) <= MAX_IN_PARAMETERS - 8:
-            claimed = await self._conn.write_one(
-                "INSERT INTO bulk_batches_in_flight (job_id, first_id, last_id, started_at) SELECT ?, ?, ?, ?"
-                " WHERE (SELECT COUNT(*) FROM messages WHERE bulk_job_id = ? AND status = ?"
-                " AND id BETWEEN ? AND ?) = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE id IN"
-                f" ({placeholders(len(ids))}) AND (status != ? OR bulk_job_id IS NOT ?"
-                " OR recipient IN (SELECT number FROM blocked_numbers))) RETURNING id",
-                (job_id, first, last, self._conn.now_text(), job_id, _PENDING, first, last, len(set(ids)), *ids,
-                 _PENDING, job_id),
-            )  # fmt: skip
-            if claimed:
-                return InFlightBatch(list(rows), int(claimed[0][0]))
+        # The ids go as one JSON text: binding a hundred parameters holds the GIL far longer than one string.
+        claimed = await self._conn.write_one(
+            "INSERT INTO bulk_batches_in_flight (job_id, first_id, last_id, started_at) SELECT ?, ?, ?, ?"
+            " WHERE (SELECT COUNT(*) FROM messages WHERE bulk_job_id = ? AND status = ?"
+            " AND id BETWEEN ? AND ?) = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE id IN"
+            " (SELECT value FROM json_each(?)) AND (status != ? OR bulk_job_id IS NOT ?"
+            " OR recipient IN (SELECT number FROM blocked_numbers))) RETURNING id",
+            (job_id, first, last, self._conn.now_text(), job_id, _PENDING, first, last, len(set(ids)),
+             "[" + ",".join(map(str, ids)) + "]", _PENDING, job_id),
+        )  # fmt: skip
+        if claimed:
+            return InFlightBatch(list(rows), int(claimed[0][0]))
         return InFlightBatch(await self.start_sending(rows), None)
 
     async def release_in_flight(self, batch: InFlightBatch) -> int:

@@ -3,7 +3,7 @@
 A read changes nothing: batches waiting here are still ``pending`` in the database, so a crash, a cancel or a
 shutdown while they wait loses nothing and sends nothing twice; the claim is ``start_sending``, made by a worker
 right before its request leaves. Claims go to the database before reads and records (``ClaimsFirst``): a
-request waits for its claim, nothing waits for a read or a record.
+request waits for its claim, nothing waits for a read or a record, and those wait for a quiet moment.
 """
 
 from __future__ import annotations
@@ -17,32 +17,80 @@ from storage import BulkJobRecord, ClaimedRow, Database, Unstored
 # A large job's rows are stored this many per transaction while its first batches go out; each transaction
 # holds the database for a few milliseconds only.
 STORE_CHUNK = 2_000
+# How long a read, a store or a record waits at most for a quiet moment (``ClaimsFirst.quiet``).
+QUIET_WAIT_SECONDS = 0.05
 
-__all__ = ["STORE_CHUNK", "BatchFeed", "ClaimsFirst", "Unstored"]
+__all__ = ["QUIET_WAIT_SECONDS", "STORE_CHUNK", "BatchFeed", "ClaimsFirst", "Unstored"]
 
 
 class ClaimsFirst:
-    """Counts the claims under way; reads and records of the same job wait until there are none."""
+    """Keeps the database free for the next claim: reads, stores and records wait for a quiet moment.
 
-    def __init__(self) -> None:
+    Every request waits for its claim, one statement on the one database thread, so anything queued there just
+    before a claim delays a request. Quiet means no claim is under way and every request slot is sending (the
+    next claim can only come after a response), or no more requests will leave; in lockstep that is most of the
+    provider's latency. A wait for quiet is bounded by ``at_most`` seconds, so a job whose slots are not all busy
+    (its last batches, or one still storing its rows) still gets its writes done promptly.
+    """
+
+    def __init__(self, slots: int = 1) -> None:
+        self._slots = slots
         self._claiming = 0
-        self._idle = asyncio.Event()
+        self._sending = 0
+        self._over = False
+        self._idle = asyncio.Event()  # no claim under way
+        self._quiet = asyncio.Event()  # ... and no request about to leave
+        self._update()
+
+    def _update(self) -> None:
+        if self._claiming:
+            self._idle.clear()
+            self._quiet.clear()
+            return
         self._idle.set()
+        if self._sending >= self._slots or self._over:
+            self._quiet.set()
+        else:
+            self._quiet.clear()
 
     @contextlib.contextmanager
     def claiming(self) -> Iterator[None]:
         self._claiming += 1
-        self._idle.clear()
+        self._update()
         try:
             yield
         finally:
             self._claiming -= 1
-            if not self._claiming:
-                self._idle.set()
+            self._update()
+
+    @contextlib.contextmanager
+    def sending(self) -> Iterator[None]:
+        """Around a slot's request(s) to the provider."""
+        self._sending += 1
+        self._update()
+        try:
+            yield
+        finally:
+            self._sending -= 1
+            self._update()
+
+    def over(self) -> None:
+        """No more claims will be made (the job ran out of batches, or stops): nothing waits for quiet any more."""
+        self._over = True
+        self._update()
 
     async def after_claims(self) -> None:
         while self._claiming:
             await self._idle.wait()
+
+    async def quiet(self, at_most: float) -> None:
+        """Wait until no request is about to leave or ``at_most`` seconds have passed; then until no claim is
+        under way."""
+        if not self._quiet.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(at_most):
+                    await self._quiet.wait()
+        await self.after_claims()
 
 
 class BatchFeed:
@@ -74,6 +122,7 @@ class BatchFeed:
         batch = await self._batches.get()
         if batch is None:
             self._batches.put_nowait(None)  # passed on: every worker waiting gets it
+            self._claims.over()
             return None
         self._room.release()
         self._underway.set()
@@ -91,7 +140,7 @@ class BatchFeed:
         await self._underway.wait()  # the first request leaves before the database is busy storing
         try:
             for offset in range(0, len(rest.recipients), STORE_CHUNK):
-                await self._claims.after_claims()
+                await self._claims.quiet(QUIET_WAIT_SECONDS)
                 end = offset + STORE_CHUNK
                 chunk = Unstored(
                     rest.recipients[offset:end],
@@ -112,6 +161,8 @@ class BatchFeed:
         try:
             while True:
                 await self._room.acquire()
+                # Not held for a quiet moment like stores and records: a worker may be waiting for this batch,
+                # and a read of one batch costs a fraction of a millisecond.
                 await self._claims.after_claims()
                 batch = await self._db.jobs.read_ahead(self._job.id, self._batch_size, after)
                 if batch:

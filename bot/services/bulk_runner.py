@@ -37,7 +37,7 @@ from bot.providers.types import SmsProvider
 from bot.services.alerts import AlertService
 from bot.services.background import BackgroundTasks
 from bot.services.balance import BalanceService
-from bot.services.bulk_feed import BatchFeed, ClaimsFirst, Unstored
+from bot.services.bulk_feed import QUIET_WAIT_SECONDS, BatchFeed, ClaimsFirst, Unstored
 from bot.services.bulk_outcomes import outcomes_from_result
 from storage import (
     BulkJobRecord,
@@ -134,7 +134,11 @@ class JobRunner:
         self._reporter: ProgressReporter | None = None
         self._redirected_to: ProgressReporter | None = None
         self._reporting = asyncio.Lock()  # one reporter call at a time, so a redirect waits for the one in flight
-        self._claims = ClaimsFirst()  # a request waits for its claim: reads and records let claims go first
+        # A request waits for its claim: reads, stores and records let claims go first, at quiet moments.
+        self._claims = ClaimsFirst(concurrency)
+        self._recording: set[asyncio.Task[None]] = set()  # records handed to the background, not written yet
+        self._record_error: BaseException | None = None
+        self._no_more_records = asyncio.Event()  # a record failed: the workers stop
 
     @property
     def redirected(self) -> bool:
@@ -189,6 +193,8 @@ class JobRunner:
             async with asyncio.TaskGroup() as workers:
                 for _ in range(2 * self._concurrency):
                     workers.create_task(self._worker(job, feed))
+            self._claims.over()
+            await self._records_written()
             reading.cancel()  # a read changes nothing, so it may stop anywhere
             with contextlib.suppress(asyncio.CancelledError):
                 await reading
@@ -239,26 +245,23 @@ class JobRunner:
             await self._db.jobs.set_progress_message(job.id, message_id)
 
     async def _worker(self, job: BulkJobRecord, feed: BatchFeed) -> None:
-        while not (self.cancelled.is_set() or self.stopping.is_set()):
+        while not (self.cancelled.is_set() or self.stopping.is_set() or self._no_more_records.is_set()):
             async with self._in_flight:
                 waiting = await feed.next()
                 if waiting is None:
                     return
-                if self.cancelled.is_set() or self.stopping.is_set():
+                if self.cancelled.is_set() or self.stopping.is_set() or self._no_more_records.is_set():
                     return
                 # Claimed inside the slot, right before the request: a batch is in flight only when its request
                 # is about to leave, so a crash never marks unsent rows as "maybe sent".
                 batch = await self._claim(job, waiting)
                 if not batch.rows:
                     continue
-                outcomes, alert = await self._send_groups(job, batch)
-            # Recorded after the slot is free, so the next request leaves while this one is written down; the
-            # admins are told only once the rows are stored.
-            try:
-                await self._record(job, batch, outcomes)
-            finally:
-                if alert is not None:
-                    self._tell_admins(job, alert)
+                with self._claims.sending():
+                    outcomes, alert = await self._send_groups(job, batch)
+            # Recorded in the background at a quiet moment (``ClaimsFirst``): the worker takes its next batch at
+            # once. The admins are told only once the rows are stored.
+            self._record(job, batch, outcomes, alert)
             self._count(outcomes)
             if self._stop_reason is not None:
                 await self._stop_job(job, self._stop_reason)
@@ -297,15 +300,38 @@ class JobRunner:
         if batch.rows:
             await self._db.jobs.release_in_flight(batch)
 
-    async def _record(self, job: BulkJobRecord, batch: InFlightBatch, outcomes: Sequence[MessageOutcome]) -> None:
-        # Shielded and held: a shutdown that cancels this worker now must not leave rows the provider accepted
-        # in flight (they would become unknown and lose their provider ids); the write finishes anyway.
-        write = self._writes.spawn(self._record_after_claims(batch, outcomes), name=f"job-{job.id}-record")
-        await asyncio.shield(write)
+    def _record(
+        self, job: BulkJobRecord, batch: InFlightBatch, outcomes: Sequence[MessageOutcome], alert: _BatchAlert | None
+    ) -> None:
+        # Held by ``_writes``, not by the worker: a shutdown that cancels the worker must not leave rows the
+        # provider accepted in flight (they would become unknown and lose their provider ids). ``run`` waits for
+        # every record before it closes the job.
+        write = self._writes.spawn(self._record_then_tell(job, batch, outcomes, alert), name=f"job-{job.id}-record")
+        self._recording.add(write)
+        write.add_done_callback(self._recorded)
 
-    async def _record_after_claims(self, batch: InFlightBatch, outcomes: Sequence[MessageOutcome]) -> None:
-        await self._claims.after_claims()
-        await self._db.jobs.settle_in_flight(batch, outcomes)
+    def _recorded(self, write: asyncio.Task[None]) -> None:
+        self._recording.discard(write)
+        if not write.cancelled() and (error := write.exception()) is not None and self._record_error is None:
+            self._record_error = error  # the workers stop: nothing more goes out unrecorded
+            self._no_more_records.set()
+
+    async def _record_then_tell(
+        self, job: BulkJobRecord, batch: InFlightBatch, outcomes: Sequence[MessageOutcome], alert: _BatchAlert | None
+    ) -> None:
+        try:
+            await self._claims.quiet(QUIET_WAIT_SECONDS)
+            await self._db.jobs.settle_in_flight(batch, outcomes)
+        finally:
+            if alert is not None:
+                self._tell_admins(job, alert)
+
+    async def _records_written(self) -> None:
+        """Every record handed to the background so far is written; the first failure is raised."""
+        while self._recording:
+            await asyncio.wait(list(self._recording))
+        if self._record_error is not None:
+            raise self._record_error
 
     def _tell_admins(self, job: BulkJobRecord, alert: _BatchAlert) -> None:
         """In the background, outside the concurrency slot: a slow Telegram holds up neither sends nor writes."""
