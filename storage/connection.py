@@ -4,8 +4,8 @@ All tasks share a single SQLite connection, so a transaction is connection state
 while task A was between BEGIN and COMMIT, B's statement would land inside A's transaction (and be rolled back
 with it, or see A's uncommitted rows). An ``asyncio.Lock`` therefore guards transactions (a statement on its own
 waits while one is open), and the task that holds it may nest further ``transaction()`` blocks, which become
-savepoints. That is what lets a
-service write a change and its audit row atomically while each repository method opens its own transaction.
+savepoints. That is what lets a service write a change and its audit row atomically while each repository
+method opens its own transaction.
 
 ``BEGIN IMMEDIATE`` takes SQLite's write lock up front, so another process (``python -m bot notify``) waits
 on the busy timeout instead of failing halfway with "database is locked" when a read transaction upgrades.
