@@ -72,9 +72,9 @@ def _record_statement(count: int) -> str:
 
 def _record_parameters(outcomes: Sequence[MessageOutcome], now: str) -> builtins.list[Any]:
     values: builtins.list[Any] = [now]
-    for o in outcomes:
-        cost = None if o.cost is None else decimal_to_text(o.cost)
-        values += (o.message_id, o.status.value, o.provider_message_id, o.units, cost, o.error)
+    for message_id, status, provider_message_id, units, cost, error in outcomes:
+        cost_text = None if cost is None else decimal_to_text(cost)
+        values += (message_id, status.value, provider_message_id, units, cost_text, error)
     values.append(_ALLOWED_PAIRS)
     return values
 
@@ -164,7 +164,7 @@ class BatchOperations:
         ids = [row.id for row in rows]
         first, last = min(ids), max(ids)
         # The ids go as one JSON text: binding a hundred parameters holds the GIL far longer than one string.
-        claimed = await self._conn.write_one(
+        sql, params = (
             "INSERT INTO bulk_batches_in_flight (job_id, first_id, last_id, started_at) SELECT ?, ?, ?, ?"
             " WHERE (SELECT COUNT(*) FROM messages WHERE bulk_job_id = ? AND status = ?"
             " AND id BETWEEN ? AND ?) = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE id IN"
@@ -173,9 +173,23 @@ class BatchOperations:
             (job_id, first, last, self._conn.now_text(), job_id, _PENDING, first, last, len(set(ids)),
              "[" + ",".join(map(str, ids)) + "]", _PENDING, job_id),
         )  # fmt: skip
+        claimed = await self._conn.write_one(sql, params)
         if claimed:
             return InFlightBatch(list(rows), int(claimed[0][0]))
         return InFlightBatch(await self.start_sending(rows), None)
+
+    async def release_unsent(self, job_id: int, rows: Sequence[ClaimedRow]) -> None:
+        """Undo whatever a ``claim_in_flight`` of ``rows`` that was cut off did (its request never left): its
+        in-flight row goes, rows it marked ``sending`` go back to ``pending``. Harmless when it did nothing; runs
+        after it because the database thread takes statements in order."""
+        if not rows:
+            return
+        ids = [row.id for row in rows]
+        await self._conn.write_count(
+            "DELETE FROM bulk_batches_in_flight WHERE job_id = ? AND first_id = ? AND last_id = ?",
+            (job_id, min(ids), max(ids)),
+        )
+        await self.release_claim(ids)
 
     async def release_in_flight(self, batch: InFlightBatch) -> int:
         """The batch provably never left (its request was not sent): its rows stay or go back to ``pending``."""

@@ -247,17 +247,17 @@ class BulkJobRepository(BatchOperations):
         """Change the state; entering done/cancelled/failed stamps ``finished_at``, leaving them clears it."""
         now = self._conn.now_text()
         finished_at = now if state in FINAL_JOB_STATES else None
-        async with self._conn.transaction():
-            changed = await self._conn.execute(
-                "UPDATE bulk_jobs SET state = ?, updated_at = ?,"
-                " finished_at = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(finished_at, ?) END WHERE id = ?",
-                (state.value, now, finished_at, finished_at, job_id),
-            )
-            if not changed:
-                raise NotFoundError("bulk job", job_id)
-            record = await self.get(job_id)
-        assert record is not None  # updated just above, in this transaction
-        return record
+        # One statement (atomic on its own): a bulk job changes state at its start and end, right before its
+        # first request and right before its summary.
+        rows = await self._conn.write_one(
+            "UPDATE bulk_jobs SET state = ?, updated_at = ?,"
+            " finished_at = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(finished_at, ?) END WHERE id = ?"
+            f" RETURNING {_COLUMNS}",
+            (state.value, now, finished_at, finished_at, job_id),
+        )
+        if not rows:
+            raise NotFoundError("bulk job", job_id)
+        return job_from_row(rows[0])
 
     async def set_progress_message(self, job_id: int, message_id: int | None) -> None:
         """Remember the Telegram message showing the job's progress, so a resumed job edits the same one."""

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import Final, NamedTuple
 
 from storage.errors import InvalidTransitionError
 
@@ -122,9 +122,9 @@ class MessageRecord:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimedRow:
-    """A bulk job's row on its way to the provider: what the request needs."""
+class ClaimedRow(NamedTuple):
+    """A bulk job's row on its way to the provider: what the request needs. A named tuple: a bulk job builds
+    one per recipient, and a tuple is built in half the time of a frozen dataclass."""
 
     id: int
     recipient: str
@@ -145,9 +145,9 @@ class InFlightBatch:
     claim_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class MessageOutcome:
-    """What a provider said about one row; fields left None keep the value already stored."""
+class MessageOutcome(NamedTuple):
+    """What a provider said about one row; fields left None keep the value already stored. A named tuple: one
+    per recipient of a bulk job."""
 
     message_id: int
     status: MessageStatus

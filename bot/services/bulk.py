@@ -239,26 +239,28 @@ class BulkService:
                 store_first=first,
             )
             reserved = None if self._quotas is None else await self._quotas.reserve(draft.chat_id, draft.units)
-        await self._db.audit.record(
-            audit_actions.BULK,
-            actor_chat_id=draft.chat_id,
-            actor_user_id=draft.user_id,
-            target=f"job #{job.id}",
-            detail=f"{len(draft.recipients.valid)} recipients via {draft.provider.value}, "
-            f"{len(draft.recipients.refused)} refused, {len(draft.recipients.duplicates)} duplicates removed"
-            + (f", {len(draft.blocked)} blocked (opted out)" if draft.blocked else ""),
-            units=draft.units,
-        )
+            # In the job's transaction: the job and who asked for it are written together, and the first request
+            # does not wait for a second commit.
+            await self._db.audit.record(
+                audit_actions.BULK,
+                actor_chat_id=draft.chat_id,
+                actor_user_id=draft.user_id,
+                target=f"job #{job.id}",
+                detail=f"{len(draft.recipients.valid)} recipients via {draft.provider.value}, "
+                f"{len(draft.recipients.refused)} refused, {len(draft.recipients.duplicates)} duplicates removed"
+                + (f", {len(draft.blocked)} blocked (opted out)" if draft.blocked else ""),
+                units=draft.units,
+            )
         rest = None
         if len(draft.recipients.valid) > first:
             rest = Unstored(draft.recipients.valid[first:], None if texts is None else texts[first:])  # index 0
-        self._launch(job, reporter_for(job, "start"), rest)
+        self._launch(job, reporter_for(job, "start"), rest, fresh=True)
         if self._quotas is not None:
             await self._quotas.announce(reserved)
         return job
 
     def _launch(
-        self, job: BulkJobRecord, reporter: ProgressReporter, rest: Unstored | None = None
+        self, job: BulkJobRecord, reporter: ProgressReporter, rest: Unstored | None = None, *, fresh: bool = False
     ) -> asyncio.Task[JobTotals]:
         provider = self._providers.get(ProviderName(job.provider))
         runner = JobRunner(
@@ -275,7 +277,7 @@ class BulkService:
         if self._closing:
             # Started by a handler PTB let finish after the stop signal: its rows stay pending for the next start.
             runner.stopping.set()
-        task = asyncio.create_task(runner.run(job, reporter, rest), name=f"bulk-job-{job.id}")
+        task = asyncio.create_task(runner.run(job, reporter, rest, fresh=fresh), name=f"bulk-job-{job.id}")
         self._running[job.id] = (runner, task)
         self._chat_of[job.id] = job.chat_id
         task.add_done_callback(lambda finished: self._forget(job, runner, finished))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from storage import BulkJobRecord, ClaimedRow, Database, Unstored
 
@@ -83,14 +83,21 @@ class ClaimsFirst:
         while self._claiming:
             await self._idle.wait()
 
-    async def quiet(self, at_most: float) -> None:
-        """Wait until no request is about to leave or ``at_most`` seconds have passed; then until no claim is
-        under way."""
-        if not self._quiet.is_set():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(at_most):
-                    await self._quiet.wait()
+    @contextlib.asynccontextmanager
+    async def background(self, at_most: float, unless: asyncio.Event | None = None) -> AsyncIterator[None]:
+        """The turn of one read, store or record: at a quiet moment (no request about to leave; ``unless`` set,
+        or ``at_most`` seconds passed, end the wait), after the claims under way."""
+        if not self._quiet.is_set() and not (unless is not None and unless.is_set()):
+            waits = [asyncio.ensure_future(self._quiet.wait())]
+            if unless is not None:
+                waits.append(asyncio.ensure_future(unless.wait()))
+            try:
+                await asyncio.wait(waits, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
         await self.after_claims()
+        yield
 
 
 class BatchFeed:
@@ -117,9 +124,19 @@ class BatchFeed:
         self._batches: asyncio.Queue[list[ClaimedRow] | None] = asyncio.Queue()
         self._stored_more = asyncio.Event()  # another chunk of the rest was written
         self._underway = asyncio.Event()  # the first batch went to a worker, or there is none: store the rest
+        self._getters = 0  # workers waiting in ``next``
+        self._hungry = asyncio.Event()  # one of them found nothing queued: the next read must not wait
 
     async def next(self) -> list[ClaimedRow] | None:
-        batch = await self._batches.get()
+        if self._batches.empty():
+            self._hungry.set()
+        self._getters += 1
+        try:
+            batch = await self._batches.get()
+        finally:
+            self._getters -= 1
+            if not self._getters:
+                self._hungry.clear()
         if batch is None:
             self._batches.put_nowait(None)  # passed on: every worker waiting gets it
             self._claims.over()
@@ -140,14 +157,15 @@ class BatchFeed:
         await self._underway.wait()  # the first request leaves before the database is busy storing
         try:
             for offset in range(0, len(rest.recipients), STORE_CHUNK):
-                await self._claims.quiet(QUIET_WAIT_SECONDS)
                 end = offset + STORE_CHUNK
                 chunk = Unstored(
                     rest.recipients[offset:end],
                     None if rest.texts is None else rest.texts[offset:end],
                     rest.start + offset,
                 )
-                if not await self._db.jobs.add_recipients(self._job, chunk, last=end >= len(rest.recipients)):
+                async with self._claims.background(QUIET_WAIT_SECONDS):
+                    stored = await self._db.jobs.add_recipients(self._job, chunk, last=end >= len(rest.recipients))
+                if not stored:
                     return  # cancelled meanwhile: what was never stored is never sent
                 self._stored_more.set()
         except Exception:
@@ -161,10 +179,9 @@ class BatchFeed:
         try:
             while True:
                 await self._room.acquire()
-                # Not held for a quiet moment like stores and records: a worker may be waiting for this batch,
-                # and a read of one batch costs a fraction of a millisecond.
-                await self._claims.after_claims()
-                batch = await self._db.jobs.read_ahead(self._job.id, self._batch_size, after)
+                # At a quiet moment like stores and records, unless a worker is waiting for a batch.
+                async with self._claims.background(QUIET_WAIT_SECONDS, unless=self._hungry):
+                    batch = await self._db.jobs.read_ahead(self._job.id, self._batch_size, after)
                 if batch:
                     after = batch[-1].id
                     self._batches.put_nowait(batch)

@@ -15,17 +15,13 @@ from storage import ClaimedRow, MessageOutcome, MessageStatus
 def outcomes_from_result(batch: Sequence[ClaimedRow], result: SendResult, segments: int) -> list[MessageOutcome]:
     """Turn one batch answer into row outcomes, spreading the provider's units and cost over accepted rows."""
     by_recipient = {outcome.recipient: outcome for outcome in result.outcomes}
-    accepted_rows = [
-        row
-        for row in batch
-        if (o := by_recipient.get(row.recipient)) is not None and o.state is RecipientState.ACCEPTED
-    ]
-    units = _spread_units(result.units, len(accepted_rows), segments)
-    costs = _spread_cost(result.cost, len(accepted_rows))
-    share = {row.id: index for index, row in enumerate(accepted_rows)}
+    found = [by_recipient.get(row.recipient) for row in batch]
+    accepted = sum(1 for o in found if o is not None and o.state is RecipientState.ACCEPTED)
+    units = _spread_units(result.units, accepted, segments)
+    costs = _spread_cost(result.cost, accepted)
     outcomes = []
-    for row in batch:
-        outcome = by_recipient.get(row.recipient)
+    share = 0  # the accepted rows take the spread units and cost in order
+    for row, outcome in zip(batch, found, strict=True):
         if outcome is None or outcome.state is RecipientState.UNKNOWN:
             reason = (outcome.error if outcome else None) or "the provider's answer did not mention it"
             outcomes.append(MessageOutcome(row.id, MessageStatus.UNKNOWN, error=reason))
@@ -34,16 +30,9 @@ def outcomes_from_result(batch: Sequence[ClaimedRow], result: SendResult, segmen
                 MessageOutcome(row.id, MessageStatus.FAILED, error=outcome.error or "refused by the provider")
             )
         else:
-            index = share[row.id]
-            outcomes.append(
-                MessageOutcome(
-                    row.id,
-                    MessageStatus.SENT,
-                    provider_message_id=outcome.provider_message_id,
-                    units=units[index],
-                    cost=None if costs is None else costs[index],
-                )
-            )
+            cost = None if costs is None else costs[share]
+            outcomes.append(MessageOutcome(row.id, MessageStatus.SENT, outcome.provider_message_id, units[share], cost))
+            share += 1
     return outcomes
 
 

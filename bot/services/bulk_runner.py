@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 SUMMARY_FAILURES = 100
 _INTERRUPTED = "interrupted while sending"
+_COUNTED_AS = {MessageStatus.SENT: "sent", MessageStatus.FAILED: "failed"}  # anything else counts as unknown
 # Errors that will fail every later batch the same way: stop instead of hammering the provider.
 _ACCOUNT_ERRORS = (AuthenticationError, PermissionDeniedError, InsufficientCreditError, InvalidSenderIdError)
 
@@ -125,8 +126,6 @@ class JobRunner:
         self.stopping = asyncio.Event()  # the bot shuts down: the rest stays pending and resumes later
         self.finishing = False  # every row settled; the summary is on its way
         self._stopped_by: str | None = None
-        # Requests in flight at once; twice as many workers wait on it so a freed slot is taken at once.
-        self._in_flight = asyncio.Semaphore(concurrency)
         self._stop_reason: str | None = None
         self._counts = {"sent": 0, "failed": 0, "unknown": 0, "remaining": 0}
         self._done_this_run = 0
@@ -161,11 +160,17 @@ class JobRunner:
             if reporter is not None:
                 await self._safely(call(reporter))
 
-    async def run(self, job: BulkJobRecord, reporter: ProgressReporter, rest: Unstored | None = None) -> JobTotals:
-        """Send the job's pending rows; ``rest``: recipients ``create`` did not store yet, stored meanwhile."""
+    async def run(
+        self, job: BulkJobRecord, reporter: ProgressReporter, rest: Unstored | None = None, *, fresh: bool = False
+    ) -> JobTotals:
+        """Send the job's pending rows; ``rest``: recipients ``create`` did not store yet, stored meanwhile.
+        ``fresh``: the job was just created, so every recipient is pending (no need to count the rows)."""
         self._reporter = reporter
         await self._db.jobs.set_state(job.id, JobState.RUNNING)
-        start_totals = await self._db.jobs.totals(job.id)
+        if fresh:
+            start_totals = JobTotals(pending=job.total_recipients - (0 if rest is None else len(rest.recipients)))
+        else:
+            start_totals = await self._db.jobs.totals(job.id)
         self._counts = {
             "sent": start_totals.accepted,
             "failed": start_totals.failed,
@@ -191,7 +196,7 @@ class JobRunner:
         try:
             # A task group: if one worker fails, the others are cancelled instead of sending on unsupervised.
             async with asyncio.TaskGroup() as workers:
-                for _ in range(2 * self._concurrency):
+                for _ in range(self._concurrency):
                     workers.create_task(self._worker(job, feed))
             self._claims.over()
             await self._records_written()
@@ -245,37 +250,41 @@ class JobRunner:
             await self._db.jobs.set_progress_message(job.id, message_id)
 
     async def _worker(self, job: BulkJobRecord, feed: BatchFeed) -> None:
-        while not (self.cancelled.is_set() or self.stopping.is_set() or self._no_more_records.is_set()):
-            async with self._in_flight:
-                waiting = await feed.next()
-                if waiting is None:
-                    return
-                if self.cancelled.is_set() or self.stopping.is_set() or self._no_more_records.is_set():
-                    return
-                # Claimed inside the slot, right before the request: a batch is in flight only when its request
-                # is about to leave, so a crash never marks unsent rows as "maybe sent".
-                batch = await self._claim(job, waiting)
-                if not batch.rows:
-                    continue
-                with self._claims.sending():
-                    outcomes, alert = await self._send_groups(job, batch)
-            # Recorded in the background at a quiet moment (``ClaimsFirst``): the worker takes its next batch at
-            # once. The admins are told only once the rows are stored.
+        """One request slot: one batch at a time, from the claim to the answer; ``BULK_CONCURRENCY`` of them run.
+
+        The worker goes straight from an answer to its next claim: its record goes to the background, so the
+        slot is never handed from one task to another (a turn of the event loop per request)."""
+        while not self._halted():
+            waiting = await feed.next()
+            if waiting is None or self._halted():
+                return
+            # Claimed right before the request: a batch is in flight only when its request is about to leave, so
+            # a crash never marks unsent rows as "maybe sent".
+            batch = await self._claim(job, waiting)
+            if not batch.rows:
+                continue
+            with self._claims.sending():
+                outcomes, alert = await self._send_groups(job, batch)
+            # Recorded in the background at a quiet moment (``ClaimsFirst``); the admins are told only once the
+            # rows are stored.
             self._record(job, batch, outcomes, alert)
             self._count(outcomes)
             if self._stop_reason is not None:
                 await self._stop_job(job, self._stop_reason)
 
+    def _halted(self) -> bool:
+        return self.cancelled.is_set() or self.stopping.is_set() or self._no_more_records.is_set()
+
     async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow]) -> InFlightBatch:
-        """Clear a batch read ahead to leave (one small statement). A worker cancelled while the claim runs
-        (shutdown) never gets the rows, so they never leave: they stay ``pending`` instead of turning
-        "maybe sent" after a restart."""
+        """Clear a batch read ahead to leave (one small statement, awaited in this task: no extra turns of the
+        event loop). A worker cancelled while the claim runs (shutdown) never gets the rows, so they never leave:
+        whatever the statement did is undone by a release queued behind it, and they stay ``pending`` instead
+        of turning "maybe sent" after a restart."""
         with self._claims.claiming():
-            claim = asyncio.ensure_future(self._db.jobs.claim_in_flight(job.id, rows))
             try:
-                return await asyncio.shield(claim)
+                return await self._db.jobs.claim_in_flight(job.id, rows)
             except asyncio.CancelledError:
-                self._writes.spawn(self._release(claim), name=f"job-{job.id}-release")
+                self._writes.spawn(self._db.jobs.release_unsent(job.id, rows), name=f"job-{job.id}-release")
                 raise
 
     async def _fail_late_rows(self, job: BulkJobRecord, reason: str) -> None:
@@ -294,11 +303,6 @@ class JobRunner:
             await self._db.jobs.release_in_flight(batch)  # the recorded rows are no longer pending: only the rest
         else:
             await self._db.jobs.release_claim([row.id for row in never_sent])
-
-    async def _release(self, claim: asyncio.Future[InFlightBatch]) -> None:
-        batch = await claim
-        if batch.rows:
-            await self._db.jobs.release_in_flight(batch)
 
     def _record(
         self, job: BulkJobRecord, batch: InFlightBatch, outcomes: Sequence[MessageOutcome], alert: _BatchAlert | None
@@ -320,8 +324,8 @@ class JobRunner:
         self, job: BulkJobRecord, batch: InFlightBatch, outcomes: Sequence[MessageOutcome], alert: _BatchAlert | None
     ) -> None:
         try:
-            await self._claims.quiet(QUIET_WAIT_SECONDS)
-            await self._db.jobs.settle_in_flight(batch, outcomes)
+            async with self._claims.background(QUIET_WAIT_SECONDS):
+                await self._db.jobs.settle_in_flight(batch, outcomes)
         finally:
             if alert is not None:
                 self._tell_admins(job, alert)
@@ -419,13 +423,10 @@ class JobRunner:
             self._counts["remaining"] -= failed
 
     def _count(self, outcomes: Sequence[MessageOutcome]) -> None:
+        counts = self._counts
         for outcome in outcomes:
-            key = {
-                MessageStatus.SENT: "sent",
-                MessageStatus.FAILED: "failed",
-            }.get(outcome.status, "unknown")
-            self._counts[key] += 1
-        self._counts["remaining"] -= len(outcomes)
+            counts[_COUNTED_AS.get(outcome.status, "unknown")] += 1
+        counts["remaining"] -= len(outcomes)
         self._done_this_run += len(outcomes)
 
     def progress(self) -> Progress:
