@@ -43,7 +43,7 @@ _ALLOWED_PAIRS = "|" + "".join(
 # Six parameters per outcome, well under SQLite's limit on parameters per statement.
 _OUTCOMES_PER_STATEMENT = 2000
 # The pending rows a leftover in-flight batch covers: the rows of a request that may have left.
-_COVERED = (
+COVERED = (
     "messages.status = 'pending' AND EXISTS (SELECT 1 FROM bulk_batches_in_flight b WHERE b.job_id ="
     " messages.bulk_job_id AND messages.id BETWEEN b.first_id AND b.last_id)"
 )
@@ -147,7 +147,7 @@ class BatchOperations:
         """
         rows = await self._conn.fetch_all(
             "SELECT id, recipient, body, segments FROM messages"
-            " WHERE bulk_job_id = ? AND status = ? AND id > ? ORDER BY id LIMIT ?",
+            f" WHERE bulk_job_id = ? AND status = ? AND id > ? AND {NOT_IN_FLIGHT} ORDER BY id LIMIT ?",
             (job_id, _PENDING, after_id, size),
         )
         return [ClaimedRow(int(row[0]), str(row[1]), str(row[2]), int(row[3])) for row in rows]
@@ -169,9 +169,12 @@ class BatchOperations:
             " WHERE (SELECT COUNT(*) FROM messages WHERE bulk_job_id = ? AND status = ?"
             " AND id BETWEEN ? AND ?) = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE id IN"
             " (SELECT value FROM json_each(?)) AND (status != ? OR bulk_job_id IS NOT ?"
-            " OR recipient IN (SELECT number FROM blocked_numbers))) RETURNING id",
+            " OR recipient IN (SELECT number FROM blocked_numbers)))"
+            # Never over rows another batch has in flight (e.g. one whose record failed: maybe sent).
+            " AND NOT EXISTS (SELECT 1 FROM bulk_batches_in_flight WHERE job_id = ? AND first_id <= ?"
+            " AND last_id >= ?) RETURNING id",
             (job_id, first, last, self._conn.now_text(), job_id, _PENDING, first, last, len(set(ids)),
-             "[" + ",".join(map(str, ids)) + "]", _PENDING, job_id),
+             "[" + ",".join(map(str, ids)) + "]", _PENDING, job_id, job_id, last, first),
         )  # fmt: skip
         claimed = await self._conn.write_one(sql, params)
         if claimed:
@@ -220,7 +223,8 @@ class BatchOperations:
                 "UPDATE messages SET"
                 " status = CASE WHEN recipient IN (SELECT number FROM blocked_numbers) THEN ? ELSE ? END,"
                 " error = CASE WHEN recipient IN (SELECT number FROM blocked_numbers) THEN ? ELSE error END,"
-                f" updated_at = ? WHERE status = ? AND id IN ({placeholders(len(chunk))}) RETURNING id, status",
+                f" updated_at = ? WHERE status = ? AND id IN ({placeholders(len(chunk))}) AND {NOT_IN_FLIGHT}"
+                " RETURNING id, status",
                 (_CANCELLED, _SENDING, BLOCKED_ERROR, now, _PENDING, *chunk),
             )
             sending.update(int(row[0]) for row in changed if row[1] == _SENDING)
@@ -290,7 +294,7 @@ class BatchOperations:
         in flight belong to a bot that is still running.
         """
         now = self._conn.now_text()
-        in_flight = f"(messages.status = ? OR ({_COVERED}))"
+        in_flight = f"(messages.status = ? OR ({COVERED}))"
         async with self._conn.transaction():
             rows = await self._conn.fetch_all(
                 f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {in_flight} ORDER BY id", (_SENDING,)

@@ -109,9 +109,11 @@ class SharedConnection:
         does not hold the lock while it runs, so a bulk job's claim does not queue behind the whole round trip of
         a read or a record (only behind its few hundred microseconds in SQLite).
         """
-        if self._owned_here() or not self._lock.locked():
+        if self._owned_here() or not (self._lock.locked() or self._conn.in_transaction):
             yield
         else:
+            # A transaction is open (or one was left open and the caller rolls it back first): take the lock,
+            # so nothing another task queues can land in between.
             async with self._lock:
                 yield
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from storage import unstored as unstored_table
-from storage.batches import NOT_IN_FLIGHT, BatchOperations
+from storage.batches import COVERED, NOT_IN_FLIGHT, BatchOperations
 from storage.codec import (
     check_page,
     optional_text_to_time,
@@ -273,26 +273,19 @@ class BulkJobRepository(BatchOperations):
         """Counts per status, units and cost, from the rows. Cost is summed as Decimal, never as REAL."""
         if await self.get(job_id) is None:  # jobs are never deleted, so no transaction is needed
             raise NotFoundError("bulk job", job_id)
-        # Few distinct costs per status (a unit price times segments), so grouping by cost stays small.
+        # Few distinct costs per status (a unit price times segments), so grouping by cost stays small. Pending
+        # rows of a batch whose request may have left are shown as what they are: being sent (one statement, so
+        # a record or a claim in between cannot make the counts disagree).
         rows = await self._conn.fetch_all(
-            "SELECT status, cost, COUNT(*) AS n, TOTAL(units) AS units FROM messages"
-            " WHERE bulk_job_id = ? GROUP BY status, cost",
-            (job_id,),
+            f"SELECT CASE WHEN {COVERED} THEN ? ELSE status END AS shown, cost, COUNT(*) AS n,"
+            " TOTAL(units) AS units FROM messages WHERE bulk_job_id = ? GROUP BY shown, cost",
+            (MessageStatus.SENDING.value, job_id),
         )
         counts: defaultdict[str, int] = defaultdict(int)
-        # Pending rows of a batch whose request may have left are shown as what they are: being sent.
-        covered = await self._conn.fetch_one(
-            "SELECT COUNT(*) FROM bulk_batches_in_flight b JOIN messages m ON m.bulk_job_id = b.job_id"
-            " AND m.status = ? AND m.id BETWEEN b.first_id AND b.last_id WHERE b.job_id = ?",
-            (_PENDING, job_id),
-        )
-        in_flight = 0 if covered is None else int(covered[0])
-        counts[_PENDING] -= in_flight
-        counts[MessageStatus.SENDING.value] += in_flight
         units = 0
         cost: Decimal | None = None
         for row in rows:
-            counts[row["status"]] += row["n"]
+            counts[row["shown"]] += row["n"]
             units += int(row["units"])
             amount = text_to_decimal(row["cost"])
             if amount is not None:
@@ -354,6 +347,15 @@ class BulkJobRepository(BatchOperations):
                 raise NotFoundError("bulk job", job_id)
             if request_key is not None and requested_by is not None:
                 await claim_request(self._conn, request_key, requested_by, bulk_job_id=job_id)
+            # An in-flight row left over only by a failed write covers no pending row: it goes, so the rows
+            # requeued in its range are read again. One that still covers pending rows (maybe sent) stays.
+            await self._conn.execute(
+                "DELETE FROM bulk_batches_in_flight WHERE job_id = ? AND NOT EXISTS (SELECT 1 FROM messages"
+                " WHERE messages.bulk_job_id = bulk_batches_in_flight.job_id"
+                " AND messages.id BETWEEN bulk_batches_in_flight.first_id AND bulk_batches_in_flight.last_id"
+                " AND messages.status = ?)",
+                (job_id, _PENDING),
+            )
             rows = await self._conn.fetch_all(
                 f"SELECT id FROM messages WHERE bulk_job_id = ? AND status IN ({placeholders(len(requeueable))})"
                 " ORDER BY id",

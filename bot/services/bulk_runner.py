@@ -195,11 +195,15 @@ class JobRunner:
         reading = asyncio.create_task(feed.read_ahead(storing), name=f"job-{job.id}-read-ahead")
         try:
             # A task group: if one worker fails, the others are cancelled instead of sending on unsupervised.
-            async with asyncio.TaskGroup() as workers:
-                for _ in range(self._concurrency):
-                    workers.create_task(self._worker(job, feed))
-            self._claims.over()
-            await self._records_written()
+            try:
+                async with asyncio.TaskGroup() as workers:
+                    for _ in range(self._concurrency):
+                        workers.create_task(self._worker(job, feed))
+            finally:
+                self._claims.over()
+                # Also when a worker failed: the job leaves the running ones only once what went out is recorded
+                # (the writes themselves are held by ``_writes`` and finish even if this wait is cut).
+                await self._records_written()
             reading.cancel()  # a read changes nothing, so it may stop anywhere
             with contextlib.suppress(asyncio.CancelledError):
                 await reading
@@ -310,14 +314,18 @@ class JobRunner:
         # Held by ``_writes``, not by the worker: a shutdown that cancels the worker must not leave rows the
         # provider accepted in flight (they would become unknown and lose their provider ids). ``run`` waits for
         # every record before it closes the job.
-        write = self._writes.spawn(self._record_then_tell(job, batch, outcomes, alert), name=f"job-{job.id}-record")
+        self._track(
+            self._writes.spawn(self._record_then_tell(job, batch, outcomes, alert), name=f"job-{job.id}-record")
+        )
+
+    def _track(self, write: asyncio.Task[None]) -> None:
         self._recording.add(write)
         write.add_done_callback(self._recorded)
 
     def _recorded(self, write: asyncio.Task[None]) -> None:
         self._recording.discard(write)
         if not write.cancelled() and (error := write.exception()) is not None and self._record_error is None:
-            self._record_error = error  # the workers stop: nothing more goes out unrecorded
+            self._record_error = error  # the workers stop (batches already claimed still go out, then stop)
             self._no_more_records.set()
 
     async def _record_then_tell(
@@ -380,7 +388,7 @@ class JobRunner:
                 maybe_sent = [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=_INTERRUPTED) for row in rows]
                 later = [row for _, left in items[index + 1 :] for row in left]
                 settle = self._settle_interrupted(batch, outcomes + maybe_sent, later)
-                self._writes.spawn(settle, name=f"job-{job.id}-settle")
+                self._track(self._writes.spawn(settle, name=f"job-{job.id}-settle"))
                 raise
             outcomes += sent
             if alert is not None:

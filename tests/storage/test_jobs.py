@@ -14,6 +14,7 @@ import pytest
 
 from storage import (
     Database,
+    InFlightBatch,
     JobState,
     MessageOutcome,
     MessageStatus,
@@ -642,3 +643,30 @@ async def test_a_batch_that_never_left_is_released_and_cancel_and_fail_leave_bat
     await db.jobs.settle_in_flight(out2, [MessageOutcome(rows2[0].id, MessageStatus.SENT)])
     assert (await db.jobs.totals(job.id)).sent == 2 and (await db.jobs.totals(job2.id)).sent == 1
     assert await _in_flight_rows(db) == []
+
+
+async def test_rows_left_in_flight_by_a_failed_record_are_never_read_or_claimed_again_until_the_restart(
+    db: Database,
+) -> None:
+    """Review finding: a batch whose record failed stays pending under its in-flight row; a /retry of the job in
+    the same process must not send it again (it may have gone out): it becomes unknown at the next start."""
+    job = await db.jobs.create(a_job(), numbers(6))
+    rows = await db.jobs.read_ahead(job.id, 6)
+    await db.jobs.claim_in_flight(job.id, rows[:2])  # sent; its record then failed: still pending, covered
+    stale = await db.jobs.claim_in_flight(job.id, rows[2:4])
+    await db.jobs.record_outcomes([MessageOutcome(row.id, MessageStatus.FAILED, error="x") for row in rows[2:4]])
+    assert stale.claim_id is not None  # recorded, but its in-flight row was not deleted (a failed write)
+
+    assert await db.jobs.requeue_failed_and_unknown(job.id) == 2
+
+    assert [(job_id, first, last) for job_id, first, last in await _in_flight_rows(db)] == [
+        (job.id, rows[0].id, rows[1].id)  # the stale one went with the retry; the one over pending rows stayed
+    ]
+    assert [row.id for row in await db.jobs.read_ahead(job.id, 10)] == [row.id for row in rows[2:]]
+    again = await db.jobs.claim_in_flight(job.id, rows[:2])
+    assert again == InFlightBatch([], None)  # neither a second in-flight row over them nor a `sending` mark
+    assert (await db.jobs.totals(job.id)).sending == 2
+
+    stuck = await db.jobs.mark_stuck_sending_unknown("maybe sent")  # the next start
+
+    assert [row.id for row in stuck] == [rows[0].id, rows[1].id]
