@@ -197,7 +197,7 @@ class BatchOperations:
     async def release_in_flight(self, batch: InFlightBatch) -> int:
         """The batch provably never left (its request was not sent): its rows stay or go back to ``pending``."""
         if batch.claim_id is not None:
-            await self._conn.write_count("DELETE FROM bulk_batches_in_flight WHERE id = ?", (batch.claim_id,))
+            await self._drop_in_flight(batch.claim_id)
             return len(batch.rows)
         return await self.release_claim([row.id for row in batch.rows])
 
@@ -209,8 +209,11 @@ class BatchOperations:
         rejected = await self.record_outcomes(outcomes)
         if batch.claim_id is not None:
             # A crash between the two leaves the in-flight row over rows that are no longer pending: harmless.
-            await self._conn.write_count("DELETE FROM bulk_batches_in_flight WHERE id = ?", (batch.claim_id,))
+            await self._drop_in_flight(batch.claim_id)
         return rejected
+
+    async def _drop_in_flight(self, claim_id: int) -> None:
+        await self._conn.write_count("DELETE FROM bulk_batches_in_flight WHERE id = ?", (claim_id,))
 
     async def start_sending(self, rows: Sequence[ClaimedRow]) -> builtins.list[ClaimedRow]:
         """The claim: the given rows still ``pending`` become ``sending`` in one statement (primary-key lookups);

@@ -1,8 +1,8 @@
 """The opt-out blocklist: numbers that asked not to be texted, with who blocked them, when and why.
 
 Numbers arrive normalised (``254XXXXXXXXX``, see ``bot.phone``); this module stores and compares them as given.
-The bulk path does not read this table through here: ``claim_batch`` (``storage/batches.py``) joins it in SQL so
-a number blocked while a job runs is skipped by every batch claimed after.
+The bulk path does not read this table through here: its claims (``storage/batches.py``) look it up in SQL so a
+number blocked while a job runs is skipped by every batch claimed after.
 """
 
 from __future__ import annotations
