@@ -156,15 +156,16 @@ class BatchOperations:
         """The claim, right before a request leaves: only the returned rows may be sent.
 
         Fast path, one small statement: an in-flight row for the batch's id range, written only if exactly the
-        given rows are the job's pending rows in that range and none of their numbers is blocked. Otherwise (a
-        row was cancelled, failed or blocked since it was read) each row is claimed by ``start_sending``.
+        given rows are the job's pending rows in that range, none of their numbers is blocked and no other batch in
+        flight overlaps it. Otherwise (a row was cancelled, failed or blocked since it was read) each row is claimed
+        by ``start_sending``, which never takes a row another batch has in flight.
         """
         if not rows:
             return InFlightBatch([], None)
         ids = [row.id for row in rows]
         first, last = min(ids), max(ids)
         # The ids go as one JSON text: binding a hundred parameters holds the GIL far longer than one string.
-        sql, params = (
+        claimed = await self._conn.write_one(
             "INSERT INTO bulk_batches_in_flight (job_id, first_id, last_id, started_at) SELECT ?, ?, ?, ?"
             " WHERE (SELECT COUNT(*) FROM messages WHERE bulk_job_id = ? AND status = ?"
             " AND id BETWEEN ? AND ?) = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE id IN"
@@ -176,7 +177,6 @@ class BatchOperations:
             (job_id, first, last, self._conn.now_text(), job_id, _PENDING, first, last, len(set(ids)),
              "[" + ",".join(map(str, ids)) + "]", _PENDING, job_id, job_id, last, first),
         )  # fmt: skip
-        claimed = await self._conn.write_one(sql, params)
         if claimed:
             return InFlightBatch(list(rows), int(claimed[0][0]))
         return InFlightBatch(await self.start_sending(rows), None)
