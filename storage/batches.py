@@ -42,15 +42,14 @@ _ALLOWED_PAIRS = "|" + "".join(
 )
 # Six parameters per outcome, well under SQLite's limit on parameters per statement.
 _OUTCOMES_PER_STATEMENT = 2000
-# The pending rows a leftover in-flight batch covers: the rows of a request that may have left.
-COVERED = (
-    "messages.status = 'pending' AND EXISTS (SELECT 1 FROM bulk_batches_in_flight b WHERE b.job_id ="
-    " messages.bulk_job_id AND messages.id BETWEEN b.first_id AND b.last_id)"
-)
-NOT_IN_FLIGHT = (
-    "NOT EXISTS (SELECT 1 FROM bulk_batches_in_flight b WHERE b.job_id = messages.bulk_job_id"
+# Whether a message row lies in the id range of a batch of its job that is in flight.
+_IN_A_BATCH_IN_FLIGHT = (
+    "EXISTS (SELECT 1 FROM bulk_batches_in_flight b WHERE b.job_id = messages.bulk_job_id"
     " AND messages.id BETWEEN b.first_id AND b.last_id)"
 )
+# The pending rows a leftover in-flight batch covers: the rows of a request that may have left.
+COVERED = f"messages.status = 'pending' AND {_IN_A_BATCH_IN_FLIGHT}"
+NOT_IN_FLIGHT = f"NOT {_IN_A_BATCH_IN_FLIGHT}"
 
 
 def _record_statement(count: int) -> str:

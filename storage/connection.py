@@ -157,20 +157,24 @@ class SharedConnection:
         job (claim a batch, record a batch) cost one round trip to the database thread instead of four. Execute
         and fetch are one call to that thread: a cancelled caller cannot leave the statement half-stepped.
         """
-        async with self._turn():
-            if not self._owned_here() and self._conn.in_transaction:
-                # Nobody owns a transaction, yet one is open: never let this write disappear into it.
-                await self._rollback()
+        async with self._on_its_own():
             return list(await self._conn.execute_fetchall(sql, params))
 
     async def write_count(self, sql: str, params: Params = ()) -> int:
         """Like ``write_one`` for a statement without RETURNING: returns how many rows it changed (no rows are
         built in Python, which matters for the per-batch writes of a bulk job)."""
-        async with self._turn():
-            if not self._owned_here() and self._conn.in_transaction:
-                await self._rollback()
+        async with self._on_its_own():
             cursor = await self._conn.execute(sql, params)
             return cursor.rowcount
+
+    @contextlib.asynccontextmanager
+    async def _on_its_own(self) -> AsyncIterator[None]:
+        """The turn of a write that must be atomic on its own (``write_one``, ``write_count``)."""
+        async with self._turn():
+            if not self._owned_here() and self._conn.in_transaction:
+                # Nobody owns a transaction, yet one is open: never let this write disappear into it.
+                await self._rollback()
+            yield
 
     async def close(self) -> None:
         if self._owned_here():

@@ -1,8 +1,8 @@
 """What feeds a bulk job's workers: its rows stored while it sends, and its next batches read ahead.
 
 A read changes nothing: batches waiting here are still ``pending`` in the database, so a crash, a cancel or a
-shutdown while they wait loses nothing and sends nothing twice; the claim is ``start_sending``, made by a worker
-right before its request leaves. Claims go to the database before reads and records (``ClaimsFirst``): a
+shutdown while they wait loses nothing and sends nothing twice; the claim is ``claim_in_flight``, made by a
+worker right before its request leaves. Claims go to the database before reads and records (``ClaimsFirst``): a
 request waits for its claim, nothing waits for a read or a record, and those wait for a quiet moment.
 """
 
@@ -17,7 +17,7 @@ from storage import BulkJobRecord, ClaimedRow, Database, Unstored
 # A large job's rows are stored this many per transaction while its first batches go out; each transaction
 # holds the database for a few milliseconds only.
 STORE_CHUNK = 2_000
-# How long a read, a store or a record waits at most for a quiet moment (``ClaimsFirst.quiet``).
+# How long a read, a store or a record waits at most for a quiet moment (``ClaimsFirst.background``).
 QUIET_WAIT_SECONDS = 0.05
 
 __all__ = ["QUIET_WAIT_SECONDS", "STORE_CHUNK", "BatchFeed", "ClaimsFirst", "Unstored"]
