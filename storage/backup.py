@@ -107,6 +107,7 @@ def backup_database(
                 source.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the snapshot starts here
                 source.backup(copy, pages=step_pages, sleep=pause, progress=progress)
                 source.execute("COMMIT")
+                _claims_ahead_may_have_left(copy)
                 # One self-contained file: no -wal beside it to lose when the backup is copied elsewhere.
                 copy.execute("PRAGMA journal_mode = DELETE").fetchone()
                 integrity = _integrity(copy)
@@ -197,6 +198,15 @@ def _connect(path: Path, *, read_only: bool = False) -> Iterator[sqlite3.Connect
         yield conn
     finally:
         conn.close()
+
+
+def _claims_ahead_may_have_left(copy: sqlite3.Connection) -> None:
+    """A batch claimed ahead has left only if the departure log beside the live file says so, and the log is
+    not part of the backup: in the copy every batch in flight counts as maybe sent, so a restore turns its rows
+    ``unknown`` instead of sending them again."""
+    columns = {row[1] for row in copy.execute("PRAGMA table_info(bulk_batches_in_flight)")}
+    if "ahead" in columns:
+        copy.execute("UPDATE bulk_batches_in_flight SET ahead = 0 WHERE ahead = 1")
 
 
 def _integrity(conn: sqlite3.Connection) -> str:

@@ -1,13 +1,15 @@
 """The life of a bulk job's rows in batches: cleared to leave before the provider is called, settled after.
 
-Right before a batch's request leaves, one row in ``bulk_batches_in_flight`` says "the pending rows of this job
-between these ids may have left" (``claim_in_flight``, after checking in the same statement that exactly the
-batch's rows are pending there and none is blocked); its outcomes are recorded in one statement after, and the
-row is deleted. When the check fails (a row was cancelled or blocked since it was read) each row is marked
-``sending`` instead (``start_sending``). So after a crash every row is either untouched (``pending`` and not
-covered: resumed), in flight (``sending``, or pending under a leftover in-flight row: becomes ``unknown`` at
-start-up, never resent silently) or settled. Each outcome is checked against the transition rules in SQL, so a
-late "sent" never overwrites a "delivered".
+Before a batch's request leaves, one row in ``bulk_batches_in_flight`` says "the pending rows of this job
+between these ids may leave" (``claim_ahead`` while the worker's previous request is out, or ``claim_in_flight``
+right before the request; both check in the same statement that exactly the batch's rows are pending there and
+none is blocked); a claimed-ahead batch has left once ``departing`` wrote its line in the departure log
+(``departures.py``). Its outcomes are recorded in one statement after, and the row is deleted. When the check
+fails (a row was cancelled or blocked since it was read) each row is marked ``sending`` instead
+(``start_sending``). So after a crash every row is either untouched (``pending`` and not covered, or covered by
+a claim ahead that never departed: resumed), in flight (``sending``, or pending under a leftover row that may
+have left: becomes ``unknown`` at start-up, never resent silently) or settled. Each outcome is checked against
+the transition rules in SQL, so a late "sent" never overwrites a "delivered".
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from storage.codec import chunks, decimal_to_text, placeholders, text_to_time
 from storage.connection import SharedConnection
+from storage.departures import Departure, DepartureLog
 from storage.messages import MESSAGE_COLUMNS, message_from_row
 from storage.models import (
     ALLOWED_TRANSITIONS,
@@ -82,6 +85,7 @@ class BatchOperations:
     """The batch half of ``BulkJobRepository`` (which inherits it); kept apart to keep each module to one job."""
 
     _conn: SharedConnection
+    _departures: DepartureLog
 
     async def next_pending_batch(self, job_id: int, size: int) -> builtins.list[MessageRecord]:
         """Up to ``size`` pending rows of the job, lowest ids first (recipient order)."""
@@ -141,8 +145,8 @@ class BatchOperations:
         """Up to ``size`` pending rows of the job with ids above ``after_id`` (lowest first), changing nothing.
 
         The bulk runner reads its next batches with this while requests are in flight, and claims them for real
-        with ``start_sending`` right before each request leaves. A read changes no row, so a crash, a cancel or a
-        shutdown while batches wait in memory leaves them ``pending``: they provably never left.
+        with ``claim_ahead`` (or ``claim_in_flight``) before each request leaves. A read changes no row, so a
+        crash, a cancel or a shutdown while batches wait in memory leaves them ``pending``: they never left.
         """
         rows = await self._conn.fetch_all(
             "SELECT id, recipient, body, segments FROM messages"
@@ -161,11 +165,46 @@ class BatchOperations:
         """
         if not rows:
             return InFlightBatch([], None)
+        claim_id = await self._insert_in_flight(job_id, rows, ahead=False)
+        if claim_id is not None:
+            return InFlightBatch(list(rows), claim_id)
+        return InFlightBatch(await self.start_sending(rows), None)
+
+    async def claim_ahead(self, job_id: int, rows: Sequence[ClaimedRow]) -> InFlightBatch | None:
+        """The claim made while the worker's previous request is still out: the fast path of ``claim_in_flight``
+        with ``ahead = 1``, and None when it does not apply (the batch is then claimed right before it leaves).
+
+        Such a batch has not left until ``departing`` says so; a crash before that leaves its rows ``pending``.
+        """
+        claim_id = await self._insert_in_flight(job_id, rows, ahead=True) if rows else None
+        return None if claim_id is None else InFlightBatch(list(rows), claim_id, ahead=True)
+
+    def departing(self, job_id: int, batch: InFlightBatch) -> None:
+        """Right before a claimed-ahead batch's request leaves (synchronous: microseconds, see ``departures.py``)."""
+        if batch.ahead and batch.claim_id is not None:
+            ids = [row.id for row in batch.rows]
+            self._departures.departing(Departure(batch.claim_id, job_id, min(ids), max(ids)))
+
+    async def drop_claims_ahead(self, job_id: int) -> None:
+        """Delete the job's claims ahead that have not departed, so a cancel or a stop reaches their rows.
+
+        Only when the runner will depart no more of them: it checks ``cancelled``/``stopping`` right before it
+        departs, and both are set before this runs. A batch that departed keeps its row (it is in the log, not
+        settled yet) and is left to its outcome.
+        """
+        departed = "[" + ",".join(map(str, sorted(self._departures.unsettled))) + "]"
+        await self._conn.execute(
+            "DELETE FROM bulk_batches_in_flight WHERE job_id = ? AND ahead = 1"
+            " AND id NOT IN (SELECT value FROM json_each(?))",
+            (job_id, departed),
+        )
+
+    async def _insert_in_flight(self, job_id: int, rows: Sequence[ClaimedRow], *, ahead: bool) -> int | None:
         ids = [row.id for row in rows]
         first, last = min(ids), max(ids)
         # The ids go as one JSON text: binding a hundred parameters holds the GIL far longer than one string.
         claimed = await self._conn.write_one(
-            "INSERT INTO bulk_batches_in_flight (job_id, first_id, last_id, started_at) SELECT ?, ?, ?, ?"
+            "INSERT INTO bulk_batches_in_flight (job_id, first_id, last_id, started_at, ahead) SELECT ?, ?, ?, ?, ?"
             " WHERE (SELECT COUNT(*) FROM messages WHERE bulk_job_id = ? AND status = ?"
             " AND id BETWEEN ? AND ?) = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE id IN"
             " (SELECT value FROM json_each(?)) AND (status != ? OR bulk_job_id IS NOT ?"
@@ -173,12 +212,10 @@ class BatchOperations:
             # Never over rows another batch has in flight (e.g. one whose record failed: maybe sent).
             " AND NOT EXISTS (SELECT 1 FROM bulk_batches_in_flight WHERE job_id = ? AND first_id <= ?"
             " AND last_id >= ?) RETURNING id",
-            (job_id, first, last, self._conn.now_text(), job_id, _PENDING, first, last, len(set(ids)),
+            (job_id, first, last, self._conn.now_text(), int(ahead), job_id, _PENDING, first, last, len(set(ids)),
              "[" + ",".join(map(str, ids)) + "]", _PENDING, job_id, job_id, last, first),
         )  # fmt: skip
-        if claimed:
-            return InFlightBatch(list(rows), int(claimed[0][0]))
-        return InFlightBatch(await self.start_sending(rows), None)
+        return int(claimed[0][0]) if claimed else None
 
     async def release_unsent(self, job_id: int, rows: Sequence[ClaimedRow]) -> None:
         """Undo whatever a ``claim_in_flight`` of ``rows`` that was cut off did (its request never left): its
@@ -213,6 +250,7 @@ class BatchOperations:
 
     async def _drop_in_flight(self, claim_id: int) -> None:
         await self._conn.write_count("DELETE FROM bulk_batches_in_flight WHERE id = ?", (claim_id,))
+        self._departures.settled(claim_id)
 
     async def start_sending(self, rows: Sequence[ClaimedRow]) -> builtins.list[ClaimedRow]:
         """The claim: the given rows still ``pending`` become ``sending`` in one statement (primary-key lookups);
@@ -291,21 +329,37 @@ class BatchOperations:
     async def mark_stuck_sending_unknown(self, error: str) -> builtins.list[MessageRecord]:
         """At start-up: every row a crash left in flight becomes ``unknown`` with ``error``; returned.
 
-        In flight: ``sending``, or ``pending`` under a leftover ``bulk_batches_in_flight`` row (deleted here).
-        Only the bot process may call this, before it sends anything: in another process (``notify``) the rows
-        in flight belong to a bot that is still running.
+        In flight: ``sending``, or ``pending`` under a leftover ``bulk_batches_in_flight`` row that may have left
+        (claimed right before its request, or claimed ahead and named in the departure log). A row claimed ahead
+        and not in the log never left: its rows stay ``pending``. Every leftover row is deleted and the log
+        emptied. Only the bot process may call this, before it sends anything: in another process (``notify``)
+        the rows in flight belong to a bot that is still running.
         """
         now = self._conn.now_text()
-        in_flight = f"(messages.status = ? OR ({COVERED}))"
+        departed = self._departures.departed()
         async with self._conn.transaction():
+            leftovers = await self._conn.fetch_all(
+                "SELECT id, job_id, first_id, last_id, ahead FROM bulk_batches_in_flight"
+            )
+            maybe_left = [
+                int(row[0]) for row in leftovers if not row[4] or Departure(*(int(v) for v in row[:4])) in departed
+            ]
+            covered = (
+                "messages.status = 'pending' AND EXISTS (SELECT 1 FROM bulk_batches_in_flight b"
+                " WHERE b.job_id = messages.bulk_job_id AND messages.id BETWEEN b.first_id AND b.last_id"
+                " AND b.id IN (SELECT value FROM json_each(?)))"
+            )
+            in_flight = f"(messages.status = ? OR ({covered}))"
+            maybe_left_json = "[" + ",".join(map(str, maybe_left)) + "]"
             rows = await self._conn.fetch_all(
-                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {in_flight} ORDER BY id", (_SENDING,)
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {in_flight} ORDER BY id", (_SENDING, maybe_left_json)
             )
             await self._conn.execute(
                 f"UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE {in_flight}",
-                (MessageStatus.UNKNOWN.value, error, now, _SENDING),
+                (MessageStatus.UNKNOWN.value, error, now, _SENDING, maybe_left_json),
             )
             await self._conn.execute("DELETE FROM bulk_batches_in_flight")
+        self._departures.clear()  # after the commit: a crash before it reads the same lines again
         changed_at = text_to_time(now)
         return [
             dataclasses.replace(message_from_row(row), status=MessageStatus.UNKNOWN, error=error, updated_at=changed_at)

@@ -25,6 +25,7 @@ from storage.codec import (
     time_to_text,
 )
 from storage.connection import SharedConnection
+from storage.departures import DepartureLog
 from storage.errors import NotFoundError
 from storage.messages import MessageRepository
 from storage.models import (
@@ -92,9 +93,10 @@ def job_from_row(row: sqlite3.Row) -> BulkJobRecord:
 
 
 class BulkJobRepository(BatchOperations):
-    def __init__(self, conn: SharedConnection, messages: MessageRepository) -> None:
+    def __init__(self, conn: SharedConnection, messages: MessageRepository, departures: DepartureLog) -> None:
         self._conn = conn
         self._messages = messages
+        self._departures = departures
 
     async def create(
         self,
@@ -297,12 +299,13 @@ class BulkJobRepository(BatchOperations):
         the recipients it had not stored yet are dropped.
 
         Rows in flight (``sending``, or pending in a batch whose request may have left) are left to their
-        outcome. Returns how many rows were cancelled.
+        outcome; batches claimed ahead that have not left are cancelled too. Returns how many rows were cancelled.
         """
         now = self._conn.now_text()
         async with self._conn.transaction():
             if await self.get(job_id) is None:
                 raise NotFoundError("bulk job", job_id)
+            await self.drop_claims_ahead(job_id)
             cancelled = await self._conn.execute(
                 "UPDATE messages SET status = ?, updated_at = ? WHERE bulk_job_id = ? AND status = ?"
                 f" AND {NOT_IN_FLIGHT}",
@@ -318,12 +321,13 @@ class BulkJobRepository(BatchOperations):
     async def fail_pending(self, job_id: int, error: str) -> int:
         """Mark every pending row of the job ``failed`` with ``error`` (the provider refused the account).
 
-        Rows of a batch whose request may have left are left to their outcome. The job's state is left to the
-        caller. Returns how many rows failed.
+        Rows of a batch whose request may have left are left to their outcome (batches claimed ahead that have
+        not left fail too). The job's state is left to the caller. Returns how many rows failed.
         """
         async with self._conn.transaction():
             if await self.get(job_id) is None:
                 raise NotFoundError("bulk job", job_id)
+            await self.drop_claims_ahead(job_id)
             return await self._conn.execute(
                 "UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE bulk_job_id = ? AND status = ?"
                 f" AND {NOT_IN_FLIGHT}",

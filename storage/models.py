@@ -138,11 +138,13 @@ class InFlightBatch:
 
     ``claim_id``: the batch's row in ``bulk_batches_in_flight`` (its message rows stay ``pending`` meanwhile);
     None when each row was marked ``sending`` instead (the slow path, e.g. a row was cancelled or blocked since
-    it was read).
+    it was read). ``ahead``: claimed while the worker's previous request was out; it has left only once
+    ``departing`` named it in the departure log.
     """
 
     rows: list[ClaimedRow]
     claim_id: int | None
+    ahead: bool = False
 
 
 class MessageOutcome(NamedTuple):

@@ -1,9 +1,10 @@
 """What feeds a bulk job's workers: its rows stored while it sends, and its next batches read ahead.
 
 A read changes nothing: batches waiting here are still ``pending`` in the database, so a crash, a cancel or a
-shutdown while they wait loses nothing and sends nothing twice; the claim is ``claim_in_flight``, made by a
-worker right before its request leaves. Claims go to the database before reads and records (``ClaimsFirst``): a
-request waits for its claim, nothing waits for a read or a record, and those wait for a quiet moment.
+shutdown while they wait loses nothing and sends nothing twice; the claim is ``claim_ahead``, made by a worker
+while its previous request is out (or ``claim_in_flight`` right before the request, for a worker's first batch).
+Claims go to the database before reads and records (``ClaimsFirst``): nothing waits for a read or a record, and
+those wait for a quiet moment.
 """
 
 from __future__ import annotations

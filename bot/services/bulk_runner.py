@@ -1,11 +1,12 @@
 """Sending one bulk job's pending recipients in batches, several batches at a time.
 
-The next batches are read ahead while requests are in flight (a read changes nothing). Each batch is claimed
-right before its request leaves (one small row in ``bulk_batches_in_flight``, see ``storage/batches.py``), and
-its outcomes are recorded in one statement after, so a crash at any point leaves every row either untouched
-(``pending``, read ahead or not: resumed later), in flight (becomes ``unknown`` at start-up, never resent
-silently) or settled. Claims go to the database before records and reads: a request waits for its
-claim, nothing waits for a record. A large job's rows are stored while its first batches go out (``Unstored``).
+The next batches are read ahead while requests are in flight (a read changes nothing). Each worker claims its
+next batch while its own request is out (one small row in ``bulk_batches_in_flight``, see ``storage/batches.py``),
+and right before that batch's request leaves, one line in the departure log (``storage/departures.py``) says it
+left; its outcomes are recorded in one statement after. So a crash at any point leaves every row either untouched
+(``pending``, read or claimed ahead but not departed: resumed later), in flight (becomes ``unknown`` at
+start-up, never resent silently) or settled, and after a worker's first batch no request waits for the
+database. A large job's rows are stored while its first batches go out (``Unstored``).
 
 Outcomes are stored before anyone is told about them: an alert about a batch goes out from a
 background task once its rows are written, so a slow Telegram, a shutdown or a crash while the alert waits never
@@ -23,7 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, overload
 
 from bot.providers.errors import (
     AuthenticationError,
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 SUMMARY_FAILURES = 100
 _INTERRUPTED = "interrupted while sending"
 _COUNTED_AS = {MessageStatus.SENT: "sent", MessageStatus.FAILED: "failed"}  # anything else counts as unknown
+# A worker's next batch as read, and its claim ahead (None: not claimed yet); rows None: nothing left to send.
+_Next = tuple[list[ClaimedRow] | None, InFlightBatch | None]
 # Errors that will fail every later batch the same way: stop instead of hammering the provider.
 _ACCOUNT_ERRORS = (AuthenticationError, PermissionDeniedError, InsufficientCreditError, InvalidSenderIdError)
 
@@ -256,39 +259,98 @@ class JobRunner:
     async def _worker(self, job: BulkJobRecord, feed: BatchFeed) -> None:
         """One request slot: one batch at a time, from the claim to the answer; ``BULK_CONCURRENCY`` of them run.
 
-        The worker goes straight from an answer to its next claim: its record goes to the background, so the
-        slot is never handed from one task to another (a turn of the event loop per request)."""
-        while not self._halted():
-            waiting = await feed.next()
-            if waiting is None or self._halted():
-                return
-            # Claimed right before the request: a batch is in flight only when its request is about to leave, so
-            # a crash never marks unsent rows as "maybe sent".
-            batch = await self._claim(job, waiting)
-            if not batch.rows:
-                continue
-            with self._claims.sending():
-                outcomes, alert = await self._send_groups(job, batch)
-            # Recorded in the background at a quiet moment (``ClaimsFirst``); the admins are told only once the
-            # rows are stored.
-            self._record(job, batch, outcomes, alert)
-            self._count(outcomes)
-            if self._stop_reason is not None:
-                await self._stop_job(job, self._stop_reason)
+        While its request is out, the worker claims its next batch ahead (``_claim_next``), so an answer is
+        followed by the next request with no database round trip in between: right before a claimed-ahead batch
+        leaves, one line in the departure log (microseconds, on this task) says it did. The worker's record
+        goes to the background, so the slot is never handed from one task to another."""
+        ahead: asyncio.Task[_Next] | None = None
+        try:
+            while not self._halted():
+                if ahead is None:
+                    waiting, batch = await feed.next(), None
+                else:
+                    waiting, batch = await ahead
+                    ahead = None
+                if waiting is None or self._halted():
+                    # Claimed ahead but never departed (cancel, stop, shutdown): its rows provably never left.
+                    self._release_ahead(job, batch)
+                    return
+                if batch is None:
+                    # Claimed right before the request: a crash from here on counts the batch as maybe sent.
+                    batch = await self._claim(job, waiting)
+                if not batch.rows:
+                    continue
+                self._depart(job, batch)
+                ahead = asyncio.create_task(self._claim_next(job, feed), name=f"job-{job.id}-claim-ahead")
+                with self._claims.sending():
+                    outcomes, alert = await self._send_groups(job, batch)
+                # Recorded in the background at a quiet moment (``ClaimsFirst``); the admins are told only once the
+                # rows are stored.
+                self._record(job, batch, outcomes, alert)
+                self._count(outcomes)
+                if self._stop_reason is not None:
+                    await self._stop_job(job, self._stop_reason)
+        finally:
+            if ahead is not None:
+                self._drop_ahead(job, ahead)
 
     def _halted(self) -> bool:
         return self.cancelled.is_set() or self.stopping.is_set() or self._no_more_records.is_set()
 
-    async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow]) -> InFlightBatch:
-        """Clear a batch read ahead to leave (one small statement, awaited in this task: no extra turns of the
-        event loop). A worker cancelled while the claim runs (shutdown) never gets the rows, so they never leave:
-        whatever the statement did is undone by a release queued behind it, and they stay ``pending`` instead
-        of turning "maybe sent" after a restart."""
+    def _depart(self, job: BulkJobRecord, batch: InFlightBatch) -> None:
+        """The departure log's line for a batch claimed ahead; if it cannot be written, the batch does not leave."""
+        try:
+            self._db.jobs.departing(job.id, batch)
+        except BaseException:
+            self._release_ahead(job, batch)
+            raise
+
+    async def _claim_next(self, job: BulkJobRecord, feed: BatchFeed) -> _Next:
+        """The worker's next batch, claimed ahead while its request is out; the batch is None when the claim
+        ahead does not apply (a row changed since it was read): it is then claimed right before it leaves."""
+        waiting = await feed.next()
+        if waiting is None or self._halted():
+            return waiting, None
+        return waiting, await self._claim(job, waiting, ahead=True)
+
+    def _release_ahead(self, job: BulkJobRecord, batch: InFlightBatch | None) -> None:
+        if batch is not None:
+            self._track(self._writes.spawn(self._release(batch), name=f"job-{job.id}-release"))
+
+    async def _release(self, batch: InFlightBatch) -> None:
+        await self._db.jobs.release_in_flight(batch)
+
+    def _drop_ahead(self, job: BulkJobRecord, ahead: asyncio.Task[_Next]) -> None:
+        """The worker stops with a claim ahead running or done: whatever it claimed goes back to ``pending``,
+        and ``run`` waits for that before it cancels or fails the job's pending rows."""
+        ahead.cancel()  # a claim cut while its statement runs queues its own release (``_claim``)
+
+        async def release() -> None:
+            with contextlib.suppress(asyncio.CancelledError):
+                _, batch = await ahead
+                if batch is not None:
+                    await self._release(batch)
+
+        self._track(self._writes.spawn(release(), name=f"job-{job.id}-release-ahead"))
+
+    @overload
+    async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow]) -> InFlightBatch: ...
+    @overload
+    async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow], *, ahead: bool) -> InFlightBatch | None: ...
+
+    async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow], *, ahead: bool = False) -> InFlightBatch | None:
+        """Clear a batch read ahead to leave (one small statement). A claim cancelled while its statement runs
+        (shutdown, or a worker that stopped) never hands the rows over, so they never leave: whatever the
+        statement did is undone by a release queued behind it, and they stay ``pending`` instead of turning
+        "maybe sent" after a restart."""
         with self._claims.claiming():
             try:
+                if ahead:
+                    return await self._db.jobs.claim_ahead(job.id, rows)
                 return await self._db.jobs.claim_in_flight(job.id, rows)
             except asyncio.CancelledError:
-                self._writes.spawn(self._db.jobs.release_unsent(job.id, rows), name=f"job-{job.id}-release")
+                release = self._db.jobs.release_unsent(job.id, rows)
+                self._track(self._writes.spawn(release, name=f"job-{job.id}-release"))
                 raise
 
     async def _fail_late_rows(self, job: BulkJobRecord, reason: str) -> None:

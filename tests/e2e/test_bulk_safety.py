@@ -9,12 +9,26 @@ import re
 import signal
 import sqlite3
 from pathlib import Path
+from typing import cast
+
+import pytest
 
 from bot.handlers.bulk import reporter_factory
 from bot.providers.types import ProviderName
 from bot.services.background import BackgroundTasks
 from bot.services.bulk_runner import JobRunner
-from storage import BulkJobRecord, JobState, JobTotals, MessageStatus, NewBulkJob, PersonalText, Role, open_database
+from storage import (
+    BulkJobRecord,
+    ClaimedRow,
+    InFlightBatch,
+    JobState,
+    JobTotals,
+    MessageStatus,
+    NewBulkJob,
+    PersonalText,
+    Role,
+    open_database,
+)
 from tests.e2e.harness import (
     ADMIN,
     SENDER,
@@ -186,9 +200,16 @@ def start_runner(
     return asyncio.create_task(runner.run(job, reporter))
 
 
-async def test_a_claim_cut_by_shutdown_puts_its_rows_back_to_pending(bot: BotHarness, database_path: Path) -> None:
+@pytest.mark.parametrize(("claim", "sent_before"), [("claim_in_flight", 0), ("claim_ahead", 1)])
+async def test_a_claim_cut_by_shutdown_puts_its_rows_back_to_pending(
+    bot: BotHarness, database_path: Path, monkeypatch: pytest.MonkeyPatch, claim: str, sent_before: int
+) -> None:
     """Review finding: a worker cancelled while its claim waits for the database never gets the rows, so they
-    never leave; they must go back to ``pending`` (resumed later), not stay ``sending`` (turned "maybe sent")."""
+    never leave; they must go back to ``pending`` (resumed later), not stay claimed (turned "maybe sent").
+
+    Both claims: the one right before the first request, and the one a worker makes ahead for its next batch
+    while its request is out. Another process takes SQLite's write lock right before the real claim runs, so the
+    claim waits inside the database thread when the shutdown comes."""
     db = bot.services.db
     job = await db.jobs.create(
         NewBulkJob(chat_id=ADMIN, user_id=ADMIN, body="Hi", encoding="GSM-7", segments=1, provider="texin",
@@ -196,14 +217,22 @@ async def test_a_claim_cut_by_shutdown_puts_its_rows_back_to_pending(bot: BotHar
         ["254712000001", "254712000002", "254712000003"],
     )  # fmt: skip
     bot.texin.latency = 0.5
+    other = sqlite3.connect(database_path, timeout=10, isolation_level=None)
+    locked = asyncio.Event()
+    real_claim = getattr(db.jobs, claim)
+
+    async def claim_behind_the_lock(job_id: int, rows: list[ClaimedRow]) -> InFlightBatch | None:
+        if not locked.is_set():
+            other.execute("BEGIN IMMEDIATE")
+            locked.set()
+        return cast("InFlightBatch | None", await real_claim(job_id, rows))
+
+    monkeypatch.setattr(db.jobs, claim, claim_behind_the_lock)
     writes = BackgroundTasks()
     run = start_runner(bot, job, batch_size=1, writes=writes)
-    await wait_until(lambda: bot.texin.received.total() >= 1, 10, "the first batch to reach Texin")
-    # Another process takes SQLite's write lock: the next claim waits for it inside the database thread.
-    other = sqlite3.connect(database_path, timeout=10, isolation_level=None)
     try:
-        other.execute("BEGIN IMMEDIATE")
-        await asyncio.sleep(0.9)  # the first answer comes back; the next claim is now waiting on the lock
+        await asyncio.wait_for(locked.wait(), 10)
+        await asyncio.sleep(0.9)  # a request that went out has its answer back; the claim still waits on the lock
         run.cancel()
         await asyncio.sleep(0.2)
         other.execute("COMMIT")
@@ -213,8 +242,10 @@ async def test_a_claim_cut_by_shutdown_puts_its_rows_back_to_pending(bot: BotHar
         await run
     assert await writes.drain(5.0) == 0
     rows = await db.messages.list_for_job(job.id)
-    assert [row.status for row in rows] == [MessageStatus.SENT, MessageStatus.PENDING, MessageStatus.PENDING]
-    assert bot.texin.received.total() == 1
+    expected = [MessageStatus.SENT] * sent_before + [MessageStatus.PENDING] * (3 - sent_before)
+    assert [row.status for row in rows] == expected
+    assert bot.texin.received.total() == sent_before
+    assert await db._shared.fetch_all("SELECT id FROM bulk_batches_in_flight") == []
 
 
 async def test_a_job_confirmed_while_the_bot_stops_sends_nothing_and_stays_pending(bot: BotHarness) -> None:

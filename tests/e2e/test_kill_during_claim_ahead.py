@@ -1,15 +1,19 @@
-"""SIGKILL while batches wait, read ahead, behind requests in flight: after the restart nobody gets an SMS twice.
+"""SIGKILL while batches wait, read and claimed ahead, behind requests in flight: nobody gets an SMS twice.
 
-The runner reads its next batches while requests are out and marks a batch in flight only right before its
-request leaves (``totals`` counts its rows as ``sending``), so at the kill the batches waiting in memory are
-still ``pending`` in the database (the provider got nothing for them) and go out once after the restart; the
-batches in flight become ``unknown`` and are never resent. The job is larger than what is stored before it
-starts, so its rows are also stored while it sends.
+The runner reads its next batches while requests are out, and each worker claims its next batch ahead while
+its own request is out (a row in ``bulk_batches_in_flight`` with ``ahead = 1``; ``totals`` counts its rows as
+``sending``). Right before a claimed-ahead batch leaves, a line in the departure log says so. At the kill here
+the requests out are claimed-ahead batches that departed, and the next ones are claimed ahead but have not
+left: after the restart the departed ones become ``unknown`` and are never resent, while the ones claimed ahead
+(and those only read ahead) provably never left and go out exactly once. The job is larger than what is stored
+before it starts, so its rows are also stored while it sends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sqlite3
 from pathlib import Path
 
 from storage import MessageStatus, open_database
@@ -27,6 +31,14 @@ from tests.fakes.texin_server import TexinFakeServer
 RECIPIENTS = [f"07{i:08d}" for i in range(200)]
 BATCH = 10
 CONCURRENCY = 2  # 2 requests in flight, 2 batches read ahead, 40 rows stored before the job starts
+ROUND = BATCH * CONCURRENCY  # the recipients of one request per worker
+
+
+def claims_ahead(database: Path) -> int:
+    """Batches claimed ahead by the running bot that are the only rows in flight (read from another process)."""
+    with contextlib.closing(sqlite3.connect(database, timeout=5)) as conn:
+        ahead, total = conn.execute("SELECT SUM(ahead), COUNT(*) FROM bulk_batches_in_flight").fetchone()
+    return int(ahead or 0) if ahead == total else -1
 
 
 async def test_kill_while_batches_are_read_ahead_sends_each_recipient_once(tmp_path: Path) -> None:
@@ -48,21 +60,27 @@ async def test_kill_while_batches_are_read_ahead_sends_each_recipient_once(tmp_p
         first = start_bot_process(environment, log)
         try:
             await bulk_sent_by_admin(telegram, "/bulk " + " ".join(RECIPIENTS) + "\nWater off tomorrow")
-            # Both slots' requests have reached the provider and are held there: the next batches wait read ahead.
-            await wait_until(lambda: texin.received.total() >= BATCH * CONCURRENCY, 30, "two requests in flight")
+            # The second round of requests (claimed ahead, departed) is held at the provider, the first round is
+            # recorded, and each worker has claimed its third batch ahead: kill then.
+            await wait_until(lambda: texin.received.total() >= 2 * ROUND, 30, "the second round in flight")
+            await wait_until(lambda: claims_ahead(database) == 2 * CONCURRENCY, 30, "the next batches claimed")
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         finally:
             if first.poll() is None:
                 first.kill()
-        in_flight = {number for number, count in texin.received.items() if count}
-        assert len(in_flight) == BATCH * CONCURRENCY, "more than the requests in flight reached the provider"
+        assert texin.received.total() == 2 * ROUND, "more than two rounds of requests reached the provider"
         async with await open_database(database) as db:
             [job] = await db.jobs.list_for_chat(ADMIN)
             at_kill = await db.jobs.totals(job.id)
+            sent_before = {row.recipient for row in await db.messages.list_for_job(job.id, limit=1000)
+                           if row.status is MessageStatus.SENT}  # fmt: skip
             rest = await db.jobs.unstored(job.id)  # a large job stores its rest while it sends: the kill may come first
+        in_flight = {number for number, count in texin.received.items() if count} - sent_before
+        assert len(sent_before) == len(in_flight) == ROUND
         waiting = at_kill.pending + (0 if rest is None else len(rest.recipients))
-        assert (at_kill.sending, waiting) == (BATCH * CONCURRENCY, len(RECIPIENTS) - BATCH * CONCURRENCY)
+        # In flight: the departed round and the round claimed ahead (not left yet); the rest waits.
+        assert (at_kill.sending, waiting) == (2 * ROUND, len(RECIPIENTS) - 3 * ROUND)
 
         texin.latency = 0.02
         mark = telegram.mark()
@@ -80,5 +98,5 @@ async def test_kill_while_batches_are_read_ahead_sends_each_recipient_once(tmp_p
             assert texin.received[row.recipient] == 1, f"{row.recipient} received {texin.received[row.recipient]}"
             expected = MessageStatus.UNKNOWN if row.recipient in in_flight else MessageStatus.SENT
             assert row.status is expected, row
-        assert f"Sent: {len(RECIPIENTS) - BATCH * CONCURRENCY:,}" in summary.text
+        assert f"Sent: {len(RECIPIENTS) - ROUND:,}" in summary.text
         assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]

@@ -670,3 +670,60 @@ async def test_rows_left_in_flight_by_a_failed_record_are_never_read_or_claimed_
     stuck = await db.jobs.mark_stuck_sending_unknown("maybe sent")  # the next start
 
     assert [row.id for row in stuck] == [rows[0].id, rows[1].id]
+
+
+async def test_a_batch_claimed_ahead_counts_as_maybe_sent_after_a_crash_only_once_it_departed(
+    db_path: Path, clock: FakeClock
+) -> None:
+    """Claimed ahead while another request is out: a crash before ``departing`` leaves its rows pending (resumed),
+    after it they become unknown. A batch claimed right before it leaves is maybe sent either way."""
+    db = await open_database(db_path, clock=clock)
+    job = await db.jobs.create(a_job(), numbers(8))
+    rows = await db.jobs.read_ahead(job.id, 8)
+    direct = await db.jobs.claim_in_flight(job.id, rows[:2])
+    departed = await db.jobs.claim_ahead(job.id, rows[2:4])
+    waiting = await db.jobs.claim_ahead(job.id, rows[4:6])
+    assert departed is not None and waiting is not None and departed.ahead and not direct.ahead
+    assert await db.jobs.claim_ahead(job.id, rows[4:6]) is None  # never twice over the same rows
+    db.jobs.departing(job.id, departed)
+    db.jobs.departing(job.id, direct)  # a direct claim needs no line: it is maybe sent from its claim on
+    assert (await db.jobs.totals(job.id)).sending == 6
+    await db._shared.close()  # the process dies: nothing settled, the log and the file stay as they are
+    db._departures.close()
+    db._lock.release()  # type: ignore[union-attr]
+
+    async with await open_database(db_path, clock=clock) as again:
+        stuck = await again.jobs.mark_stuck_sending_unknown("maybe sent")
+        statuses = [row.status for row in await again.messages.list_for_job(job.id)]
+        assert await _in_flight_rows(again) == []
+        assert again._departures.departed() == set()  # emptied once the recovery committed
+
+    assert [row.id for row in stuck] == [row.id for row in rows[:4]]
+    assert statuses == [MessageStatus.UNKNOWN] * 4 + [MessageStatus.PENDING] * 4
+
+
+async def test_cancel_and_fail_reach_rows_claimed_ahead_that_have_not_departed(db: Database) -> None:
+    """The runner departs no claimed-ahead batch once the job is cancelled or stopped, so those rows are cancelled
+    (or failed) at once like any pending row; a departed batch is left to its outcome."""
+    job = await db.jobs.create(a_job(), numbers(6))
+    rows = await db.jobs.read_ahead(job.id, 6)
+    departed = await db.jobs.claim_ahead(job.id, rows[:2])
+    waiting = await db.jobs.claim_ahead(job.id, rows[2:4])
+    assert departed is not None and waiting is not None
+    db.jobs.departing(job.id, departed)
+
+    assert await db.jobs.cancel_pending(job.id) == 4
+
+    statuses = [row.status for row in await db.messages.list_for_job(job.id)]
+    assert statuses == [MessageStatus.PENDING] * 2 + [MessageStatus.CANCELLED] * 4
+    assert await _in_flight_rows(db) == [(job.id, rows[0].id, rows[1].id)]
+    assert await db.jobs.release_in_flight(waiting) == 2  # the worker's own release afterwards: harmless
+    await db.jobs.settle_in_flight(departed, [MessageOutcome(row.id, MessageStatus.SENT) for row in rows[:2]])
+    assert db._departures.unsettled == frozenset()
+    totals = await db.jobs.totals(job.id)
+    assert (totals.sent, totals.cancelled, totals.pending) == (2, 4, 0)
+
+    job2 = await db.jobs.create(a_job(), numbers(2))
+    rows2 = await db.jobs.read_ahead(job2.id, 2)
+    assert await db.jobs.claim_ahead(job2.id, rows2) is not None
+    assert await db.jobs.fail_pending(job2.id, "stopped") == 2
