@@ -138,6 +138,8 @@ class JobRunner:
         self._reporting = asyncio.Lock()  # one reporter call at a time, so a redirect waits for the one in flight
         # A request waits for its claim: reads, stores and records let claims go first, at quiet moments.
         self._claims = ClaimsFirst(concurrency)
+        self._waiting_for_claims = 0  # workers whose claim ahead is not done yet: ``_hurry`` is set meanwhile
+        self._hurry = asyncio.Event()
         self._recording: set[asyncio.Task[None]] = set()  # records handed to the background, not written yet
         self._record_error: BaseException | None = None
         self._no_more_records = asyncio.Event()  # a record failed: the workers stop
@@ -269,7 +271,7 @@ class JobRunner:
                 if ahead is None:
                     waiting, batch = await feed.next(), None
                 else:
-                    waiting, batch = await ahead
+                    waiting, batch = await self._claimed_ahead(ahead)
                     ahead = None
                 if waiting is None or self._halted():
                     # Claimed ahead but never departed (cancel, stop, shutdown): its rows provably never left.
@@ -284,6 +286,7 @@ class JobRunner:
                 ahead = asyncio.create_task(self._claim_next(job, feed), name=f"job-{job.id}-claim-ahead")
                 with self._claims.sending():
                     outcomes, alert = await self._send_groups(job, batch)
+                self._claims.answered()
                 # Recorded in the background at a quiet moment (``ClaimsFirst``); the admins are told only once the
                 # rows are stored.
                 self._record(job, batch, outcomes, alert)
@@ -293,6 +296,19 @@ class JobRunner:
         finally:
             if ahead is not None:
                 self._drop_ahead(job, ahead)
+
+    async def _claimed_ahead(self, ahead: asyncio.Task[_Next]) -> _Next:
+        """The worker's next batch; while a worker waits for it, claims ahead stop waiting for the answers."""
+        if ahead.done():
+            return ahead.result()
+        self._waiting_for_claims += 1
+        self._hurry.set()
+        try:
+            return await ahead
+        finally:
+            self._waiting_for_claims -= 1
+            if not self._waiting_for_claims:
+                self._hurry.clear()
 
     def _halted(self) -> bool:
         return self.cancelled.is_set() or self.stopping.is_set() or self._no_more_records.is_set()
@@ -308,6 +324,8 @@ class JobRunner:
     async def _claim_next(self, job: BulkJobRecord, feed: BatchFeed) -> _Next:
         """The worker's next batch, claimed ahead while its request is out; the batch is None when the claim
         ahead does not apply (a row changed since it was read): it is then claimed right before it leaves."""
+        # After the other answers of this round: their slots' next requests go first (``ClaimsFirst``).
+        await self._claims.after_answers(QUIET_WAIT_SECONDS, unless=self._hurry)
         waiting = await feed.next()
         if waiting is None or self._halted():
             return waiting, None
