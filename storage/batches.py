@@ -179,11 +179,16 @@ class BatchOperations:
         claim_id = await self._insert_in_flight(job_id, rows, ahead=True) if rows else None
         return None if claim_id is None else InFlightBatch(list(rows), claim_id, ahead=True)
 
-    def departing(self, job_id: int, batch: InFlightBatch) -> None:
-        """Right before a claimed-ahead batch's request leaves (synchronous: microseconds, see ``departures.py``)."""
+    def departing(self, job_id: int, batch: InFlightBatch) -> bool:
+        """Right before a batch's request leaves (synchronous: microseconds, see ``departures.py``): False when
+        the job was cancelled or stopped meanwhile (the batch must not leave); a claimed-ahead batch gets its line
+        in the departure log (``OSError`` if it cannot be written: the batch must not leave either)."""
+        if self._departures.fenced(job_id):
+            return False
         if batch.ahead and batch.claim_id is not None:
             ids = [row.id for row in batch.rows]
             self._departures.departing(Departure(batch.claim_id, job_id, min(ids), max(ids)))
+        return True
 
     async def drop_claims_ahead(self, job_id: int) -> None:
         """Delete the job's claims ahead that have not departed, so a cancel or a stop reaches their rows.
@@ -359,6 +364,9 @@ class BatchOperations:
                 (MessageStatus.UNKNOWN.value, error, now, _SENDING, maybe_left_json),
             )
             await self._conn.execute("DELETE FROM bulk_batches_in_flight")
+        if departed:
+            # On disk before the lines go: a power cut must not keep the emptied log and lose this recovery.
+            await self._conn.fetch_all("PRAGMA wal_checkpoint(FULL)")
         self._departures.clear()  # after the commit: a crash before it reads the same lines again
         changed_at = text_to_time(now)
         return [

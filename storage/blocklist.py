@@ -42,6 +42,9 @@ def _from_row(row: sqlite3.Row) -> BlockedNumber:
 class BlocklistRepository:
     def __init__(self, conn: SharedConnection) -> None:
         self._conn = conn
+        # Goes up when a block starts (before its transaction): a bulk batch claimed ahead while this number did
+        # not change is claimed again before it leaves (its claim checked the blocklist a request earlier).
+        self.additions = 0
 
     async def add(
         self, numbers: Sequence[str], *, reason: str | None, chat_id: int, user_id: int | None
@@ -50,6 +53,7 @@ class BlocklistRepository:
 
         A number already blocked keeps its first entry: who blocked it first and why stays the record.
         """
+        self.additions += 1
         now = self._conn.now_text()
         unique = list(dict.fromkeys(numbers))
         async with self._conn.transaction():

@@ -301,6 +301,7 @@ class BulkJobRepository(BatchOperations):
         Rows in flight (``sending``, or pending in a batch whose request may have left) are left to their
         outcome; batches claimed ahead that have not left are cancelled too. Returns how many rows were cancelled.
         """
+        self._departures.fence(job_id)  # before any await: from here on no batch of the job departs
         now = self._conn.now_text()
         async with self._conn.transaction():
             if await self.get(job_id) is None:
@@ -324,6 +325,7 @@ class BulkJobRepository(BatchOperations):
         Rows of a batch whose request may have left are left to their outcome (batches claimed ahead that have
         not left fail too). The job's state is left to the caller. Returns how many rows failed.
         """
+        self._departures.fence(job_id)  # before any await: from here on no batch of the job departs
         async with self._conn.transaction():
             if await self.get(job_id) is None:
                 raise NotFoundError("bulk job", job_id)
@@ -365,4 +367,7 @@ class BulkJobRepository(BatchOperations):
                 " ORDER BY id",
                 (job_id, *requeueable),
             )
-            return await self._messages.requeue([int(row["id"]) for row in rows])
+            moved = await self._messages.requeue([int(row["id"]) for row in rows])
+        if moved:
+            self._departures.unfence(job_id)  # a person asked to send them again: its batches may depart
+        return moved

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, overload
+from typing import NamedTuple, Protocol, overload
 
 from bot.providers.errors import (
     AuthenticationError,
@@ -59,8 +59,6 @@ log = logging.getLogger(__name__)
 SUMMARY_FAILURES = 100
 _INTERRUPTED = "interrupted while sending"
 _COUNTED_AS = {MessageStatus.SENT: "sent", MessageStatus.FAILED: "failed"}  # anything else counts as unknown
-# A worker's next batch as read, and its claim ahead (None: not claimed yet); rows None: nothing left to send.
-_Next = tuple[list[ClaimedRow] | None, InFlightBatch | None]
 # Errors that will fail every later batch the same way: stop instead of hammering the provider.
 _ACCOUNT_ERRORS = (AuthenticationError, PermissionDeniedError, InsufficientCreditError, InvalidSenderIdError)
 
@@ -83,6 +81,15 @@ class _BatchAlert:
     error: str
     recipients: int
     unknown: bool
+
+
+class _Next(NamedTuple):
+    """A worker's next batch as read (None: nothing left to send), its claim ahead (None: not claimed yet), and
+    ``blocklist.additions`` when that claim checked the blocklist."""
+
+    rows: list[ClaimedRow] | None
+    batch: InFlightBatch | None
+    blocks: int = 0
 
 
 class ProgressReporter(Protocol):
@@ -269,20 +276,25 @@ class JobRunner:
         try:
             while not self._halted():
                 if ahead is None:
-                    waiting, batch = await feed.next(), None
+                    waiting, batch, blocks = await feed.next(), None, 0
                 else:
-                    waiting, batch = await self._claimed_ahead(ahead)
+                    waiting, batch, blocks = await self._claimed_ahead(ahead)
                     ahead = None
                 if waiting is None or self._halted():
                     # Claimed ahead but never departed (cancel, stop, shutdown): its rows provably never left.
-                    self._release_ahead(job, batch)
+                    self._release(job, batch)
                     return
+                if batch is not None and blocks != self._db.blocklist.additions:
+                    # A number was blocked since the claim checked the blocklist: claimed again, right now.
+                    await self._db.jobs.release_in_flight(batch)
+                    batch = None
                 if batch is None:
                     # Claimed right before the request: a crash from here on counts the batch as maybe sent.
                     batch = await self._claim(job, waiting)
                 if not batch.rows:
                     continue
-                self._depart(job, batch)
+                if not self._depart(job, batch):
+                    return  # the job was cancelled or stopped meanwhile: the batch was released
                 ahead = asyncio.create_task(self._claim_next(job, feed), name=f"job-{job.id}-claim-ahead")
                 with self._claims.sending():
                     outcomes, alert = await self._send_groups(job, batch)
@@ -313,13 +325,18 @@ class JobRunner:
     def _halted(self) -> bool:
         return self.cancelled.is_set() or self.stopping.is_set() or self._no_more_records.is_set()
 
-    def _depart(self, job: BulkJobRecord, batch: InFlightBatch) -> None:
-        """The departure log's line for a batch claimed ahead; if it cannot be written, the batch does not leave."""
+    def _depart(self, job: BulkJobRecord, batch: InFlightBatch) -> bool:
+        """Right before the request: False (and the batch released) when the job's rows were cancelled or failed
+        meanwhile; the departure log's line for a batch claimed ahead, and if it cannot be written, the batch does
+        not leave either."""
         try:
-            self._db.jobs.departing(job.id, batch)
+            departs = self._db.jobs.departing(job.id, batch)
         except BaseException:
-            self._release_ahead(job, batch)
+            self._release(job, batch)
             raise
+        if not departs:
+            self._release(job, batch)
+        return departs
 
     async def _claim_next(self, job: BulkJobRecord, feed: BatchFeed) -> _Next:
         """The worker's next batch, claimed ahead while its request is out; the batch is None when the claim
@@ -328,14 +345,16 @@ class JobRunner:
         await self._claims.after_answers(QUIET_WAIT_SECONDS, unless=self._hurry)
         waiting = await feed.next()
         if waiting is None or self._halted():
-            return waiting, None
-        return waiting, await self._claim(job, waiting, ahead=True)
+            return _Next(waiting, None)
+        blocks = self._db.blocklist.additions  # read before the claim's statement is queued
+        return _Next(waiting, await self._claim(job, waiting, ahead=True), blocks)
 
-    def _release_ahead(self, job: BulkJobRecord, batch: InFlightBatch | None) -> None:
+    def _release(self, job: BulkJobRecord, batch: InFlightBatch | None) -> None:
+        """A claimed batch that will not leave goes back to ``pending``; ``run`` waits for it."""
         if batch is not None:
-            self._track(self._writes.spawn(self._release(batch), name=f"job-{job.id}-release"))
+            self._track(self._writes.spawn(self._released(batch), name=f"job-{job.id}-release"))
 
-    async def _release(self, batch: InFlightBatch) -> None:
+    async def _released(self, batch: InFlightBatch) -> None:
         await self._db.jobs.release_in_flight(batch)
 
     def _drop_ahead(self, job: BulkJobRecord, ahead: asyncio.Task[_Next]) -> None:
@@ -345,9 +364,9 @@ class JobRunner:
 
         async def release() -> None:
             with contextlib.suppress(asyncio.CancelledError):
-                _, batch = await ahead
+                batch = (await ahead).batch
                 if batch is not None:
-                    await self._release(batch)
+                    await self._released(batch)
 
         self._track(self._writes.spawn(release(), name=f"job-{job.id}-release-ahead"))
 

@@ -29,6 +29,7 @@ from storage import (
     Role,
     open_database,
 )
+from storage.batches import BLOCKED_ERROR
 from tests.e2e.harness import (
     ADMIN,
     SENDER,
@@ -315,3 +316,35 @@ async def test_a_personalised_batch_cut_by_shutdown_puts_its_unsent_texts_back_t
     assert await writes.drain(5.0) == 0
     statuses = [row.status for row in await db.messages.list_for_job(job.id)]
     assert statuses == [MessageStatus.SENT, MessageStatus.UNKNOWN, MessageStatus.PENDING]
+
+
+async def test_a_number_blocked_while_its_batch_is_claimed_ahead_is_not_sent(
+    bot: BotHarness, database_path: Path
+) -> None:
+    """Review finding: a batch is claimed (and the blocklist checked) while the request before it is out; a
+    number blocked in between must still be skipped: the batch is claimed again right before it leaves."""
+    db = bot.services.db
+    job = await db.jobs.create(
+        NewBulkJob(chat_id=ADMIN, user_id=ADMIN, body="Hi", encoding="GSM-7", segments=1, provider="texin",
+                   sender_id="Texin"),
+        ["254712000001", "254712000002", "254712000003"],
+    )  # fmt: skip
+    bot.texin.latency = 0.5
+    writes = BackgroundTasks()
+    run = start_runner(bot, job, batch_size=1, writes=writes)
+    await wait_until(lambda: bot.texin.received.total() >= 1, 10, "the first batch to reach Texin")
+    await wait_until(lambda: _claims_ahead(database_path) == 1, 10, "the second batch to be claimed ahead")
+
+    await db.blocklist.add(["254712000002"], reason="STOP", chat_id=ADMIN, user_id=None)
+    bot.texin.latency = 0.01
+    await asyncio.wait_for(run, 30)
+
+    assert bot.texin.received == {"254712000001": 1, "254712000003": 1}
+    rows = {row.recipient: row for row in await db.messages.list_for_job(job.id)}
+    assert rows["254712000002"].status is MessageStatus.CANCELLED and rows["254712000002"].error == BLOCKED_ERROR
+    assert await writes.drain(5.0) == 0
+
+
+def _claims_ahead(database: Path) -> int:
+    with contextlib.closing(sqlite3.connect(database, timeout=5)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM bulk_batches_in_flight WHERE ahead = 1").fetchone()[0])

@@ -727,3 +727,22 @@ async def test_cancel_and_fail_reach_rows_claimed_ahead_that_have_not_departed(d
     rows2 = await db.jobs.read_ahead(job2.id, 2)
     assert await db.jobs.claim_ahead(job2.id, rows2) is not None
     assert await db.jobs.fail_pending(job2.id, "stopped") == 2
+
+
+async def test_no_batch_of_a_cancelled_or_stopped_job_departs_until_a_retry(db: Database) -> None:
+    """Review finding: a second guard beside the runner's own flags. Once a job's pending rows are cancelled or
+    failed, a batch claimed before that (ahead or right before its request) is refused at its departure."""
+    job = await db.jobs.create(a_job(), numbers(4))
+    rows = await db.jobs.read_ahead(job.id, 4)
+    ahead = await db.jobs.claim_ahead(job.id, rows[:2])
+    direct = await db.jobs.claim_in_flight(job.id, rows[2:])
+    assert ahead is not None and direct.claim_id is not None
+
+    await db.jobs.fail_pending(job.id, "stopped: no credit")
+
+    assert not db.jobs.departing(job.id, ahead) and not db.jobs.departing(job.id, direct)
+    assert db._departures.departed() == set()  # nothing was written for the refused batch
+    await db.jobs.release_in_flight(direct)  # what the runner does with a refused batch
+    assert await db.jobs.requeue_failed_and_unknown(job.id) == 2
+    again = await db.jobs.claim_ahead(job.id, await db.jobs.read_ahead(job.id, 4))
+    assert again is not None and db.jobs.departing(job.id, again)
