@@ -20,6 +20,7 @@ from bot.services.bulk_runner import JobRunner
 from storage import (
     BulkJobRecord,
     ClaimedRow,
+    Database,
     InFlightBatch,
     JobState,
     JobTotals,
@@ -184,6 +185,15 @@ async def test_a_database_failure_inside_a_running_job_is_told_to_its_chat_and_t
     assert len(chat_lines) == 1
 
 
+async def three_recipient_job(db: Database) -> BulkJobRecord:
+    """A Texin job of three recipients, stored and not started (the tests start its runner themselves)."""
+    return await db.jobs.create(
+        NewBulkJob(chat_id=ADMIN, user_id=ADMIN, body="Hi", encoding="GSM-7", segments=1, provider="texin",
+                   sender_id="Texin"),
+        ["254712000001", "254712000002", "254712000003"],
+    )  # fmt: skip
+
+
 def start_runner(
     bot: BotHarness, job: BulkJobRecord, *, batch_size: int, writes: BackgroundTasks
 ) -> asyncio.Task[JobTotals]:
@@ -212,11 +222,7 @@ async def test_a_claim_cut_by_shutdown_puts_its_rows_back_to_pending(
     while its request is out. Another process takes SQLite's write lock right before the real claim runs, so the
     claim waits inside the database thread when the shutdown comes."""
     db = bot.services.db
-    job = await db.jobs.create(
-        NewBulkJob(chat_id=ADMIN, user_id=ADMIN, body="Hi", encoding="GSM-7", segments=1, provider="texin",
-                   sender_id="Texin"),
-        ["254712000001", "254712000002", "254712000003"],
-    )  # fmt: skip
+    job = await three_recipient_job(db)
     bot.texin.latency = 0.5
     other = sqlite3.connect(database_path, timeout=10, isolation_level=None)
     locked = asyncio.Event()
@@ -324,11 +330,7 @@ async def test_a_number_blocked_while_its_batch_is_claimed_ahead_is_not_sent(
     """Review finding: a batch is claimed (and the blocklist checked) while the request before it is out; a
     number blocked in between must still be skipped: the batch is claimed again right before it leaves."""
     db = bot.services.db
-    job = await db.jobs.create(
-        NewBulkJob(chat_id=ADMIN, user_id=ADMIN, body="Hi", encoding="GSM-7", segments=1, provider="texin",
-                   sender_id="Texin"),
-        ["254712000001", "254712000002", "254712000003"],
-    )  # fmt: skip
+    job = await three_recipient_job(db)
     bot.texin.latency = 0.5
     writes = BackgroundTasks()
     run = start_runner(bot, job, batch_size=1, writes=writes)
