@@ -42,8 +42,10 @@ def _from_row(row: sqlite3.Row) -> BlockedNumber:
 class BlocklistRepository:
     def __init__(self, conn: SharedConnection) -> None:
         self._conn = conn
-        # Goes up when a block starts (before its transaction): a bulk batch claimed ahead while this number did
-        # not change is claimed again before it leaves (its claim checked the blocklist a request earlier).
+        # Goes up when a block starts and again once it is committed: a bulk batch claimed ahead is claimed again
+        # right before it leaves unless this number is still what it was when its claim was queued (the claim
+        # checked the blocklist a request earlier). Twice, because a claim queued in between may still run
+        # before the block's own statements.
         self.additions = 0
 
     async def add(
@@ -56,13 +58,16 @@ class BlocklistRepository:
         self.additions += 1
         now = self._conn.now_text()
         unique = list(dict.fromkeys(numbers))
-        async with self._conn.transaction():
-            already = await self._present(unique)
-            added = [number for number in unique if number not in already]
-            await self._conn.execute_many(
-                f"INSERT INTO blocked_numbers ({_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO NOTHING",
-                [(number, reason, chat_id, user_id, now) for number in added],
-            )
+        try:
+            async with self._conn.transaction():
+                already = await self._present(unique)
+                added = [number for number in unique if number not in already]
+                await self._conn.execute_many(
+                    f"INSERT INTO blocked_numbers ({_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO NOTHING",
+                    [(number, reason, chat_id, user_id, now) for number in added],
+                )
+        finally:
+            self.additions += 1
         return added
 
     async def remove(self, numbers: Sequence[str]) -> builtins.list[str]:

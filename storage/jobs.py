@@ -353,6 +353,8 @@ class BulkJobRepository(BatchOperations):
                 raise NotFoundError("bulk job", job_id)
             if request_key is not None and requested_by is not None:
                 await claim_request(self._conn, request_key, requested_by, bulk_job_id=job_id)
+            # No runner sends this job now: a claim ahead that never departed covers rows that never left.
+            await self.drop_claims_ahead(job_id)
             # An in-flight row left over only by a failed write covers no pending row: it goes, so the rows
             # requeued in its range are read again. One that still covers pending rows (maybe sent) stays.
             await self._conn.execute(

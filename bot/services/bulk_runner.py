@@ -286,11 +286,18 @@ class JobRunner:
                     return
                 if batch is not None and blocks != self._db.blocklist.additions:
                     # A number was blocked since the claim checked the blocklist: claimed again, right now.
-                    await self._db.jobs.release_in_flight(batch)
+                    try:
+                        await self._db.jobs.release_in_flight(batch)
+                    except BaseException:
+                        self._release(job, batch)  # queued again (harmless twice), and ``run`` waits for it
+                        raise
                     batch = None
                 if batch is None:
                     # Claimed right before the request: a crash from here on counts the batch as maybe sent.
                     batch = await self._claim(job, waiting)
+                    if self._halted():  # stopped while the claim ran: it does not leave
+                        self._release(job, batch)
+                        return
                 if not batch.rows:
                     continue
                 if not self._depart(job, batch):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 from pathlib import Path
 
-from storage import Database, MessageOutcome, MessageStatus, open_database
+from storage import Database, InFlightBatch, MessageOutcome, MessageStatus, open_database
 from storage.batches import BLOCKED_ERROR
 from storage.migrations import default_migrations_dir
 from tests.storage.conftest import FakeClock
@@ -99,3 +100,36 @@ async def test_a_database_from_0001_to_0003_upgrades_and_gets_a_working_blocklis
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT number FROM blocked_numbers").fetchall() == [(numbers(2)[0],)]
     raw.close()
+
+
+async def test_a_claim_ahead_that_may_have_missed_a_block_is_always_seen_as_stale(db: Database) -> None:
+    """Review finding: a claim ahead may be queued after a block started, yet run before the block's statements
+    (between two transactions nothing holds the lock). ``additions`` goes up again once the block is committed, so
+    the runner, which compares it at departure with the value read when the claim was queued, claims again."""
+    job = await db.jobs.create(a_job(), numbers(4))
+    rows = await db.jobs.read_ahead(job.id, 2)
+    gate = asyncio.Event()
+
+    async def another_transaction() -> None:  # a store of the job's rest, an audit row, another chat's send
+        async with db.transaction():
+            await gate.wait()
+
+    async def claim_ahead_when_the_lock_is_free() -> tuple[int, InFlightBatch | None]:
+        while not db.blocklist.additions or db._shared._lock.locked():  # noqa: ASYNC110 (a moment, not an event)
+            await asyncio.sleep(0)
+        blocks = db.blocklist.additions  # what the runner reads right before it queues the claim
+        return blocks, await db.jobs.claim_ahead(job.id, rows)
+
+    holder = asyncio.create_task(another_transaction())
+    await asyncio.sleep(0.05)
+    claim = asyncio.create_task(claim_ahead_when_the_lock_is_free())
+    block = asyncio.create_task(db.blocklist.add([rows[0].recipient], reason="STOP", chat_id=1, user_id=None))
+    await asyncio.sleep(0.05)
+    gate.set()
+    await holder
+    await block
+    blocks, batch = await claim
+
+    assert await db.blocklist.is_blocked(rows[0].recipient)
+    # Either the claim saw the block, or the runner sees that the blocklist changed since it was queued.
+    assert batch is None or blocks != db.blocklist.additions

@@ -746,3 +746,17 @@ async def test_no_batch_of_a_cancelled_or_stopped_job_departs_until_a_retry(db: 
     assert await db.jobs.requeue_failed_and_unknown(job.id) == 2
     again = await db.jobs.claim_ahead(job.id, await db.jobs.read_ahead(job.id, 4))
     assert again is not None and db.jobs.departing(job.id, again)
+
+
+async def test_a_retry_drops_claims_ahead_that_never_departed(db: Database) -> None:
+    """Review finding: a claim ahead left by a run that failed (its release did not happen) covers rows that
+    never left; a /retry (no runner for the job then) must read them again instead of skipping them for good."""
+    job = await db.jobs.create(a_job(), numbers(4))
+    rows = await db.jobs.read_ahead(job.id, 4)
+    assert await db.jobs.claim_ahead(job.id, rows[2:]) is not None  # never departed, never released
+    await db.jobs.record_outcomes([MessageOutcome(row.id, MessageStatus.FAILED, error="x") for row in rows[:2]])
+
+    assert await db.jobs.requeue_failed_and_unknown(job.id) == 2
+
+    assert await _in_flight_rows(db) == []
+    assert [row.id for row in await db.jobs.read_ahead(job.id, 10)] == [row.id for row in rows]
