@@ -45,11 +45,18 @@ _ALLOWED_PAIRS = "|" + "".join(
 )
 # Six parameters per outcome, well under SQLite's limit on parameters per statement.
 _OUTCOMES_PER_STATEMENT = 2000
+
+
 # Whether a message row lies in the id range of a batch of its job that is in flight.
-_IN_A_BATCH_IN_FLIGHT = (
-    "EXISTS (SELECT 1 FROM bulk_batches_in_flight b WHERE b.job_id = messages.bulk_job_id"
-    " AND messages.id BETWEEN b.first_id AND b.last_id)"
-)
+def _in_a_batch_in_flight(also: str = "") -> str:
+    """``also``: a further condition on the in-flight row ``b`` (e.g. which claims count)."""
+    return (
+        "EXISTS (SELECT 1 FROM bulk_batches_in_flight b WHERE b.job_id = messages.bulk_job_id"
+        f" AND messages.id BETWEEN b.first_id AND b.last_id{also})"
+    )
+
+
+_IN_A_BATCH_IN_FLIGHT = _in_a_batch_in_flight()
 # The pending rows a leftover in-flight batch covers: the rows of a request that may have left.
 COVERED = f"messages.status = 'pending' AND {_IN_A_BATCH_IN_FLIGHT}"
 NOT_IN_FLIGHT = f"NOT {_IN_A_BATCH_IN_FLIGHT}"
@@ -349,11 +356,8 @@ class BatchOperations:
             maybe_left = [
                 int(row[0]) for row in leftovers if not row[4] or Departure(*(int(v) for v in row[:4])) in departed
             ]
-            covered = (
-                "messages.status = 'pending' AND EXISTS (SELECT 1 FROM bulk_batches_in_flight b"
-                " WHERE b.job_id = messages.bulk_job_id AND messages.id BETWEEN b.first_id AND b.last_id"
-                " AND b.id IN (SELECT value FROM json_each(?)))"
-            )
+            maybe_sent = _in_a_batch_in_flight(" AND b.id IN (SELECT value FROM json_each(?))")
+            covered = f"messages.status = 'pending' AND {maybe_sent}"
             in_flight = f"(messages.status = ? OR ({covered}))"
             maybe_left_json = "[" + ",".join(map(str, maybe_left)) + "]"
             rows = await self._conn.fetch_all(
