@@ -32,11 +32,12 @@ __all__ = ["ANSWERS_SETTLE_SECONDS", "QUIET_WAIT_SECONDS", "STORE_CHUNK", "Batch
 class ClaimsFirst:
     """Keeps the database free for the next claim: reads, stores and records wait for a quiet moment.
 
-    Every request waits for its claim, one statement on the one database thread, so anything queued there just
-    before a claim delays a request. Quiet means no claim is under way and every request slot is sending (the
-    next claim can only come after a response), or no more requests will leave; in lockstep that is most of the
-    provider's latency. A wait for quiet is bounded by ``at_most`` seconds, so a job whose slots are not all busy
-    (its last batches, or one still storing its rows) still gets its writes done promptly.
+    A claim is one statement on the one database thread (a worker's first request waits for it; a claim ahead
+    must be done before the worker's answer comes back), so anything queued there just before a claim delays
+    it. Quiet means no claim is under way and every request slot is sending (the next claim can only come after
+    a response), or no more requests will leave; in lockstep that is most of the provider's latency. A wait for
+    quiet is bounded by ``at_most`` seconds, so a job whose slots are not all busy (its last batches, or one
+    still storing its rows) still gets its writes done promptly.
 
     Quiet also means that the answers of a round have all been taken: requests that left together come back
     together, and a slot whose answer sits unread in its socket still counts as sending. So background work and
