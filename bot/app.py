@@ -35,6 +35,7 @@ from bot.handlers.bulk import bulk_button, bulk_command, reporter_factory
 from bot.handlers.chats import allow_command, chats_command, deny_command
 from bot.handlers.commands import Command
 from bot.handlers.data_safety import schedule_data_safety
+from bot.handlers.dispatch import CommandTable
 from bot.handlers.errors import on_error
 from bot.handlers.groups import group_button, group_command
 from bot.handlers.guard import guard
@@ -161,32 +162,42 @@ def build_application(
     return application
 
 
+COMMAND_TABLE = CommandTable(
+    {
+        "start": start,
+        "help": start,
+        "send": send_command,
+        "bulk": bulk_command,
+        "status": status_command,
+        "balance": balance_command,
+        "history": history_command,
+        "export": export_command,
+        "retry": retry_command,
+        "allow": allow_command,
+        "deny": deny_command,
+        "chats": chats_command,
+        "group": group_command,
+        "block": block_command,
+        "unblock": unblock_command,
+        "blocked": blocked_command,
+        "template": template_command,
+        "quota": quota_command,
+        "usage": usage_command,
+        "scheduled": scheduled_command,
+    },
+    unknown=unknown_command,
+)
+
+
 def add_handlers(application: SmsApplication) -> None:
     # Group -2: a group's upgrade to a supergroup moves its role before the guard looks the new id up.
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated), group=-2)
     # Group -1 runs next for every update: the guard stops strangers and commands a role may not use.
     application.add_handler(TypeHandler(Update, guard), group=-1)
 
-    # Command(...) reads texts and documents' captions with the guard's own matcher (bot/handlers/commands.py).
-    application.add_handler(MessageHandler(Command("start", "help") & NEW_MESSAGES, start))
-    application.add_handler(MessageHandler(Command("send") & NEW_MESSAGES, send_command))
-    application.add_handler(MessageHandler(Command("bulk") & NEW_MESSAGES, bulk_command))
-    application.add_handler(MessageHandler(Command("status") & NEW_MESSAGES, status_command))
-    application.add_handler(MessageHandler(Command("balance") & NEW_MESSAGES, balance_command))
-    application.add_handler(MessageHandler(Command("history") & NEW_MESSAGES, history_command))
-    application.add_handler(MessageHandler(Command("export") & NEW_MESSAGES, export_command))
-    application.add_handler(MessageHandler(Command("retry") & NEW_MESSAGES, retry_command))
-    application.add_handler(MessageHandler(Command("allow") & NEW_MESSAGES, allow_command))
-    application.add_handler(MessageHandler(Command("deny") & NEW_MESSAGES, deny_command))
-    application.add_handler(MessageHandler(Command("chats") & NEW_MESSAGES, chats_command))
-    application.add_handler(MessageHandler(Command("group") & NEW_MESSAGES, group_command))
-    application.add_handler(MessageHandler(Command("block") & NEW_MESSAGES, block_command))
-    application.add_handler(MessageHandler(Command("unblock") & NEW_MESSAGES, unblock_command))
-    application.add_handler(MessageHandler(Command("blocked") & NEW_MESSAGES, blocked_command))
-    application.add_handler(MessageHandler(Command("template") & NEW_MESSAGES, template_command))
-    application.add_handler(MessageHandler(Command("quota") & NEW_MESSAGES, quota_command))
-    application.add_handler(MessageHandler(Command("usage") & NEW_MESSAGES, usage_command))
-    application.add_handler(MessageHandler(Command("scheduled") & NEW_MESSAGES, scheduled_command))
+    # Command() reads texts and documents' captions with the guard's own matcher (bot/handlers/commands.py); the
+    # table finds the command's handler with one lookup, and sends commands it does not have to unknown_command.
+    application.add_handler(MessageHandler(Command() & NEW_MESSAGES, COMMAND_TABLE))
 
     application.add_handler(CallbackQueryHandler(send_button, pattern=r"^(ok|no):send:"))
     application.add_handler(CallbackQueryHandler(bulk_button, pattern=r"^(ok|no|stop):bulk:"))
@@ -194,9 +205,6 @@ def add_handlers(application: SmsApplication) -> None:
     application.add_handler(CallbackQueryHandler(group_button, pattern=r"^(ok|no):group:"))
     application.add_handler(CallbackQueryHandler(scheduled_bulk_button, pattern=r"^(ok|no):sbulk:"))
     application.add_handler(CallbackQueryHandler(cancel_schedule_button, pattern=r"^no:scheduled:"))
-
-    # Last in its group: only commands nothing above took.
-    application.add_handler(MessageHandler(Command() & NEW_MESSAGES, unknown_command))
     application.add_error_handler(on_error)
 
 
