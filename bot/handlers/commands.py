@@ -72,15 +72,13 @@ def our_command(message: Message, bot_username: str | None) -> CommandCall | Non
 
 
 class Command(filters.MessageFilter):
-    """Messages (texts or captions) carrying one of ``names`` for this bot; with no names, any of its commands.
+    """Messages (texts or captions) carrying a command for this bot; which one is the command table's business.
 
     Replaces ``CommandHandler``, which reads only texts and decides "is this a command" its own way.
     """
 
-    def __init__(self, *names: str) -> None:
-        super().__init__(name=f"Command({', '.join(names) or 'any'})")
-        self._names = frozenset(name.lower() for name in names)
+    def __init__(self) -> None:
+        super().__init__(name="Command")
 
     def filter(self, message: Message) -> bool:
-        call = our_command(message, message.get_bot().username)
-        return call is not None and (not self._names or call.name in self._names)
+        return our_command(message, message.get_bot().username) is not None
