@@ -37,17 +37,14 @@ async def run(folder: Path) -> int:
 
         started = time.perf_counter()
         batches = 0
-        # The bulk runner's own path: read a batch, mark it in flight, then settle it with the provider's answer.
-        after = 0
-        while rows := await db.jobs.read_ahead(record.id, BATCH, after):
-            after = rows[-1].id
-            batch = await db.jobs.claim_in_flight(record.id, rows)
-            rejected = await db.jobs.settle_in_flight(
-                batch,
+        # The bulk runner's own path: claim a batch (pending → sending), then record the provider's answer.
+        await db.jobs.start_running(record.id)
+        while rows := await db.jobs.claim_batch(record.id, BATCH):
+            rejected = await db.jobs.record_outcomes(
                 [
                     MessageOutcome(row.id, MessageStatus.SENT, provider_message_id=f"b{row.id}",
                                    units=1, cost=UNIT_PRICE)
-                    for row in batch.rows
+                    for row in rows
                 ],
             )  # fmt: skip
             if rejected:
@@ -55,7 +52,7 @@ async def run(folder: Path) -> int:
                 return 1
             batches += 1
         batch_seconds = time.perf_counter() - started
-        print(f"batches: {batches} x {BATCH} (read, claim in flight, settle) in {batch_seconds:.2f} s "
+        print(f"batches: {batches} x {BATCH} (claim, record) in {batch_seconds:.2f} s "
               f"= {batch_seconds / batches * 1000:.1f} ms per batch")  # fmt: skip
 
         started = time.perf_counter()

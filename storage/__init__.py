@@ -28,7 +28,6 @@ from storage.models import (
     BulkJobRecord,
     ChatRecord,
     ClaimedRow,
-    InFlightBatch,
     JobState,
     JobTotals,
     MessageOutcome,
@@ -39,7 +38,6 @@ from storage.models import (
     PersonalText,
     RejectedOutcome,
     Role,
-    Unstored,
     check_transition,
 )
 from storage.quotas import QuotaOverride, QuotaRepository
@@ -74,7 +72,6 @@ __all__ = [
     "DuplicateRequestError",
     "GroupRepository",
     "GroupSummary",
-    "InFlightBatch",
     "InvalidTransitionError",
     "JobState",
     "JobTotals",
@@ -103,7 +100,6 @@ __all__ = [
     "StorageError",
     "TemplateRecord",
     "TemplateRepository",
-    "Unstored",
     "UsageBucket",
     "UsageRepository",
     "audit_actions",

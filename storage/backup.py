@@ -107,7 +107,6 @@ def backup_database(
                 source.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the snapshot starts here
                 source.backup(copy, pages=step_pages, sleep=pause, progress=progress)
                 source.execute("COMMIT")
-                _claims_ahead_may_have_left(copy)
                 # One self-contained file: no -wal beside it to lose when the backup is copied elsewhere.
                 copy.execute("PRAGMA journal_mode = DELETE").fetchone()
                 integrity = _integrity(copy)
@@ -173,8 +172,6 @@ def restore_database(backup: Path, database: Path, *, moment: datetime) -> Resto
 def _set_aside(database: Path, moment: datetime) -> Path:
     """Move the current database and its WAL away; a stale -shm is deleted (SQLite rebuilds it)."""
     with contextlib.suppress(sqlite3.DatabaseError), _connect(database) as conn:
-        # The departure log does not go with the kept copy (see ``_claims_ahead_may_have_left``).
-        _claims_ahead_may_have_left(conn)
         # Folds the WAL into the main file, so the kept copy is one file; a damaged file is kept as it is.
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     kept = database.with_name(f"{database.name}.before-restore-{moment.astimezone(UTC).strftime(_NAME_TIME)}Z")
@@ -186,8 +183,6 @@ def _set_aside(database: Path, moment: datetime) -> Path:
         else:
             wal.unlink()
     database.with_name(database.name + "-shm").unlink(missing_ok=True)
-    # It named batches of the database just set aside (whose claims ahead now all count as maybe sent).
-    database.with_name(database.name + "-departures").unlink(missing_ok=True)
     return kept
 
 
@@ -202,15 +197,6 @@ def _connect(path: Path, *, read_only: bool = False) -> Iterator[sqlite3.Connect
         yield conn
     finally:
         conn.close()
-
-
-def _claims_ahead_may_have_left(copy: sqlite3.Connection) -> None:
-    """A batch claimed ahead has left only if the departure log beside the live file says so, and the log is
-    not part of a backup or of the copy a restore keeps: there every batch in flight counts as maybe sent, so
-    opening it turns its rows ``unknown`` instead of sending them again."""
-    columns = {row[1] for row in copy.execute("PRAGMA table_info(bulk_batches_in_flight)")}
-    if "ahead" in columns:
-        copy.execute("UPDATE bulk_batches_in_flight SET ahead = 0 WHERE ahead = 1")
 
 
 def _integrity(conn: sqlite3.Connection) -> str:

@@ -1,7 +1,7 @@
 """The opt-out blocklist: numbers that asked not to be texted, with who blocked them, when and why.
 
 Numbers arrive normalised (``254XXXXXXXXX``, see ``bot.phone``); this module stores and compares them as given.
-The bulk path does not read this table through here: its claims (``storage/batches.py``) look it up in SQL so a
+The bulk path does not read this table through here: its claim (``storage/batches.py``) looks it up in SQL, so a
 number blocked while a job runs is skipped by every batch claimed after.
 """
 
@@ -42,11 +42,6 @@ def _from_row(row: sqlite3.Row) -> BlockedNumber:
 class BlocklistRepository:
     def __init__(self, conn: SharedConnection) -> None:
         self._conn = conn
-        # Goes up when a block starts and again once it is committed: a bulk batch claimed ahead is claimed again
-        # right before it leaves unless this number is still what it was when its claim was queued (the claim
-        # checked the blocklist a request earlier). Twice, because a claim queued in between may still run
-        # before the block's own statements.
-        self.additions = 0
 
     async def add(
         self, numbers: Sequence[str], *, reason: str | None, chat_id: int, user_id: int | None
@@ -55,19 +50,15 @@ class BlocklistRepository:
 
         A number already blocked keeps its first entry: who blocked it first and why stays the record.
         """
-        self.additions += 1
         now = self._conn.now_text()
         unique = list(dict.fromkeys(numbers))
-        try:
-            async with self._conn.transaction():
-                already = await self._present(unique)
-                added = [number for number in unique if number not in already]
-                await self._conn.execute_many(
-                    f"INSERT INTO blocked_numbers ({_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO NOTHING",
-                    [(number, reason, chat_id, user_id, now) for number in added],
-                )
-        finally:
-            self.additions += 1
+        async with self._conn.transaction():
+            already = await self._present(unique)
+            added = [number for number in unique if number not in already]
+            await self._conn.execute_many(
+                f"INSERT INTO blocked_numbers ({_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO NOTHING",
+                [(number, reason, chat_id, user_id, now) for number in added],
+            )
         return added
 
     async def remove(self, numbers: Sequence[str]) -> builtins.list[str]:

@@ -26,7 +26,6 @@ from storage.chats import ChatRepository
 from storage.codec import Clock, utc_now
 from storage.connection import SharedConnection
 from storage.db_lock import DatabaseLock
-from storage.departures import DepartureLog
 from storage.errors import StorageError
 from storage.groups import GroupRepository
 from storage.jobs import BulkJobRepository
@@ -56,9 +55,7 @@ class Database:
         self.audit = AuditRepository(self._shared)
         self.chats = ChatRepository(self._shared, self.audit)
         self.messages = MessageRepository(self._shared)
-        # Beside the file, named after it: which batches claimed ahead really left (see ``departures.py``).
-        self._departures = DepartureLog(path.with_name(path.name + "-departures"))
-        self.jobs = BulkJobRepository(self._shared, self.messages, self._departures)
+        self.jobs = BulkJobRepository(self._shared, self.messages)
         self.tracking = TrackingRepository(self._shared)
         self.alert_state = AlertStateRepository(self._shared)
         self.spend_requests = SpendRequestRepository(self._shared)
@@ -91,7 +88,6 @@ class Database:
         try:
             await self._shared.close()
         finally:
-            self._departures.close()
             if self._lock is not None:
                 self._lock.release()
 

@@ -7,7 +7,7 @@ tests and anyone reading a status find them in one place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -39,7 +39,7 @@ class JobState(StrEnum):
     RUNNING = "running"
     DONE = "done"
     CANCELLED = "cancelled"
-    FAILED = "failed"
+    FAILED = "failed"  # only in jobs of older versions (cut while storing their recipients)
 
 
 FINAL_JOB_STATES: Final = frozenset({JobState.DONE, JobState.CANCELLED, JobState.FAILED})
@@ -123,28 +123,12 @@ class MessageRecord:
 
 
 class ClaimedRow(NamedTuple):
-    """A bulk job's row on its way to the provider: what the request needs. A named tuple: a bulk job builds
-    one per recipient, and a tuple is built in half the time of a frozen dataclass."""
+    """A bulk job's row on its way to the provider: what the request needs (a named tuple: one per recipient)."""
 
     id: int
     recipient: str
-    body: str | None = None  # the row's own text (a personalised job's rows differ; None: the job's body)
-    segments: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InFlightBatch:
-    """A bulk batch cleared to leave in one request: only these rows may be sent.
-
-    ``claim_id``: the batch's row in ``bulk_batches_in_flight`` (its message rows stay ``pending`` meanwhile);
-    None when each row was marked ``sending`` instead (the slow path, e.g. a row was cancelled or blocked since
-    it was read). ``ahead``: claimed while the worker's previous request was out; it has left only once
-    ``departing`` named it in the departure log.
-    """
-
-    rows: list[ClaimedRow]
-    claim_id: int | None
-    ahead: bool = False
+    body: str
+    segments: int
 
 
 class MessageOutcome(NamedTuple):
@@ -174,16 +158,6 @@ class PersonalText:
     body: str
     encoding: str
     segments: int
-
-
-@dataclass(frozen=True, slots=True)
-class Unstored:
-    """Recipients of a bulk job not stored as rows yet, in order; ``start``: the index of the first one in the
-    job's whole list of unstored recipients (``bulk_job_unstored``), so a chunk stored moves that index exactly."""
-
-    recipients: Sequence[str]
-    texts: Sequence[PersonalText] | None = None
-    start: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,8 @@
 The message rows are the ledger (no counters that could drift from them): a row counts with the units the
 provider charged, or its segments while no figure is known (pending, in flight, or sent without one). Failed rows
 count only what a provider said it charged, cancelled rows nothing. A row counts at ``created_at``, or at
-``counted_at`` once a retry requeued it; recipients of a large job not stored as rows yet count on their job's
-day. ``used_units`` is the read the quota check makes inside the transaction that then writes the new rows, so two
-sends cannot both pass on the same remaining units.
+``counted_at`` once a retry requeued it. ``used_units`` is the read the quota check makes inside the transaction
+that then writes the new rows, so two sends cannot both pass on the same remaining units.
 """
 
 from __future__ import annotations
@@ -20,16 +19,12 @@ from storage.connection import SharedConnection
 COUNTED_UNITS = (
     "CASE status WHEN 'cancelled' THEN 0 WHEN 'failed' THEN COALESCE(units, 0) ELSE COALESCE(units, segments) END"
 )
-# Two range scans, one per index of migration 0008: rows counted when written, and rows a retry requeued; plus
-# the recipients of the chat's large jobs not stored as rows yet (migration 0010, a few rows at most), counted on
-# the day of their job, where their rows will count once stored.
+# Two range scans, one per index of migration 0008: rows counted when written, and rows a retry requeued.
 _USED_SQL = (
     f"SELECT (SELECT TOTAL({COUNTED_UNITS}) FROM messages"
     " WHERE chat_id = ? AND created_at >= ? AND created_at < ? AND counted_at IS NULL)"
     f" + (SELECT TOTAL({COUNTED_UNITS}) FROM messages"
-    " WHERE chat_id = ? AND counted_at >= ? AND counted_at < ? AND counted_at IS NOT NULL)"
-    " + (SELECT TOTAL(u.units) FROM bulk_job_unstored u JOIN bulk_jobs j ON j.id = u.job_id"
-    " WHERE j.chat_id = ? AND j.created_at >= ? AND j.created_at < ?) AS used"
+    " WHERE chat_id = ? AND counted_at >= ? AND counted_at < ? AND counted_at IS NOT NULL) AS used"
 )
 
 
@@ -75,7 +70,7 @@ class QuotaRepository:
     async def used_units(self, chat_id: int, start: datetime, end: datetime) -> int:
         """Units the chat's rows count in [start, end) (aware datetimes; a local day from ``day_bounds``)."""
         low, high = time_to_text(start), time_to_text(end)
-        row = await self._conn.fetch_one(_USED_SQL, (chat_id, low, high) * 3)
+        row = await self._conn.fetch_one(_USED_SQL, (chat_id, low, high) * 2)
         return 0 if row is None else int(row["used"])
 
     async def requeue_units(self, job_id: int) -> int:

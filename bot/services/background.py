@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -52,3 +52,21 @@ class BackgroundTasks:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
         return len(late)
+
+
+async def to_the_end(work: Awaitable[_T]) -> _T:
+    """Await ``work`` to its end even if this task is cancelled meanwhile (a database write of milliseconds that
+    must not be cut); the cancellation is raised once it has ended."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            cancelled = True
+    result = task.result()
+    if cancelled:
+        raise asyncio.CancelledError
+    return result

@@ -22,7 +22,7 @@ from bot.services.authorization import require
 from bot.services.background import BackgroundTasks
 from bot.services.balance import BalanceService
 from bot.services.blocklist import without_blocked
-from bot.services.bulk_runner import JobRunner, ProgressReporter, Unstored
+from bot.services.bulk_runner import JobRunner, ProgressReporter
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from bot.services.group_audience import expand_groups
 from bot.services.merge import (
@@ -53,10 +53,6 @@ from storage import (
 log = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 100_000
-# Local SQLite writes take milliseconds; this only bounds a database another process keeps locked.
-WRITES_GRACE = 5.0
-# Batches per request slot stored with the job before it starts; the rest is stored while they go out.
-FIRST_BATCHES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +122,6 @@ class BulkService:
         self._chat_of: dict[int, int] = {}  # job id -> its chat, for the jobs in ``_running``
         self._retrying: set[int] = set()  # jobs a retry confirmation is starting or has started, until it ends
         self._background = BackgroundTasks()  # alerts: bounded by the shutdown grace
-        self._writes = BackgroundTasks()  # database writes of cut-off workers: always awaited (milliseconds)
         self._closing = False  # set by shutdown: a job launched after it sends nothing and resumes next start
 
     async def prepare(
@@ -210,16 +205,10 @@ class BulkService:
     ) -> BulkJobRecord:
         """Store the job and all its recipients as ``pending`` in one transaction, then send in the background.
 
-        ``request_key`` (the update that pressed Send) is stored in that transaction; a key already stored raises
-        ``DuplicateRequest`` (``bot.services.requests``) and nothing is stored or sent; so does a job past the
-        chat's daily quota (``QuotaExceededError``): the check and the job's rows are one transaction.
-
-        A large job stores its first batches as rows before it starts, and the rest compactly in the same
-        transaction (counted by the quota check like rows); the runner turns the rest into rows while the first
-        batches go out, and a job a crash cut in between goes on storing when it resumes.
+        In that transaction too: ``request_key`` (a repeat raises ``DuplicateRequest``) and the quota check
+        (``QuotaExceededError``); either way nothing is stored or sent.
         """
         texts = None if draft.personal is None else draft.personal.texts()
-        first = self._batch_size * self._concurrency * FIRST_BATCHES
         async with self._db.transaction():
             job = await self._db.jobs.create(
                 NewBulkJob(
@@ -236,7 +225,6 @@ class BulkService:
                 draft.recipients.valid,
                 request_key=request_key,
                 texts=texts,
-                store_first=first,
             )
             reserved = None if self._quotas is None else await self._quotas.reserve(draft.chat_id, draft.units)
             # In the job's transaction: the job and who asked for it are written together, and the first request
@@ -251,17 +239,12 @@ class BulkService:
                 + (f", {len(draft.blocked)} blocked (opted out)" if draft.blocked else ""),
                 units=draft.units,
             )
-        rest = None
-        if len(draft.recipients.valid) > first:
-            rest = Unstored(draft.recipients.valid[first:], None if texts is None else texts[first:])  # index 0
-        self._launch(job, reporter_for(job, "start"), rest, fresh=True)
+        self._launch(job, reporter_for(job, "start"))
         if self._quotas is not None:
             await self._quotas.announce(reserved)
         return job
 
-    def _launch(
-        self, job: BulkJobRecord, reporter: ProgressReporter, rest: Unstored | None = None, *, fresh: bool = False
-    ) -> asyncio.Task[JobTotals]:
+    def _launch(self, job: BulkJobRecord, reporter: ProgressReporter) -> asyncio.Task[JobTotals]:
         provider = self._providers.get(ProviderName(job.provider))
         runner = JobRunner(
             self._db,
@@ -272,12 +255,11 @@ class BulkService:
             concurrency=self._concurrency,
             progress_interval=self._progress_interval,
             background=self._background,
-            writes=self._writes,
         )
         if self._closing:
             # Started by a handler PTB let finish after the stop signal: its rows stay pending for the next start.
             runner.stopping.set()
-        task = asyncio.create_task(runner.run(job, reporter, rest, fresh=fresh), name=f"bulk-job-{job.id}")
+        task = asyncio.create_task(runner.run(job, reporter), name=f"bulk-job-{job.id}")
         self._running[job.id] = (runner, task)
         self._chat_of[job.id] = job.chat_id
         task.add_done_callback(lambda finished: self._forget(job, runner, finished))
@@ -325,7 +307,7 @@ class BulkService:
             entry[0].cancelled.set()
         elif job.state not in (JobState.QUEUED, JobState.RUNNING):
             return False
-        # Stored at once, not when the running batches end: a crash in between must not resume a cancelled job.
+        # In the database at once: the claims read the job's state, so no batch leaves after this.
         await self._db.jobs.cancel_pending(job_id)
         await self._db.audit.record(
             audit_actions.CANCEL, actor_chat_id=chat_id, actor_user_id=user_id, target=f"job #{job_id}"
@@ -333,27 +315,18 @@ class BulkService:
         return True
 
     async def recover_after_restart(self) -> list[MessageRecord]:
-        """Rows a crash left in ``sending`` become ``unknown``: the caller reports them; they are not resent.
-        A job cut while its rows were stored resumes storing them (``resume_all``); only one cut before the rest
-        was kept (an older version) is closed, never resumed, and reported."""
-        stuck = await self._db.jobs.mark_stuck_sending_unknown(
+        """The crash rule: rows the previous process left ``sending`` become ``unknown`` (the caller reports them;
+        never resent by themselves). Pending rows resume with ``resume_all``."""
+        return await self._db.jobs.mark_stuck_sending_unknown(
             "the bot stopped while this was being sent; it may or may not have gone out"
         )
-        for job, stored in await self._db.jobs.close_half_stored(_HALF_STORED_ERROR):
-            text = _half_stored_text(job, stored)
-            await self._alerts.notice(text)
-            if job.chat_id not in await self._db.chats.admin_ids():
-                await self._alerts.tell_chat(job.chat_id, text)
-        return stuck
 
     async def resume_all(self, reporter_for: ReporterFactory) -> list[BulkJobRecord]:
-        """Restart every job with pending rows, and finish (with a summary) jobs a crash left ``running`` with
-        nothing pending: the runner claims nothing, closes the job and reports it like any other end."""
-        jobs = {job.id: job for job in await self._db.jobs.list_unfinished()}
-        jobs.update((job.id, job) for job in await self._db.jobs.with_pending_work())
+        """Run every unfinished job again: its pending rows are sent, and one with nothing pending is closed with
+        its summary like any other end."""
         resumed = []
-        for job_id, job in sorted(jobs.items()):
-            if job_id in self._running:
+        for job in await self._db.jobs.list_unfinished():
+            if job.id in self._running:
                 continue
             if ProviderName(job.provider) not in self._providers.names:
                 # Its provider was switched off since: leave the rows pending (nothing is lost) and say so.
@@ -362,8 +335,7 @@ class BulkService:
                     "longer configured. Configure it again to finish the job; nothing was sent meanwhile."
                 )
                 continue
-            # A job a crash cut while its rows were stored goes on storing them from where they end.
-            self._launch(job, reporter_for(job, "resume"), await self._db.jobs.unstored(job.id))
+            self._launch(job, reporter_for(job, "resume"))
             resumed.append(job)
         return resumed
 
@@ -437,8 +409,7 @@ class BulkService:
         Running jobs report to ``reporter`` from now on (the chat sees nothing more once this returns); batches
         already out finish and are recorded, the rest is cancelled at once, never resumed.
         """
-        unfinished = await self._db.jobs.list_unfinished() + await self._db.jobs.with_pending_work()
-        job_ids = {job.id for job in unfinished if job.chat_id == chat_id}
+        job_ids = {job.id for job in await self._db.jobs.list_unfinished() if job.chat_id == chat_id}
         job_ids.update(job_id for job_id, chat in self._chat_of.items() if chat == chat_id)
         reason = f"chat {chat_id} lost access"
         for job_id in sorted(job_ids):
@@ -472,11 +443,8 @@ class BulkService:
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=grace)
             for task in late:
-                task.cancel()
+                task.cancel()  # a batch still out is recorded unknown (``JobRunner._send``)
             await asyncio.gather(*late, return_exceptions=True)
-        # Writes first and in full: rows the provider accepted must not stay ``sending`` (they would lose their
-        # provider ids and look "maybe sent"), and rows a cut claim took never left and go back to pending.
-        await self._writes.drain(WRITES_GRACE)
         await self._background.drain(deadline - time.monotonic())
 
 
@@ -486,17 +454,6 @@ def _personalise(
     recipients, kept = recipients_with_rows(numbers, rows)
     personal = personalise(merge, recipients.valid, kept)
     return without_refused_rows(recipients, personal), personal
-
-
-_HALF_STORED_ERROR = "not sent: the bot stopped before the whole job was stored"
-
-
-def _half_stored_text(job: BulkJobRecord, stored: int) -> str:
-    return (
-        f"⚠️ Bulk job #{job.id} was cut: the bot stopped while storing its recipients ({stored:,} of "
-        f"{job.total_recipients:,} stored). It will not resume, so nobody gets it twice; what was sent is recorded "
-        f"(<code>/export {job.id}</code>). Send the rest again as a new job."
-    )
 
 
 def _internal_error_text(job_id: int) -> str:

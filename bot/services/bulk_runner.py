@@ -1,19 +1,8 @@
-"""Sending one bulk job's pending recipients in batches, several batches at a time.
+"""Sending one bulk job: ``BULK_CONCURRENCY`` workers, each one claiming a batch, sending it in one request and
+recording its outcomes, until nothing is pending. The states and the crash rule are in ``docs/bulk.md``.
 
-The next batches are read ahead while requests are in flight (a read changes nothing). Each worker claims its
-next batch while its own request is out (one small row in ``bulk_batches_in_flight``, see ``storage/batches.py``),
-and right before that batch's request leaves, one line in the departure log (``storage/departures.py``) says it
-left; its outcomes are recorded in one statement after. So a crash at any point leaves every row either untouched
-(``pending``, read or claimed ahead but not departed: resumed later), in flight (becomes ``unknown`` at
-start-up, never resent silently) or settled, and after a worker's first batch no request waits for the
-database. A large job's rows are stored while its first batches go out (``Unstored``).
-
-Outcomes are stored before anyone is told about them: an alert about a batch goes out from a
-background task once its rows are written, so a slow Telegram, a shutdown or a crash while the alert waits never
-leaves accepted rows looking unsent (they would turn ``unknown`` and lose their provider ids).
-
-Everything the job's chat sees goes through one ``ProgressReporter``, one call at a time; ``redirect`` swaps it
-(a chat that lost access sees nothing more, its summary goes to the admins).
+Outcomes are stored before anyone is told about them. Everything the job's chat sees goes through one
+``ProgressReporter``, one call at a time; ``redirect`` swaps it (a chat that lost access sees nothing more).
 """
 
 from __future__ import annotations
@@ -24,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol, overload
+from typing import Protocol
 
 from bot.providers.errors import (
     AuthenticationError,
@@ -36,23 +25,10 @@ from bot.providers.errors import (
 )
 from bot.providers.types import SmsProvider
 from bot.services.alerts import AlertService
-from bot.services.background import BackgroundTasks
+from bot.services.background import BackgroundTasks, to_the_end
 from bot.services.balance import BalanceService
-from bot.services.bulk_feed import QUIET_WAIT_SECONDS, BatchFeed, ClaimsFirst, Unstored
 from bot.services.bulk_outcomes import outcomes_from_result
-from storage import (
-    BulkJobRecord,
-    ClaimedRow,
-    Database,
-    InFlightBatch,
-    JobState,
-    JobTotals,
-    MessageOutcome,
-    MessageRecord,
-    MessageStatus,
-)
-
-__all__ = ["JobRunner", "Progress", "ProgressReporter", "Unstored", "outcomes_from_result"]
+from storage import BulkJobRecord, ClaimedRow, Database, JobTotals, MessageOutcome, MessageRecord, MessageStatus
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +59,6 @@ class _BatchAlert:
     unknown: bool
 
 
-class _Next(NamedTuple):
-    """A worker's next batch as read (None: nothing left to send), its claim ahead (None: not claimed yet), and
-    ``blocklist.additions`` when that claim checked the blocklist."""
-
-    rows: list[ClaimedRow] | None
-    batch: InFlightBatch | None
-    blocks: int = 0
-
-
 class ProgressReporter(Protocol):
     async def started(self, job: BulkJobRecord, progress: Progress) -> int | None:
         """Show the job has started; return the id of the message that will carry its progress."""
@@ -118,7 +85,6 @@ class JobRunner:
         concurrency: int,
         progress_interval: float = 2.0,
         background: BackgroundTasks | None = None,
-        writes: BackgroundTasks | None = None,
     ) -> None:
         self._db = db
         self._provider = provider
@@ -127,29 +93,19 @@ class JobRunner:
         self._batch_size = min(batch_size, provider.max_batch_size)
         self._concurrency = concurrency
         self._progress_interval = progress_interval
-        # Alerts and the last writes of a cancelled worker; the owner drains them at shutdown.
-        self._background = background if background is not None else BackgroundTasks()
-        # Database writes that must end even when the worker that started them is cancelled: awaited in full at
-        # shutdown (milliseconds each), never cut like an alert that waits for Telegram.
-        self._writes = writes if writes is not None else BackgroundTasks()
+        self._background = background if background is not None else BackgroundTasks()  # the admins' alerts
         self.cancelled = asyncio.Event()  # a person pressed Cancel: the rest is not sent
         self.stopping = asyncio.Event()  # the bot shuts down: the rest stays pending and resumes later
         self.finishing = False  # every row settled; the summary is on its way
         self._stopped_by: str | None = None
-        self._stop_reason: str | None = None
+        self._stop_reason: str | None = None  # an account error: every later batch would fail the same way
+        self._failure: BaseException | None = None  # a worker failed (a bug, the database): the others stop
         self._counts = {"sent": 0, "failed": 0, "unknown": 0, "remaining": 0}
         self._done_this_run = 0
         self._started = time.monotonic()
         self._reporter: ProgressReporter | None = None
         self._redirected_to: ProgressReporter | None = None
         self._reporting = asyncio.Lock()  # one reporter call at a time, so a redirect waits for the one in flight
-        # A request waits for its claim: reads, stores and records let claims go first, at quiet moments.
-        self._claims = ClaimsFirst(concurrency)
-        self._waiting_for_claims = 0  # workers whose claim ahead is not done yet: ``_hurry`` is set meanwhile
-        self._hurry = asyncio.Event()
-        self._recording: set[asyncio.Task[None]] = set()  # records handed to the background, not written yet
-        self._record_error: BaseException | None = None
-        self._no_more_records = asyncio.Event()  # a record failed: the workers stop
 
     @property
     def redirected(self) -> bool:
@@ -161,7 +117,7 @@ class JobRunner:
             self._redirected_to = reporter
 
     def cancel(self, reason: str) -> None:
-        """Send nothing more; the summary names ``reason``. Batches already out finish and are recorded."""
+        """Claim nothing more; the summary names ``reason``. Batches already out finish and are recorded."""
         if self._stopped_by is None:
             self._stopped_by = reason
         self.cancelled.set()
@@ -172,75 +128,40 @@ class JobRunner:
             if reporter is not None:
                 await self._safely(call(reporter))
 
-    async def run(
-        self, job: BulkJobRecord, reporter: ProgressReporter, rest: Unstored | None = None, *, fresh: bool = False
-    ) -> JobTotals:
-        """Send the job's pending rows; ``rest``: recipients ``create`` did not store yet, stored meanwhile.
-        ``fresh``: the job was just created, so every recipient is pending (no need to count the rows)."""
+    async def run(self, job: BulkJobRecord, reporter: ProgressReporter) -> JobTotals:
+        """Send the job's pending rows until none is left, it is cancelled or the bot stops; then its summary
+        (not when the bot stops with rows pending: they resume at the next start)."""
         self._reporter = reporter
-        await self._db.jobs.set_state(job.id, JobState.RUNNING)
-        if fresh:
-            start_totals = JobTotals(pending=job.total_recipients - (0 if rest is None else len(rest.recipients)))
-        else:
-            start_totals = await self._db.jobs.totals(job.id)
+        await self._db.jobs.start_running(job.id)  # a cancelled job stays so, and its claims find nothing
+        start = await self._db.jobs.totals(job.id)
         self._counts = {
-            "sent": start_totals.accepted,
-            "failed": start_totals.failed,
-            "unknown": start_totals.unknown,
-            "remaining": start_totals.pending + (0 if rest is None else len(rest.recipients)),
+            "sent": start.accepted,
+            "failed": start.failed,
+            "unknown": start.unknown,
+            "remaining": start.pending,
         }
         self._done_this_run = 0
         self._started = time.monotonic()
         await self._announce(job)
         done = asyncio.Event()
         reporting = asyncio.create_task(self._report_loop(job, done), name=f"job-{job.id}-progress")
-        feed = BatchFeed(
-            self._db,
-            job,
-            batch_size=self._batch_size,
-            depth=self._concurrency,
-            claims=self._claims,
-            rest=rest,
-            on_store_failure=lambda: self.cancel("its recipients could not all be stored"),
-        )
-        storing = asyncio.create_task(feed.store(), name=f"job-{job.id}-store")
-        reading = asyncio.create_task(feed.read_ahead(storing), name=f"job-{job.id}-read-ahead")
         try:
-            # A task group: if one worker fails, the others are cancelled instead of sending on unsupervised.
-            try:
-                async with asyncio.TaskGroup() as workers:
-                    for _ in range(self._concurrency):
-                        workers.create_task(self._worker(job, feed))
-            finally:
-                self._claims.over()
-                # Also when a worker failed: the job leaves the running ones only once what went out is recorded
-                # (the writes themselves are held by ``_writes`` and finish even if this wait is cut).
-                await self._records_written()
-            reading.cancel()  # a read changes nothing, so it may stop anywhere
-            with contextlib.suppress(asyncio.CancelledError):
-                await reading
-            # Every row is stored before the job is closed, so a cancel or a stop reaches the late ones too.
-            await storing
+            workers = [self._worker(job) for _ in range(self._concurrency)]
+            await asyncio.gather(*workers, return_exceptions=True)
         finally:
             done.set()
-            for task in (reading, storing):
-                task.cancel()  # only when the run itself was cut: a half-stored job is closed at the next start
-            await asyncio.gather(reading, storing, return_exceptions=True)
             await reporting
-        if self._stopped_by is not None and self._stop_reason is not None:
-            await self._fail_late_rows(job, self._stop_reason)
-        interrupted = self.stopping.is_set() and not self.cancelled.is_set() and self._stopped_by is None
-        if interrupted:
+        if self._failure is not None:
+            raise self._failure
+        if self.stopping.is_set() and not self.cancelled.is_set() and self._stopped_by is None:
             totals = await self._db.jobs.totals(job.id)
             if totals.pending:
-                return totals  # shutting down: the pending rows resume on the next start
+                return totals  # shutting down: the pending rows resume at the next start
         if self.cancelled.is_set():
             await self._db.jobs.cancel_pending(job.id)
             self._stopped_by = self._stopped_by or "cancelled"
+        job = await self._db.jobs.finish(job.id)
         totals = await self._db.jobs.totals(job.id)
-        final = JobState.CANCELLED if self.cancelled.is_set() else JobState.DONE
-        await self._db.jobs.set_state(job.id, final)
-        job = await self._db.jobs.get(job.id) or job
         failures = [
             row
             for status in (MessageStatus.FAILED, MessageStatus.UNKNOWN)
@@ -265,194 +186,68 @@ class JobRunner:
         if message_id is not None:
             await self._db.jobs.set_progress_message(job.id, message_id)
 
-    async def _worker(self, job: BulkJobRecord, feed: BatchFeed) -> None:
-        """One request slot: one batch at a time, from the claim to the answer; ``BULK_CONCURRENCY`` of them run.
+    def _halted(self) -> bool:
+        stopped = self._stop_reason is not None or self._failure is not None
+        return stopped or self.cancelled.is_set() or self.stopping.is_set()
 
-        While its request is out, the worker claims its next batch ahead (``_claim_next``), so an answer is
-        followed by the next request with no database round trip in between: right before a claimed-ahead batch
-        leaves, one line in the departure log (microseconds, on this task) says it did. The worker's record
-        goes to the background, so the slot is never handed from one task to another."""
-        ahead: asyncio.Task[_Next] | None = None
+    async def _worker(self, job: BulkJobRecord) -> None:
+        """One request slot: claim a batch, send it, record its outcomes; again until nothing is claimed."""
         try:
             while not self._halted():
-                if ahead is None:
-                    waiting, batch, blocks = await feed.next(), None, 0
-                else:
-                    waiting, batch, blocks = await self._claimed_ahead(ahead)
-                    ahead = None
-                if waiting is None or self._halted():
-                    # Claimed ahead but never departed (cancel, stop, shutdown): its rows provably never left.
-                    self._release(job, batch)
+                rows = await self._claim(job)
+                if not rows:
                     return
-                if batch is not None and blocks != self._db.blocklist.additions:
-                    # A number was blocked since the claim checked the blocklist: claimed again, right now.
-                    try:
-                        await self._db.jobs.release_in_flight(batch)
-                    except BaseException:
-                        self._release(job, batch)  # queued again (harmless twice), and ``run`` waits for it
-                        raise
-                    batch = None
-                if batch is None:
-                    # Claimed right before the request: a crash from here on counts the batch as maybe sent.
-                    batch = await self._claim(job, waiting)
-                    if self._halted():  # stopped while the claim ran: it does not leave
-                        self._release(job, batch)
-                        return
-                if not batch.rows:
-                    continue
-                if not self._depart(job, batch):
-                    return  # the job was cancelled or stopped meanwhile: the batch was released
-                ahead = asyncio.create_task(self._claim_next(job, feed), name=f"job-{job.id}-claim-ahead")
-                with self._claims.sending():
-                    outcomes, alert = await self._send_groups(job, batch)
-                self._claims.answered()
-                # Recorded in the background at a quiet moment (``ClaimsFirst``); the admins are told only once the
-                # rows are stored.
-                self._record(job, batch, outcomes, alert)
+                outcomes, alert = await self._send(job, rows)
+                await to_the_end(self._db.jobs.record_outcomes(outcomes))
+                if alert is not None:
+                    self._tell_admins(job, alert)
                 self._count(outcomes)
                 if self._stop_reason is not None:
                     await self._stop_job(job, self._stop_reason)
-        finally:
-            if ahead is not None:
-                self._drop_ahead(job, ahead)
-
-    async def _claimed_ahead(self, ahead: asyncio.Task[_Next]) -> _Next:
-        """The worker's next batch; while a worker waits for it, claims ahead stop waiting for the answers."""
-        if ahead.done():
-            return ahead.result()
-        self._waiting_for_claims += 1
-        self._hurry.set()
-        try:
-            return await ahead
-        finally:
-            self._waiting_for_claims -= 1
-            if not self._waiting_for_claims:
-                self._hurry.clear()
-
-    def _halted(self) -> bool:
-        return self.cancelled.is_set() or self.stopping.is_set() or self._no_more_records.is_set()
-
-    def _depart(self, job: BulkJobRecord, batch: InFlightBatch) -> bool:
-        """Right before the request: False (and the batch released) when the job's rows were cancelled or failed
-        meanwhile; the departure log's line for a batch claimed ahead, and if it cannot be written, the batch does
-        not leave either."""
-        try:
-            departs = self._db.jobs.departing(job.id, batch)
-        except BaseException:
-            self._release(job, batch)
+        except Exception as exc:
+            if self._failure is None:
+                self._failure = exc
             raise
-        if not departs:
-            self._release(job, batch)
-        return departs
 
-    async def _claim_next(self, job: BulkJobRecord, feed: BatchFeed) -> _Next:
-        """The worker's next batch, claimed ahead while its request is out; the batch is None when the claim
-        ahead does not apply (a row changed since it was read): it is then claimed right before it leaves."""
-        # After the other answers of this round: their slots' next requests go first (``ClaimsFirst``).
-        await self._claims.after_answers(QUIET_WAIT_SECONDS, unless=self._hurry)
-        waiting = await feed.next()
-        if waiting is None or self._halted():
-            return _Next(waiting, None)
-        blocks = self._db.blocklist.additions  # read before the claim's statement is queued
-        return _Next(waiting, await self._claim(job, waiting, ahead=True), blocks)
-
-    def _release(self, job: BulkJobRecord, batch: InFlightBatch | None) -> None:
-        """A claimed batch that will not leave goes back to ``pending``; ``run`` waits for it."""
-        if batch is not None:
-            self._track(self._writes.spawn(self._released(batch), name=f"job-{job.id}-release"))
-
-    async def _released(self, batch: InFlightBatch) -> None:
-        await self._db.jobs.release_in_flight(batch)
-
-    def _drop_ahead(self, job: BulkJobRecord, ahead: asyncio.Task[_Next]) -> None:
-        """The worker stops with a claim ahead running or done: whatever it claimed goes back to ``pending``,
-        and ``run`` waits for that before it cancels or fails the job's pending rows."""
-        ahead.cancel()  # a claim cut while its statement runs queues its own release (``_claim``)
-
-        async def release() -> None:
-            with contextlib.suppress(asyncio.CancelledError):
-                batch = (await ahead).batch
-                if batch is not None:
-                    await self._released(batch)
-
-        self._track(self._writes.spawn(release(), name=f"job-{job.id}-release-ahead"))
-
-    @overload
-    async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow]) -> InFlightBatch: ...
-    @overload
-    async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow], *, ahead: bool) -> InFlightBatch | None: ...
-
-    async def _claim(self, job: BulkJobRecord, rows: list[ClaimedRow], *, ahead: bool = False) -> InFlightBatch | None:
-        """Clear a batch read ahead to leave (one small statement). A claim cancelled while its statement runs
-        (shutdown, or a worker that stopped) never hands the rows over, so they never leave: whatever the
-        statement did is undone by a release queued behind it, and they stay ``pending`` instead of turning
-        "maybe sent" after a restart."""
-        with self._claims.claiming():
-            try:
-                if ahead:
-                    return await self._db.jobs.claim_ahead(job.id, rows)
-                return await self._db.jobs.claim_in_flight(job.id, rows)
-            except asyncio.CancelledError:
-                release = self._db.jobs.release_unsent(job.id, rows)
-                self._track(self._writes.spawn(release, name=f"job-{job.id}-release"))
-                raise
-
-    async def _fail_late_rows(self, job: BulkJobRecord, reason: str) -> None:
-        """Rows stored after the job stopped (it stops at the first account error) fail like the others did."""
-        failed = await self._db.jobs.fail_pending(job.id, f"not sent: the job stopped ({reason})")
-        self._counts["failed"] += failed
-        self._counts["remaining"] -= failed
-
-    async def _settle_interrupted(
-        self, batch: InFlightBatch, outcomes: list[MessageOutcome], never_sent: list[ClaimedRow]
-    ) -> None:
-        """A batch cut by a shutdown or a bug: what went out (or may have) is recorded first, then the rest,
-        which provably never left, is released to ``pending``."""
-        await self._db.jobs.record_outcomes(outcomes)
-        if batch.claim_id is not None:
-            await self._db.jobs.release_in_flight(batch)  # the recorded rows are no longer pending: only the rest
-        else:
-            await self._db.jobs.release_claim([row.id for row in never_sent])
-
-    def _record(
-        self, job: BulkJobRecord, batch: InFlightBatch, outcomes: Sequence[MessageOutcome], alert: _BatchAlert | None
-    ) -> None:
-        # Held by ``_writes``, not by the worker: a shutdown that cancels the worker must not leave rows the
-        # provider accepted in flight (they would become unknown and lose their provider ids). ``run`` waits for
-        # every record before it closes the job.
-        self._track(
-            self._writes.spawn(self._record_then_tell(job, batch, outcomes, alert), name=f"job-{job.id}-record")
-        )
-
-    def _track(self, write: asyncio.Task[None]) -> None:
-        self._recording.add(write)
-        write.add_done_callback(self._recorded)
-
-    def _recorded(self, write: asyncio.Task[None]) -> None:
-        self._recording.discard(write)
-        if not write.cancelled() and (error := write.exception()) is not None and self._record_error is None:
-            self._record_error = error  # the workers stop (batches already claimed still go out, then stop)
-            self._no_more_records.set()
-
-    async def _record_then_tell(
-        self, job: BulkJobRecord, batch: InFlightBatch, outcomes: Sequence[MessageOutcome], alert: _BatchAlert | None
-    ) -> None:
+    async def _claim(self, job: BulkJobRecord) -> list[ClaimedRow]:
+        """The worker's next batch, now ``sending``; empty when nothing is left to claim."""
+        claim = asyncio.ensure_future(self._db.jobs.claim_batch(job.id, self._batch_size))
         try:
-            async with self._claims.background(QUIET_WAIT_SECONDS):
-                await self._db.jobs.settle_in_flight(batch, outcomes)
-        finally:
-            if alert is not None:
-                self._tell_admins(job, alert)
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            # Stopped while the claim ran: its rows never left, so they go back to pending.
+            rows = await to_the_end(claim)
+            await to_the_end(self._db.jobs.release_claim([row.id for row in rows]))
+            raise
 
-    async def _records_written(self) -> None:
-        """Every record handed to the background so far is written; the first failure is raised."""
-        while self._recording:
-            await asyncio.wait(list(self._recording))
-        if self._record_error is not None:
-            raise self._record_error
+    async def _send(
+        self, job: BulkJobRecord, rows: Sequence[ClaimedRow]
+    ) -> tuple[list[MessageOutcome], _BatchAlert | None]:
+        """One request for the batch (its rows share one text); the outcome of every row, and what to tell."""
+        try:
+            result = await self._provider.send([row.recipient for row in rows], rows[0].body, job.sender_id)
+        except OutcomeUnknownError as exc:
+            maybe_sent = [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=str(exc)) for row in rows]
+            return maybe_sent, _BatchAlert(str(exc), len(rows), unknown=True)
+        except ProviderError as exc:
+            if _stops_the_job(exc):
+                self._stop_reason = str(exc)
+            failed = [MessageOutcome(row.id, MessageStatus.FAILED, error=str(exc)) for row in rows]
+            return failed, _BatchAlert(str(exc), len(rows), unknown=False)
+        except BaseException:
+            # Cut (the shutdown's grace ran out, or a bug) while the request may be out: maybe sent.
+            maybe_sent = [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=_INTERRUPTED) for row in rows]
+            await to_the_end(self._db.jobs.record_outcomes(maybe_sent))
+            raise
+        self._balances.note_balance_after_send(self._provider.name, result.balance_after)
+        outcomes = outcomes_from_result(rows, result, rows[0].segments)
+        unknown = sum(outcome.status is MessageStatus.UNKNOWN for outcome in outcomes)
+        if unknown:
+            return outcomes, _BatchAlert("the provider's answer did not mention some recipients", unknown, unknown=True)
+        return outcomes, None
 
     def _tell_admins(self, job: BulkJobRecord, alert: _BatchAlert) -> None:
-        """In the background, outside the concurrency slot: a slow Telegram holds up neither sends nor writes."""
+        """In the background, outside the request slot: a slow Telegram holds up neither sends nor writes."""
         report = self._alerts.send_failed(
             self._provider.name,
             alert.error,
@@ -463,70 +258,6 @@ class JobRunner:
             job_id=job.id,
         )
         self._background.spawn(report, name=f"job-{job.id}-alert")
-
-    async def _send_groups(
-        self, job: BulkJobRecord, batch: InFlightBatch
-    ) -> tuple[list[MessageOutcome], _BatchAlert | None]:
-        """One request per distinct text in the batch (a plain job's batch is one text: one request).
-
-        Providers take one message per request, so a personalised batch sends its identical texts together and
-        the others one request each, one after the other inside this worker's slot: ``BULK_CONCURRENCY`` holds.
-        """
-        groups: dict[str, list[ClaimedRow]] = {}
-        for row in batch.rows:
-            groups.setdefault(job.body if row.body is None else row.body, []).append(row)
-        outcomes: list[MessageOutcome] = []
-        alerts: list[_BatchAlert] = []
-        items = list(groups.items())
-        for index, (body, rows) in enumerate(items):
-            if self._stop_reason is not None or self.cancelled.is_set():
-                # Not sent: the job stopped (e.g. no credit) or was cancelled while this batch was going out.
-                reason = "not sent: the job stopped" if self._stop_reason is not None else "not sent: cancelled"
-                rest = [row for _, left in items[index:] for row in left]
-                outcomes += [MessageOutcome(row.id, MessageStatus.FAILED, error=reason) for row in rest]
-                break
-            try:
-                sent, alert = await self._send_batch(job, rows, body)
-            except BaseException:
-                # A shutdown or a bug while this group's request may be out: its rows must not look unsent. The
-                # groups sent before it are recorded, and those after it never left: back to pending, resumed
-                # at the next start. Written in the background, held to the end at shutdown.
-                maybe_sent = [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=_INTERRUPTED) for row in rows]
-                later = [row for _, left in items[index + 1 :] for row in left]
-                settle = self._settle_interrupted(batch, outcomes + maybe_sent, later)
-                self._track(self._writes.spawn(settle, name=f"job-{job.id}-settle"))
-                raise
-            outcomes += sent
-            if alert is not None:
-                alerts.append(alert)
-        if len(alerts) <= 1:
-            return outcomes, alerts[0] if alerts else None
-        merged = _BatchAlert(
-            alerts[0].error, sum(alert.recipients for alert in alerts), unknown=any(alert.unknown for alert in alerts)
-        )
-        return outcomes, merged
-
-    async def _send_batch(
-        self, job: BulkJobRecord, batch: Sequence[ClaimedRow], body: str
-    ) -> tuple[list[MessageOutcome], _BatchAlert | None]:
-        recipients = [row.recipient for row in batch]
-        try:
-            result = await self._provider.send(recipients, body, job.sender_id)
-        except OutcomeUnknownError as exc:
-            maybe_sent = [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=str(exc)) for row in batch]
-            return maybe_sent, _BatchAlert(str(exc), len(batch), unknown=True)
-        except ProviderError as exc:
-            if _stops_the_job(exc):
-                self._stop_reason = str(exc)
-            failed = [MessageOutcome(row.id, MessageStatus.FAILED, error=str(exc)) for row in batch]
-            return failed, _BatchAlert(str(exc), len(batch), unknown=False)
-        self._balances.note_balance_after_send(self._provider.name, result.balance_after)
-        segments = batch[0].segments if batch[0].segments is not None else job.segments
-        outcomes = outcomes_from_result(batch, result, segments)
-        unknown = sum(outcome.status is MessageStatus.UNKNOWN for outcome in outcomes)
-        if unknown:
-            return outcomes, _BatchAlert("the provider's answer did not mention some recipients", unknown, unknown=True)
-        return outcomes, None
 
     async def _stop_job(self, job: BulkJobRecord, reason: str) -> None:
         if self._stopped_by is None:

@@ -9,19 +9,16 @@ import re
 import signal
 import sqlite3
 from pathlib import Path
-from typing import cast
 
 import pytest
 
 from bot.handlers.bulk import reporter_factory
 from bot.providers.types import ProviderName
-from bot.services.background import BackgroundTasks
 from bot.services.bulk_runner import JobRunner
 from storage import (
     BulkJobRecord,
     ClaimedRow,
     Database,
-    InFlightBatch,
     JobState,
     JobTotals,
     MessageStatus,
@@ -194,10 +191,8 @@ async def three_recipient_job(db: Database) -> BulkJobRecord:
     )  # fmt: skip
 
 
-def start_runner(
-    bot: BotHarness, job: BulkJobRecord, *, batch_size: int, writes: BackgroundTasks
-) -> asyncio.Task[JobTotals]:
-    """A job's runner on the bot's own services, one request at a time, its cut-off writes kept in ``writes``."""
+def start_runner(bot: BotHarness, job: BulkJobRecord, *, batch_size: int) -> asyncio.Task[JobTotals]:
+    """A job's runner on the bot's own services, one request at a time."""
     runner = JobRunner(
         bot.services.db,
         bot.services.providers.get(ProviderName.TEXIN),
@@ -205,41 +200,41 @@ def start_runner(
         bot.services.balances,
         batch_size=batch_size,
         concurrency=1,
-        writes=writes,
     )
     reporter = reporter_factory(bot.application.bot, bot.services.alerts)(job, "start")
     return asyncio.create_task(runner.run(job, reporter))
 
 
-@pytest.mark.parametrize(("claim", "sent_before"), [("claim_in_flight", 0), ("claim_ahead", 1)])
+@pytest.mark.parametrize("sent_before", [0, 1])
 async def test_a_claim_cut_by_shutdown_puts_its_rows_back_to_pending(
-    bot: BotHarness, database_path: Path, monkeypatch: pytest.MonkeyPatch, claim: str, sent_before: int
+    bot: BotHarness, database_path: Path, monkeypatch: pytest.MonkeyPatch, sent_before: int
 ) -> None:
-    """Review finding: a worker cancelled while its claim waits for the database never gets the rows, so they
-    never leave; they must go back to ``pending`` (resumed later), not stay claimed (turned "maybe sent").
+    """A worker cancelled while its claim waits for the database never sends those rows: they go back to
+    ``pending`` (resumed later) instead of staying ``sending`` (turned "maybe sent" at the next start).
 
-    Both claims: the one right before the first request, and the one a worker makes ahead for its next batch
-    while its request is out. Another process takes SQLite's write lock right before the real claim runs, so the
-    claim waits inside the database thread when the shutdown comes."""
+    Another process takes SQLite's write lock right before the claim that follows ``sent_before`` batches, so
+    that claim waits inside the database thread when the shutdown comes."""
     db = bot.services.db
     job = await three_recipient_job(db)
-    bot.texin.latency = 0.5
+    bot.texin.latency = 0.3
     other = sqlite3.connect(database_path, timeout=10, isolation_level=None)
     locked = asyncio.Event()
-    real_claim = getattr(db.jobs, claim)
+    real_claim = db.jobs.claim_batch
+    claims = 0
 
-    async def claim_behind_the_lock(job_id: int, rows: list[ClaimedRow]) -> InFlightBatch | None:
-        if not locked.is_set():
+    async def claim_behind_the_lock(job_id: int, size: int) -> list[ClaimedRow]:
+        nonlocal claims
+        claims += 1
+        if claims == sent_before + 1:
             other.execute("BEGIN IMMEDIATE")
             locked.set()
-        return cast("InFlightBatch | None", await real_claim(job_id, rows))
+        return await real_claim(job_id, size)
 
-    monkeypatch.setattr(db.jobs, claim, claim_behind_the_lock)
-    writes = BackgroundTasks()
-    run = start_runner(bot, job, batch_size=1, writes=writes)
+    monkeypatch.setattr(db.jobs, "claim_batch", claim_behind_the_lock)
+    run = start_runner(bot, job, batch_size=1)
     try:
         await asyncio.wait_for(locked.wait(), 10)
-        await asyncio.sleep(0.9)  # a request that went out has its answer back; the claim still waits on the lock
+        await asyncio.sleep(0.2)  # the claim is queued in the database thread, waiting on the lock
         run.cancel()
         await asyncio.sleep(0.2)
         other.execute("COMMIT")
@@ -247,12 +242,10 @@ async def test_a_claim_cut_by_shutdown_puts_its_rows_back_to_pending(
         other.close()
     with contextlib.suppress(asyncio.CancelledError):
         await run
-    assert await writes.drain(5.0) == 0
     rows = await db.messages.list_for_job(job.id)
     expected = [MessageStatus.SENT] * sent_before + [MessageStatus.PENDING] * (3 - sent_before)
     assert [row.status for row in rows] == expected
     assert bot.texin.received.total() == sent_before
-    assert await db._shared.fetch_all("SELECT id FROM bulk_batches_in_flight") == []
 
 
 async def test_a_job_confirmed_while_the_bot_stops_sends_nothing_and_stays_pending(bot: BotHarness) -> None:
@@ -301,9 +294,9 @@ async def test_deny_answers_at_once_while_a_finished_jobs_summary_waits_for_tele
         hold.release()
 
 
-async def test_a_personalised_batch_cut_by_shutdown_puts_its_unsent_texts_back_to_pending(bot: BotHarness) -> None:
-    """A personalised batch goes out one request per text; cut in the middle, the texts after the one in flight
-    never left: pending again (resumed later), not failed and not unknown."""
+async def test_a_personalised_job_cut_by_shutdown_leaves_its_unsent_texts_pending(bot: BotHarness) -> None:
+    """A personalised job goes out one request per text; cut while the second is out, the first is sent, the second
+    maybe sent (unknown), and the third never left: pending (resumed later), not failed and not unknown."""
     db = bot.services.db
     texts = [PersonalText(f"Hi {name}", "GSM-7", 1) for name in ("Amina", "Baraka", "Chebet")]
     job = await db.jobs.create(
@@ -313,29 +306,23 @@ async def test_a_personalised_batch_cut_by_shutdown_puts_its_unsent_texts_back_t
         texts=texts,
     )  # fmt: skip
     bot.texin.latency = 0.6
-    writes = BackgroundTasks()
-    run = start_runner(bot, job, batch_size=3, writes=writes)
+    run = start_runner(bot, job, batch_size=3)
     await wait_until(lambda: bot.texin.received.total() >= 2, 10, "the second text to reach Texin")
     run.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await run
-    assert await writes.drain(5.0) == 0
     statuses = [row.status for row in await db.messages.list_for_job(job.id)]
     assert statuses == [MessageStatus.SENT, MessageStatus.UNKNOWN, MessageStatus.PENDING]
 
 
-async def test_a_number_blocked_while_its_batch_is_claimed_ahead_is_not_sent(
-    bot: BotHarness, database_path: Path
-) -> None:
-    """Review finding: a batch is claimed (and the blocklist checked) while the request before it is out; a
-    number blocked in between must still be skipped: the batch is claimed again right before it leaves."""
+async def test_a_number_blocked_while_the_job_runs_is_not_sent(bot: BotHarness) -> None:
+    """The claim reads the blocklist in the same statement: a number blocked while earlier batches are out is
+    skipped by the batch that would have carried it."""
     db = bot.services.db
     job = await three_recipient_job(db)
     bot.texin.latency = 0.5
-    writes = BackgroundTasks()
-    run = start_runner(bot, job, batch_size=1, writes=writes)
+    run = start_runner(bot, job, batch_size=1)
     await wait_until(lambda: bot.texin.received.total() >= 1, 10, "the first batch to reach Texin")
-    await wait_until(lambda: _claims_ahead(database_path) == 1, 10, "the second batch to be claimed ahead")
 
     await db.blocklist.add(["254712000002"], reason="STOP", chat_id=ADMIN, user_id=None)
     bot.texin.latency = 0.01
@@ -344,9 +331,3 @@ async def test_a_number_blocked_while_its_batch_is_claimed_ahead_is_not_sent(
     assert bot.texin.received == {"254712000001": 1, "254712000003": 1}
     rows = {row.recipient: row for row in await db.messages.list_for_job(job.id)}
     assert rows["254712000002"].status is MessageStatus.CANCELLED and rows["254712000002"].error == BLOCKED_ERROR
-    assert await writes.drain(5.0) == 0
-
-
-def _claims_ahead(database: Path) -> int:
-    with contextlib.closing(sqlite3.connect(database, timeout=5)) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM bulk_batches_in_flight WHERE ahead = 1").fetchone()[0])

@@ -87,15 +87,22 @@ async def test_literal_braces_without_placeholders_are_sent_as_typed(bot: BotHar
     assert "Code {{A1}} ready" in preview.text  # no placeholder: the text is not a template, nothing is replaced
 
 
-async def test_credit_running_out_mid_batch_stops_the_other_texts_of_that_batch(bot: BotHarness) -> None:
-    rows = b"Name,Phone\n" + b"".join(f"P{i},07120000{i:02d}\n".encode() for i in range(1, 6))
+async def test_credit_running_out_stops_the_job_and_fails_what_is_left(bot: BotHarness) -> None:
+    rows = b"Name,Phone\n" + b"".join(f"P{i},07120000{i:02d}\n".encode() for i in range(1, 10))
     preview = await bot.upload(SENDER, rows, "people.csv", "/bulk Hello {name}")
     bot.texin.credits = Decimal(2)  # two one-part texts, then "insufficient balance"
     summary = await bot.press(SENDER, preview, "Send", predicate=lambda m: "stopped" in m.text)
 
-    assert "not sent: the job stopped" in summary.text
+    assert "not enough SMS balance" in summary.text
     [job] = await bot.services.db.jobs.list_for_chat(SENDER)
-    statuses = [row.status for row in await bot.services.db.messages.list_for_job(job.id)]
-    assert statuses.count(MessageStatus.SENT) == 2
-    assert statuses.count(MessageStatus.FAILED) == 3
-    assert len(bot.texin.messages) == 2  # nothing was sent after the provider said the credit ran out
+    rows_after = await bot.services.db.messages.list_for_job(job.id)
+    assert [row.status for row in rows_after].count(MessageStatus.SENT) == 2
+    failed = [row for row in rows_after if row.status is MessageStatus.FAILED]
+    assert len(failed) == 7
+    # Texts already out when the first refusal came back were refused too; none was asked for after it.
+    refused = [row for row in failed if not (row.error or "").startswith("not sent")]
+    assert len(refused) < 1 + bot.settings.bulk_concurrency
+    assert {row.error for row in failed if row not in refused} == {f"not sent: the job stopped ({refused[0].error})"}
+    assert len(bot.texin.messages) == 2
+    sends = bot.texin.requests_to("/api/send_sms") + bot.texin.requests_to("/api/send_bulk_sms")
+    assert len(sends) == 2 + len(refused)

@@ -21,7 +21,7 @@ from storage.backup import (
 from storage.db_lock import DatabaseBusyError, DatabaseLock
 from storage.migrations import load_migrations
 
-from .factories import ADMIN_CHAT, a_job, a_message, numbers
+from .factories import ADMIN_CHAT, a_message, numbers
 
 MOMENT = datetime(2026, 11, 28, 8, 40, 12, tzinfo=UTC)
 
@@ -171,44 +171,3 @@ async def test_opening_waits_for_a_restore_and_then_fails_clearly(db_path: Path,
 
     with DatabaseLock(db_path, exclusive=True), pytest.raises(DatabaseBusyError, match="restore"):
         await open_database(db_path, busy_timeout_ms=200)
-
-
-async def test_a_batch_claimed_ahead_in_a_backup_counts_as_maybe_sent_after_a_restore(
-    db: Database, db_path: Path, tmp_path: Path
-) -> None:
-    """The departure log stays beside the live file, so a backup cannot tell whether a batch claimed ahead left:
-    in the copy every batch in flight is maybe sent, and a restore never sends it again."""
-    job = await db.jobs.create(a_job(), numbers(4))
-    rows = await db.jobs.read_ahead(job.id, 4)
-    assert await db.jobs.claim_ahead(job.id, rows[:2]) is not None  # departed or not: the backup cannot know
-    target = tmp_path / "backups" / backup_name(MOMENT)
-
-    backup_database(db_path, target)
-
-    assert _count(target, "SELECT count(*) FROM bulk_batches_in_flight WHERE ahead = 0") == 1
-    assert _count(db_path, "SELECT count(*) FROM bulk_batches_in_flight WHERE ahead = 1") == 1  # live file as it was
-    async with await open_database(target) as restored:
-        stuck = await restored.jobs.mark_stuck_sending_unknown("maybe sent")
-    assert [row.id for row in stuck] == [row.id for row in rows[:2]]
-
-
-async def test_a_restore_keeps_the_replaced_database_with_its_claims_ahead_as_maybe_sent(
-    db_path: Path, tmp_path: Path
-) -> None:
-    """Review finding: the departure log stays behind when the database is set aside, so in the kept copy every
-    batch claimed ahead counts as maybe sent, and the log (which named the kept copy's batches) goes."""
-    async with await open_database(db_path):
-        pass
-    backup = backup_database(db_path, tmp_path / "b.db").path
-    async with await open_database(db_path) as db:
-        job = await db.jobs.create(a_job(), numbers(2))
-        batch = await db.jobs.claim_ahead(job.id, await db.jobs.read_ahead(job.id, 2))
-        assert batch is not None and db.jobs.departing(job.id, batch)
-    log = db_path.with_name(db_path.name + "-departures")
-    assert log.stat().st_size > 0
-
-    result = restore_database(backup, db_path, moment=MOMENT)
-
-    assert result.kept_as is not None
-    assert _count(result.kept_as, "SELECT count(*) FROM bulk_batches_in_flight WHERE ahead = 0") == 1
-    assert not log.exists()

@@ -147,19 +147,20 @@ async def test_requeue_moves_only_failed_and_unknown_rows_and_clears_the_error(d
 
 async def test_requeue_reopens_a_finished_job_so_it_is_resumed(db: Database) -> None:
     job = await db.jobs.create(a_job(), numbers(2))
+    await db.jobs.start_running(job.id)
     batch = await db.jobs.claim_batch(job.id, 10)
     await db.jobs.record_outcomes(
         [MessageOutcome(batch[0].id, MessageStatus.SENT), MessageOutcome(batch[1].id, MessageStatus.FAILED)]
     )
     await db.jobs.set_state(job.id, JobState.DONE)
-    assert await db.jobs.with_pending_work() == []
+    assert await db.jobs.list_unfinished() == []
 
     assert await db.messages.requeue([batch[1].id]) == 1
 
     reopened = await db.jobs.get(job.id)
     assert reopened is not None
     assert (reopened.state, reopened.finished_at) == (JobState.QUEUED, None)
-    assert [j.id for j in await db.jobs.with_pending_work()] == [job.id]
+    assert [j.id for j in await db.jobs.list_unfinished()] == [job.id]
 
 
 async def test_exports_page_through_every_row_of_a_chat_oldest_first(db: Database) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
-from storage import MigrationError, SchemaTooNewError, Unstored, migrate, open_database
+from storage import MessageStatus, MigrationError, SchemaTooNewError, migrate, open_database
 from storage.migrations import load_migrations, split_statements
 
 from .factories import ADMIN_CHAT, a_job, numbers
@@ -224,30 +225,70 @@ async def test_database_of_the_previous_version_upgrades_in_place_keeping_its_da
         await db.close()
 
 
-async def test_a_database_at_0009_upgrades_to_keep_unstored_recipients_and_still_closes_its_cut_jobs(
-    tmp_path: Path,
-) -> None:
+async def test_0014_settles_batches_in_flight_and_unstored_recipients_as_maybe_sent(tmp_path: Path) -> None:
+    """Upgrading from the claim-ahead money path (0013): what its in-flight ranges and a job's unstored rest still
+    cover becomes ``sending``, which the bot's start-up turns ``unknown`` (reported, never resent by itself)."""
     previous = tmp_path / "previous"
     previous.mkdir()
     for migration in load_migrations():
-        if migration.version <= 9:
+        if migration.version <= 13:
             (previous / migration.name).write_text(migration.sql, encoding="utf-8")
     path = tmp_path / "old.db"
     old = await open_database(path, migrations_dir=previous)
     try:
-        assert await old.schema_version() == 9
-        cut = await old.jobs.create(a_job(), numbers(3))
+        plain = await old.jobs.create(a_job(), numbers(4))
+        personal = await old.jobs.create(a_job(body="Hi {name}"), numbers(1, start=10))
+        untouched = await old.jobs.create(a_job(), numbers(2, start=20))
     finally:
         await old.close()
-    with sqlite3.connect(path) as conn:  # what the older version left when a crash cut its storing: 3 of 5 rows
-        conn.execute("UPDATE bulk_jobs SET total_recipients = 5, state = 'running' WHERE id = ?", (cut.id,))
+    ids = {row[1]: row[0] for row in _rows(path, "SELECT id, recipient FROM messages")}
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        at = "2026-11-20T10:00:00.000000+00:00"
+        # The plain job: its first two rows in flight (one claimed right before leaving, one claimed ahead); two
+        # more recipients not stored yet. The personalised job: two texts not stored yet, from index 1 on.
+        conn.execute(
+            "INSERT INTO bulk_batches_in_flight (job_id, first_id, last_id, started_at, ahead) VALUES (?, ?, ?, ?, 0),"
+            " (?, ?, ?, ?, 1)",
+            (
+                plain.id,
+                ids[numbers(1)[0]],
+                ids[numbers(1)[0]],
+                at,
+                plain.id,
+                ids[numbers(2)[1]],
+                ids[numbers(2)[1]],
+                at,
+            ),
+        )
+        conn.execute(
+            "INSERT INTO bulk_job_unstored (job_id, next_index, items, units) VALUES (?, 0, ?, 2), (?, 1, ?, 1)",
+            (plain.id, json.dumps(numbers(2, start=4)), personal.id,
+             json.dumps([["254700000099", "Hi Amina", "GSM-7", 1], ["254700000011", "Hi Baraka", "GSM-7", 2]])),
+        )  # fmt: skip
 
     db = await open_database(path)
     try:
         assert await db.schema_version() == len(load_migrations())
-        assert [(job.id, stored) for job, stored in await db.jobs.close_half_stored("cut")] == [(cut.id, 3)]
-        job = await db.jobs.create(a_job(), numbers(5), store_first=2)
-        assert await db.jobs.unstored(job.id) == Unstored(numbers(5)[2:], None, 0)
-        assert await db.jobs.close_half_stored("cut") == []
+        assert not {"bulk_batches_in_flight", "bulk_job_unstored"} & _tables(path)
+        by_job = {
+            job.id: [(m.recipient, m.status, m.body, m.segments) for m in await db.messages.list_for_job(job.id)]
+            for job in (plain, personal, untouched)
+        }
+        sending, pending = MessageStatus.SENDING, MessageStatus.PENDING
+        assert by_job[plain.id] == [
+            *[(n, sending, "Offer ends Friday", 1) for n in numbers(2)],
+            *[(n, pending, "Offer ends Friday", 1) for n in numbers(2, start=2)],
+            *[(n, sending, "Offer ends Friday", 1) for n in numbers(2, start=4)],
+        ]
+        assert by_job[personal.id] == [(numbers(1, start=10)[0], pending, "Hi {name}", 1),
+                                       ("254700000011", sending, "Hi Baraka", 2)]  # fmt: skip
+        assert {status for _, status, _, _ in by_job[untouched.id]} == {pending}
+        settled = await db.jobs.mark_stuck_sending_unknown("maybe sent")
+        assert len(settled) == 5 and {m.status for m in settled} == {MessageStatus.UNKNOWN}
     finally:
         await db.close()
+
+
+def _rows(path: Path, sql: str) -> list[tuple[int, str]]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return [(int(row[0]), str(row[1])) for row in conn.execute(sql)]

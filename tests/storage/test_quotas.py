@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot.localtime import day_bounds, local_day
-from storage import Database, MessageOutcome, MessageStatus, NewBulkJob, Role, Unstored, migrate, open_database
+from storage import Database, MessageOutcome, MessageStatus, NewBulkJob, Role, migrate, open_database
 from storage.migrations import load_migrations
 
 from .conftest import FakeClock
@@ -57,6 +57,7 @@ async def test_a_retried_row_counts_on_the_day_of_the_retry_not_of_the_original(
     job = await db.jobs.create(
         NewBulkJob(SENDER_CHAT, USER, "Hello", "gsm7", 2, "texin", "Texin"), ["254712345678", "254722000000"]
     )
+    await db.jobs.start_running(job.id)
     rows = await db.jobs.claim_batch(job.id, 10)
     await db.jobs.record_outcomes(
         [
@@ -155,25 +156,3 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_quota(db: Database) -
     moved = await db.quotas.override(supergroup)
     assert moved is not None and moved.daily_units == 25
     assert await db.quotas.override(group) is None
-
-
-async def test_a_jobs_recipients_not_stored_yet_count_until_stored_and_nothing_once_cancelled(
-    db: Database, clock: FakeClock
-) -> None:
-    job = NewBulkJob(SENDER_CHAT, USER, "Hello", "gsm7", 2, "texin", "Texin")
-    numbers = [f"2547120000{i:02d}" for i in range(10)]
-    record = await db.jobs.create(job, numbers, store_first=3)  # 3 rows, 7 recipients kept unstored
-    other = await db.jobs.create(dataclasses.replace(job, chat_id=ADMIN_CHAT), numbers, store_first=3)
-    start, end = today(clock)
-    assert await db.quotas.used_units(SENDER_CHAT, start, end) == 10 * 2
-
-    # Stored in a later local day: the rows still count on their job's day, where their units were counted.
-    clock.now = clock.now + timedelta(days=1)
-    assert await db.jobs.add_recipients(record, Unstored(numbers[3:6], None, 0), last=False)
-    assert await db.quotas.used_units(SENDER_CHAT, start, end) == 10 * 2
-    assert await db.quotas.used_units(SENDER_CHAT, *today(clock)) == 0
-
-    await db.jobs.cancel_pending(record.id)
-    assert await db.quotas.used_units(SENDER_CHAT, start, end) == 0
-    assert await db.quotas.used_units(ADMIN_CHAT, start, end) == 10 * 2
-    assert other.chat_id == ADMIN_CHAT

@@ -28,6 +28,7 @@ async def test_a_transaction_cancelled_while_waiting_for_begin_leaves_nothing_op
         await waiting
     other.execute("ROLLBACK")
     other.close()
+    await db.jobs.start_running(job.id)
     batch = await db.jobs.claim_batch(job.id, 3)
     await db.jobs.record_outcomes([MessageOutcome(row.id, MessageStatus.SENT) for row in batch])
     await db.alert_state.put("after", "yes")  # a transaction can be opened again
@@ -40,6 +41,7 @@ async def test_a_transaction_cancelled_while_waiting_for_begin_leaves_nothing_op
 
 async def test_requeue_forgets_what_the_previous_attempt_left(db: Database) -> None:
     job = await db.jobs.create(a_job(), numbers(1))
+    await db.jobs.start_running(job.id)
     [row] = await db.jobs.claim_batch(job.id, 1)
     await db.jobs.record_outcomes(
         [MessageOutcome(row.id, MessageStatus.UNKNOWN, provider_message_id="API-OLD", units=1, cost=Decimal("0.3"))]
@@ -81,6 +83,7 @@ async def test_upgrading_to_0002_does_not_turn_history_into_follow_up_work(tmp_p
         assert await upgraded.tracking.jobs_awaiting_summary("texin") == []
         # New messages are followed as usual.
         job = await upgraded.jobs.create(a_job(), numbers(1))
+        await upgraded.jobs.start_running(job.id)
         [row] = await upgraded.jobs.claim_batch(job.id, 1)
         await upgraded.jobs.record_outcomes([MessageOutcome(row.id, MessageStatus.SENT, provider_message_id="API-3")])
         far = datetime(2100, 1, 1, tzinfo=UTC)

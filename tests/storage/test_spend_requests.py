@@ -64,6 +64,7 @@ async def test_a_repeated_bulk_press_creates_no_second_job(db: Database, db_path
 
 async def test_a_repeated_retry_press_requeues_nothing_more(db: Database, db_path: Path) -> None:
     job = await db.jobs.create(a_job(), numbers(2))
+    await db.jobs.start_running(job.id)
     rows = await db.jobs.claim_batch(job.id, 2)
     await db.jobs.record_outcomes([MessageOutcome(row.id, MessageStatus.FAILED, error="barred") for row in rows])
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.providers.types import ProviderName, RecipientOutcome, RecipientState, SendResult
-from bot.services.bulk_runner import outcomes_from_result
+from bot.services.bulk_outcomes import outcomes_from_result
 from storage import ClaimedRow, MessageStatus
 
-ROWS = [ClaimedRow(10 + index, f"25471234567{index}") for index in range(4)]
+ROWS = [ClaimedRow(10 + index, f"25471234567{index}", "Hello", 1) for index in range(4)]
 
 
 def result(outcomes: list[RecipientOutcome], units: int | None, cost: Decimal | None) -> SendResult:
