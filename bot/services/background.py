@@ -1,8 +1,5 @@
-"""Work started now and finished later (alerts, the last writes of a stopped job), never lost on the way.
-
-``asyncio`` keeps only a weak reference to a task: one nobody holds may be garbage-collected mid-flight. These
-tasks are held until done, their errors are logged (never left for "exception was never retrieved"), and a
-shutdown waits for them with a bound instead of cutting them off or hanging on them.
+"""Work that must not be lost on the way: background tasks (alerts) held until done, their errors logged and a
+shutdown waiting for them with a bound; and ``to_the_end``, for a database write a cancellation must not cut.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Sending one bulk job: ``BULK_CONCURRENCY`` workers, each one claiming a batch, sending it in one request and
-recording its outcomes, until nothing is pending. The states and the crash rule are in ``docs/bulk.md``.
-
-Outcomes are stored before anyone is told about them. Everything the job's chat sees goes through one
-``ProgressReporter``, one call at a time; ``redirect`` swaps it (a chat that lost access sees nothing more).
+"""Sending one bulk job: ``BULK_CONCURRENCY`` workers each claim a batch, send it in one request and record its
+outcomes (before anyone is told), until nothing is pending. States and crash rule: ``docs/bulk.md``. The chat
+sees the job through one ``ProgressReporter``; ``redirect`` swaps it (a chat that lost access sees nothing more).
 """
 
 from __future__ import annotations
