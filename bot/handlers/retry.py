@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.context import SmsContext
 from bot.formatting import plural
-from bot.handlers.bulk import reporter_factory
+from bot.handlers.bulk_progress import reporter_factory
 from bot.handlers.chats import SummaryToAdmins
 from bot.handlers.common import (
     command_args,

@@ -12,6 +12,7 @@ from telegram.ext import ExtBot
 
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, plural
+from bot.handlers.bulk_progress import reporter_factory
 from bot.handlers.common import (
     command_args,
     drop_buttons,
@@ -23,6 +24,7 @@ from bot.handlers.common import (
     usage,
 )
 from bot.handlers.repeats import ignore_repeat, query_key, stale_line
+from bot.handlers.send_texts import bulk_preview_text, report_text
 from bot.ids import parse_id
 from bot.localtime import local_day, show_local
 from bot.phone import display_phone
@@ -87,8 +89,6 @@ async def schedule_single(
 
 
 def bulk_schedule_preview(draft: BulkDraft, due: datetime, services: Services, age: timedelta | None) -> str:
-    from bot.handlers.bulk import preview_text as bulk_preview_text  # /bulk imports this module
-
     zone = services.settings.timezone
     when = f"⏰ <b>Scheduled for {when_text(due, services.schedules.now(), zone)}</b>: nothing goes out before then."
     quota = None if draft.quota is None else scheduled_quota_line(draft.quota, draft.units, local_day(due, zone))
@@ -258,8 +258,6 @@ async def fire_schedules(context: SmsContext) -> None:
 
 
 async def run_schedules(bot: ExtBot[None], services: Services) -> None:
-    from bot.handlers.bulk import reporter_factory  # /bulk imports this module
-
     zone = services.settings.timezone
     for record in await services.scheduler.miss_late():
         await services.alerts.tell_chat(
@@ -291,8 +289,6 @@ async def _tell(bot: ExtBot[None], services: Services, fired: Fired) -> None:
         await services.alerts.tell_chat(record.chat_id, f"{head} is going out now as bulk job #{fired.job.id}.")
         return
     if fired.report is not None:
-        from bot.handlers.send import report_text  # /send imports this module
-
         try:
             await bot.send_message(record.chat_id, f"{head}:\n{report_text(fired.report)}")
         except TelegramError:

@@ -13,7 +13,7 @@ from typing import cast
 
 import pytest
 
-from bot.handlers.bulk import reporter_factory
+from bot.handlers.bulk_progress import reporter_factory
 from bot.providers.types import ProviderName
 from bot.services.background import BackgroundTasks
 from bot.services.bulk_runner import JobRunner
