@@ -16,17 +16,8 @@ from telegram import Document, Message, Update
 from bot.context import SmsContext
 from bot.handlers.arguments import split_bulk_text, take_leading
 from bot.handlers.bulk_progress import reporter_factory
-from bot.handlers.common import (
-    command_args,
-    drop_buttons,
-    keyboard,
-    problem,
-    refuse_foreign_press,
-    reply,
-    sender_ids,
-    usage,
-)
-from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview
+from bot.handlers.common import command_args, keyboard, problem, reply, sender_ids, take_confirmed, usage
+from bot.handlers.repeats import ignore_repeat, message_key, remember_preview
 from bot.handlers.scheduled import show_bulk_schedule_preview
 from bot.handlers.send_texts import bulk_preview_text
 from bot.ids import parse_id
@@ -160,23 +151,16 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
             return
         await query.answer("Stopping: batches already out will finish." if stopping else "It has already finished.")
         return
-    key = query_key(query)
-    if action == "ok" and await services.requests.seen(key):
-        ignore_repeat(key)
+    pressed = await take_confirmed(
+        query,
+        services.bulk_previews,
+        services.requests,
+        expired="This preview has expired or was already used. Send /bulk again.",
+        cancelled=lambda draft: f"✖️ Cancelled. Nothing was sent to the {len(draft.recipients.valid):,} recipients.",
+    )
+    if pressed is None:
         return
-    if await refuse_foreign_press(query, services.bulk_previews, token):
-        return
-    draft = services.bulk_previews.take(token)
-    if draft is None:
-        await query.answer("This preview has expired or was already used. Send /bulk again.")
-        await drop_buttons(query)
-        return
-    if action == "no":
-        await query.answer("Cancelled")
-        await query.edit_message_text(
-            f"✖️ Cancelled. Nothing was sent to the {len(draft.recipients.valid):,} recipients."
-        )
-        return
+    draft, key = pressed
     await query.answer("Starting…")
     try:
         await services.bulk.start(

@@ -12,17 +12,8 @@ from telegram import Update
 from bot.context import SmsContext
 from bot.formatting import esc, money, plural
 from bot.handlers.arguments import parse_send
-from bot.handlers.common import (
-    command_args,
-    drop_buttons,
-    keyboard,
-    problem,
-    refuse_foreign_press,
-    reply,
-    sender_ids,
-    usage,
-)
-from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview, stale_line
+from bot.handlers.common import command_args, keyboard, problem, reply, sender_ids, take_confirmed, usage
+from bot.handlers.repeats import ignore_repeat, message_key, remember_preview, stale_line
 from bot.handlers.scheduled import schedule_single
 from bot.handlers.send_texts import length_line, report_text
 from bot.phone import InvalidPhoneNumberError, display_phone
@@ -94,25 +85,19 @@ async def send_command(update: Update, context: SmsContext) -> None:
 async def send_button(update: Update, context: SmsContext) -> None:
     """Send or Cancel pressed under a /send preview."""
     query = update.callback_query
-    if query is None or query.data is None:
+    if query is None:
         return
-    action, _, token = query.data.split(":", 2)
-    key = query_key(query)
-    if action == "ok" and await context.services.requests.seen(key):
-        ignore_repeat(key)
+    services = context.services
+    pressed = await take_confirmed(
+        query,
+        services.send_previews,
+        services.requests,
+        expired="This preview has expired or was already used. Send the command again.",
+        cancelled=lambda request: f"✖️ Cancelled. Nothing was sent to {display_phone(request.recipient)}.",
+    )
+    if pressed is None:
         return
-    previews = context.services.send_previews
-    if await refuse_foreign_press(query, previews, token):
-        return
-    request = previews.take(token)
-    if request is None:
-        await query.answer("This preview has expired or was already used. Send the command again.")
-        await drop_buttons(query)
-        return
-    if action == "no":
-        await query.answer("Cancelled")
-        await query.edit_message_text(f"✖️ Cancelled. Nothing was sent to {display_phone(request.recipient)}.")
-        return
+    request, key = pressed
     await query.answer("Sending…")
     await query.edit_message_text(f"⏳ Sending to {display_phone(request.recipient)}…")
     try:
