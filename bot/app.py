@@ -31,7 +31,8 @@ from bot.config import Settings
 from bot.context import AppState, SmsContext
 from bot.handlers.balance import balance_command
 from bot.handlers.blocklist import block_command, blocked_command, unblock_command
-from bot.handlers.bulk import bulk_button, bulk_command, reporter_factory
+from bot.handlers.bulk import bulk_button, bulk_command
+from bot.handlers.bulk_progress import reporter_factory
 from bot.handlers.chats import allow_command, chats_command, deny_command
 from bot.handlers.commands import Command
 from bot.handlers.data_safety import schedule_data_safety

@@ -10,39 +10,24 @@ Forms:
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from telegram import Document, Message, Update
-from telegram.ext import ExtBot
 
 from bot.context import SmsContext
-from bot.formatting import esc, join_within_limit, money, plural
 from bot.handlers.arguments import split_bulk_text, take_leading
-from bot.handlers.bulk_progress import AdminNotice, TelegramJobReporter
-from bot.handlers.common import (
-    command_args,
-    drop_buttons,
-    keyboard,
-    problem,
-    refuse_foreign_press,
-    reply,
-    sender_ids,
-    usage,
-)
-from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview, stale_line
+from bot.handlers.bulk_progress import reporter_factory
+from bot.handlers.common import command_args, keyboard, problem, reply, sender_ids, take_confirmed, usage
+from bot.handlers.repeats import ignore_repeat, message_key, remember_preview
 from bot.handlers.scheduled import show_bulk_schedule_preview
-from bot.handlers.send import length_line
+from bot.handlers.send_texts import bulk_preview_text
 from bot.ids import parse_id
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
-from bot.providers.types import ProviderName
-from bot.services.bulk import BulkDraft, ReporterFactory
 from bot.services.errors import UserInputError
 from bot.services.group_audience import is_group_token
-from bot.services.merge import FileColumns, Personalised
+from bot.services.merge import FileColumns
 from bot.services.recipient_files import FileNumbers, check_upload, numbers_from_file
 from bot.services.requests import DuplicateRequest
 from bot.sms_text import MessageTextError, is_blank
-from storage import BulkJobRecord
 
 USAGE = "/bulk 0712345678, 0722000000\nYour message on the next line"
 REPLIED_SOURCE = "the message you replied to"
@@ -91,7 +76,7 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
     token = services.bulk_previews.put(draft, owner_user_id=user_id)
     await reply(
         update,
-        preview_text(draft, services.requests.staleness(message.date)),
+        bulk_preview_text(draft, services.requests.staleness(message.date)),
         keyboard(
             (f"✅ Send to {len(draft.recipients.valid):,}", f"ok:bulk:{token}"),
             ("✖️ Cancel", f"no:bulk:{token}"),
@@ -146,83 +131,6 @@ async def read_document(document: Document, context: SmsContext) -> FileNumbers:
     return await asyncio.to_thread(numbers_from_file, content, document.file_name, max_bytes=limit)
 
 
-def personal_lines(personal: Personalised) -> list[str]:
-    """A personalised job: units counted per recipient's own text; the quote below is the first one."""
-    if personal.smallest_parts == personal.largest_parts:
-        parts = plural(personal.largest_parts, "SMS part")
-    else:
-        parts = f"{personal.smallest_parts}–{personal.largest_parts} SMS parts"
-    return [
-        f"Personalised: {personal.distinct_texts:,} different texts, {parts} each",
-        f"Length: {plural(personal.total_units, 'unit')} in all",
-    ]
-
-
-def preview_text(draft: BulkDraft, age: timedelta | None = None, *, quota: str | None = None) -> str:
-    """The preview; ``age`` when the command was typed long ago, so nobody sends an old list by reflex;
-    ``quota`` replaces the line about today's quota (a scheduled job is checked on the day it goes out)."""
-    recipients = draft.recipients
-    source = f" from {esc(draft.source)}" if draft.source else ""
-    if draft.estimated_cost is not None:
-        cost = money(draft.estimated_cost)
-    elif draft.provider is ProviderName.SMS254:
-        cost = "not known (254sms does not report prices)"
-    else:
-        cost = f"not known ({draft.provider.label} did not give its price)"
-    lines = [
-        "📨 <b>Bulk SMS preview</b>",
-        *([f"<b>{stale_line(age, 'send it now?')}</b>"] if age is not None else []),
-        f"Recipients: <b>{len(recipients.valid):,}</b>{source}",
-    ]
-    if recipients.refused:
-        lines.append(f"Refused: {plural(len(recipients.refused), 'number')} (listed below)")
-    if draft.groups:
-        lines.append("From groups: " + ", ".join(f"@{esc(name)} {count:,}" for name, count in draft.groups))
-    if recipients.duplicates:
-        lines.append(f"Duplicates removed: {len(recipients.duplicates):,}")
-    if draft.blocked:
-        lines.append(f"Blocked (opted out): {len(draft.blocked):,} (left out)")
-    if draft.personal is not None:
-        lines += personal_lines(draft.personal)
-    else:
-        lines.append(f"Length: {length_line(draft.length, len(recipients.valid))}")
-    shown = draft.text if draft.personal is None or draft.personal.sample is None else draft.personal.sample
-    if quota is not None:
-        lines.append(quota)
-    elif draft.quota is not None and draft.quota.limit is not None:
-        lines.append(quota_line(draft.quota.used, draft.quota.limit, draft.units))
-    lines += [
-        f"Estimated cost: {cost}",
-        f"Via: {draft.provider.shown} (sender id {esc(draft.sender_id)})",
-        *(["Sample (the first recipient's text):"] if draft.personal is not None else []),
-        f"<blockquote>{esc(shown[:300])}{'…' if len(shown) > 300 else ''}</blockquote>",
-    ]
-    head = "\n".join(lines)
-    if not recipients.refused:
-        return head
-    items = [f"• {esc(r.raw[:40])}: {esc(r.reason)}" for r in recipients.refused]
-    return join_within_limit(head + "\nRefused numbers:", items, more=lambda n: f"…and {n:,} more")
-
-
-def quota_line(used: int, limit: int, units: int) -> str:
-    """The chat's quota left today; Send is refused when the job needs more (checked again on Send)."""
-    remaining = max(limit - used, 0)
-    line = f"Quota left today: {remaining:,} of {limit:,} units"
-    if units > remaining:
-        line += f"\n⚠️ This needs {units:,}: Send will be refused. Send to fewer numbers or ask an admin (/quota)."
-    return line
-
-
-def reporter_factory(bot: ExtBot[None], admins: AdminNotice, message_id: int | None = None) -> ReporterFactory:
-    """Progress goes into ``message_id`` (the preview, for a new job) or a new message (resume, retry); a summary
-    the chat cannot have goes to ``admins``."""
-
-    def make(job: BulkJobRecord, reason: str) -> TelegramJobReporter:
-        return TelegramJobReporter(bot, job, reason, message_id if reason == "start" else None, admins=admins)
-
-    return make
-
-
 async def bulk_button(update: Update, context: SmsContext) -> None:
     """Send or Cancel under a bulk preview; Cancel under a running job's progress."""
     query = update.callback_query
@@ -243,23 +151,16 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
             return
         await query.answer("Stopping: batches already out will finish." if stopping else "It has already finished.")
         return
-    key = query_key(query)
-    if action == "ok" and await services.requests.seen(key):
-        ignore_repeat(key)
+    pressed = await take_confirmed(
+        query,
+        services.bulk_previews,
+        services.requests,
+        expired="This preview has expired or was already used. Send /bulk again.",
+        cancelled=lambda draft: f"✖️ Cancelled. Nothing was sent to the {len(draft.recipients.valid):,} recipients.",
+    )
+    if pressed is None:
         return
-    if await refuse_foreign_press(query, services.bulk_previews, token):
-        return
-    draft = services.bulk_previews.take(token)
-    if draft is None:
-        await query.answer("This preview has expired or was already used. Send /bulk again.")
-        await drop_buttons(query)
-        return
-    if action == "no":
-        await query.answer("Cancelled")
-        await query.edit_message_text(
-            f"✖️ Cancelled. Nothing was sent to the {len(draft.recipients.valid):,} recipients."
-        )
-        return
+    draft, key = pressed
     await query.answer("Starting…")
     try:
         await services.bulk.start(

@@ -21,6 +21,7 @@ from bot.handlers.common import keyboard
 from bot.handlers.retrying import GaveUp, Patience, Persistent, Refused
 from bot.phone import display_phone
 from bot.providers.types import ProviderName
+from bot.services.bulk import ReporterFactory
 from bot.services.bulk_runner import Progress
 from storage import BulkJobRecord, JobTotals, MessageRecord
 
@@ -216,3 +217,13 @@ class TelegramJobReporter:
             log.warning("could not edit the progress message of a bulk job", exc_info=True)
             return
         self._last_text = text
+
+
+def reporter_factory(bot: ExtBot[None], admins: AdminNotice, message_id: int | None = None) -> ReporterFactory:
+    """Progress goes into ``message_id`` (the preview, for a new job) or a new message (resume, retry); a summary
+    the chat cannot have goes to ``admins``."""
+
+    def make(job: BulkJobRecord, reason: str) -> TelegramJobReporter:
+        return TelegramJobReporter(bot, job, reason, message_id if reason == "start" else None, admins=admins)
+
+    return make

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.formatting import esc, truncate
 from bot.handlers.commands import read_command
+from bot.handlers.repeats import ignore_repeat, query_key
 from bot.services.previews import PreviewStore
+from bot.services.requests import RequestLog
+
+T = TypeVar("T")
 
 
 def command_name(message: Message) -> str | None:
@@ -82,3 +87,34 @@ async def refuse_foreign_press(query: CallbackQuery, previews: PreviewStore[Any]
         return False
     await query.answer("Only the person who asked can confirm or cancel this.", show_alert=True)
     return True
+
+
+async def take_confirmed(
+    query: CallbackQuery,
+    previews: PreviewStore[T],
+    requests: RequestLog | None,
+    *,
+    expired: str,
+    cancelled: Callable[[T], str],
+) -> tuple[T, str] | None:
+    """A press of ``ok:…:token`` / ``no:…:token`` under a preview: (what it held, the press's request key) to act on,
+    or None when answered here (a repeated ok, when ``requests`` is given; another person's press; expired; Cancel)."""
+    if query.data is None:
+        return None
+    action, _, token = query.data.split(":", 2)
+    key = query_key(query)
+    if requests is not None and action == "ok" and await requests.seen(key):
+        ignore_repeat(key)
+        return None
+    if await refuse_foreign_press(query, previews, token):
+        return None
+    value = previews.take(token)
+    if value is None:
+        await query.answer(expired)
+        await drop_buttons(query)
+        return None
+    if action == "no":
+        await query.answer("Cancelled")
+        await query.edit_message_text(cancelled(value))
+        return None
+    return value, key

@@ -14,7 +14,7 @@ from telegram import Message, Update
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, plural
 from bot.handlers.bulk import EXPIRED_BUTTON, read_document
-from bot.handlers.common import command_args, drop_buttons, keyboard, refuse_foreign_press, reply, sender_ids, usage
+from bot.handlers.common import command_args, drop_buttons, keyboard, reply, sender_ids, take_confirmed, usage
 from bot.phone import display_phone, split_numbers
 from bot.services.errors import UserInputError
 from bot.services.groups import NAME_RULE, GroupChange
@@ -140,21 +140,18 @@ async def _ask_delete(update: Update, context: SmsContext, raw_name: str) -> Non
 async def group_button(update: Update, context: SmsContext) -> None:
     """Delete or Cancel under a /group delete question."""
     query = update.callback_query
-    if query is None or query.data is None or query.message is None:
+    if query is None or query.message is None:
         return
-    action, _, token = query.data.split(":", 2)
-    previews = context.services.group_previews
-    if await refuse_foreign_press(query, previews, token):
+    pressed = await take_confirmed(
+        query,
+        context.services.group_previews,
+        None,  # deleting spends nothing: a repeated Delete finds the preview taken and says it expired
+        expired=EXPIRED_BUTTON,
+        cancelled=lambda name: f"✖️ Cancelled. @{esc(name)} was not deleted.",
+    )
+    if pressed is None:
         return
-    name = previews.take(token)
-    if name is None:
-        await query.answer(EXPIRED_BUTTON)
-        await drop_buttons(query)
-        return
-    if action == "no":
-        await query.answer("Cancelled")
-        await query.edit_message_text(f"✖️ Cancelled. @{esc(name)} was not deleted.")
-        return
+    name, _ = pressed
     chat_id, user_id = sender_ids(update)
     try:
         size = await context.services.groups.delete(name, chat_id=chat_id, user_id=user_id, caller_role=context.role)

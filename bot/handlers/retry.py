@@ -6,19 +6,10 @@ from telegram import Update
 
 from bot.context import SmsContext
 from bot.formatting import plural
-from bot.handlers.bulk import reporter_factory
+from bot.handlers.bulk_progress import reporter_factory
 from bot.handlers.chats import SummaryToAdmins
-from bot.handlers.common import (
-    command_args,
-    drop_buttons,
-    keyboard,
-    problem,
-    refuse_foreign_press,
-    reply,
-    sender_ids,
-    usage,
-)
-from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview
+from bot.handlers.common import command_args, keyboard, problem, reply, sender_ids, take_confirmed, usage
+from bot.handlers.repeats import ignore_repeat, message_key, remember_preview
 from bot.ids import parse_id
 from bot.services.bulk import ReporterFactory
 from bot.services.errors import UserInputError
@@ -66,25 +57,18 @@ async def retry_command(update: Update, context: SmsContext) -> None:
 async def retry_button(update: Update, context: SmsContext) -> None:
     """Send again or Cancel under a retry preview."""
     query = update.callback_query
-    if query is None or query.data is None:
+    if query is None:
         return
-    action, _, token = query.data.split(":", 2)
-    key = query_key(query)
-    if action == "ok" and await context.services.requests.seen(key):
-        ignore_repeat(key)
+    pressed = await take_confirmed(
+        query,
+        context.services.retry_previews,
+        context.services.requests,
+        expired="This preview has expired or was already used.",
+        cancelled=lambda draft: f"✖️ Retry of job #{draft.job.id} cancelled.",
+    )
+    if pressed is None:
         return
-    previews = context.services.retry_previews
-    if await refuse_foreign_press(query, previews, token):
-        return
-    draft = previews.take(token)
-    if draft is None:
-        await query.answer("This preview has expired or was already used.")
-        await drop_buttons(query)
-        return
-    if action == "no":
-        await query.answer("Cancelled")
-        await query.edit_message_text(f"✖️ Retry of job #{draft.job.id} cancelled.")
-        return
+    draft, key = pressed
     await query.answer("Retrying…")
     try:
         count = await context.services.bulk.retry(

@@ -12,17 +12,10 @@ from telegram.ext import ExtBot
 
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, plural
-from bot.handlers.common import (
-    command_args,
-    drop_buttons,
-    keyboard,
-    problem,
-    refuse_foreign_press,
-    reply,
-    sender_ids,
-    usage,
-)
-from bot.handlers.repeats import ignore_repeat, query_key, stale_line
+from bot.handlers.bulk_progress import reporter_factory
+from bot.handlers.common import command_args, keyboard, problem, reply, sender_ids, take_confirmed, usage
+from bot.handlers.repeats import ignore_repeat, stale_line
+from bot.handlers.send_texts import bulk_preview_text, report_text
 from bot.ids import parse_id
 from bot.localtime import local_day, show_local
 from bot.phone import display_phone
@@ -87,8 +80,6 @@ async def schedule_single(
 
 
 def bulk_schedule_preview(draft: BulkDraft, due: datetime, services: Services, age: timedelta | None) -> str:
-    from bot.handlers.bulk import preview_text as bulk_preview_text  # /bulk imports this module
-
     zone = services.settings.timezone
     when = f"⏰ <b>Scheduled for {when_text(due, services.schedules.now(), zone)}</b>: nothing goes out before then."
     quota = None if draft.quota is None else scheduled_quota_line(draft.quota, draft.units, local_day(due, zone))
@@ -129,25 +120,19 @@ async def show_bulk_schedule_preview(
 async def scheduled_bulk_button(update: Update, context: SmsContext) -> None:
     """Schedule or Cancel under a scheduled bulk preview: Schedule stores it exactly once."""
     query = update.callback_query
-    if query is None or query.data is None:
+    if query is None:
         return
-    action, _, token = query.data.split(":", 2)
     services = context.services
-    key = query_key(query)
-    if action == "ok" and await services.requests.seen(key):
-        ignore_repeat(key)
+    pressed = await take_confirmed(
+        query,
+        services.schedules.bulk_previews,
+        services.requests,
+        expired="This preview has expired or was already used. Send /bulk again.",
+        cancelled=lambda _: "✖️ Cancelled. Nothing was scheduled.",
+    )
+    if pressed is None:
         return
-    if await refuse_foreign_press(query, services.schedules.bulk_previews, token):
-        return
-    pending = services.schedules.bulk_previews.take(token)
-    if pending is None:
-        await query.answer("This preview has expired or was already used. Send /bulk again.")
-        await drop_buttons(query)
-        return
-    if action == "no":
-        await query.answer("Cancelled")
-        await query.edit_message_text("✖️ Cancelled. Nothing was scheduled.")
-        return
+    pending, key = pressed
     try:
         record = await services.schedules.schedule_bulk(
             pending.draft, pending.due, request_key=key, caller_role=context.role
@@ -258,8 +243,6 @@ async def fire_schedules(context: SmsContext) -> None:
 
 
 async def run_schedules(bot: ExtBot[None], services: Services) -> None:
-    from bot.handlers.bulk import reporter_factory  # /bulk imports this module
-
     zone = services.settings.timezone
     for record in await services.scheduler.miss_late():
         await services.alerts.tell_chat(
@@ -291,8 +274,6 @@ async def _tell(bot: ExtBot[None], services: Services, fired: Fired) -> None:
         await services.alerts.tell_chat(record.chat_id, f"{head} is going out now as bulk job #{fired.job.id}.")
         return
     if fired.report is not None:
-        from bot.handlers.send import report_text  # /send imports this module
-
         try:
             await bot.send_message(record.chat_id, f"{head}:\n{report_text(fired.report)}")
         except TelegramError:

@@ -10,27 +10,18 @@ from decimal import Decimal
 from telegram import Update
 
 from bot.context import SmsContext
-from bot.formatting import credits, esc, money, plural
+from bot.formatting import esc, money, plural
 from bot.handlers.arguments import parse_send
-from bot.handlers.common import (
-    command_args,
-    drop_buttons,
-    keyboard,
-    problem,
-    refuse_foreign_press,
-    reply,
-    sender_ids,
-    usage,
-)
-from bot.handlers.repeats import ignore_repeat, message_key, query_key, remember_preview, stale_line
+from bot.handlers.common import command_args, keyboard, problem, reply, sender_ids, take_confirmed, usage
+from bot.handlers.repeats import ignore_repeat, message_key, remember_preview, stale_line
 from bot.handlers.scheduled import schedule_single
+from bot.handlers.send_texts import length_line, report_text
 from bot.phone import InvalidPhoneNumberError, display_phone
 from bot.services.errors import UserInputError
 from bot.services.merge import has_placeholders
 from bot.services.requests import DuplicateRequest
-from bot.services.sending import SendReport, SingleSend
-from bot.sms_text import MessageTextError, SmsLength
-from storage import MessageStatus
+from bot.services.sending import SingleSend
+from bot.sms_text import MessageTextError
 
 USAGE = "/send [via:texin|sms254] [in:10m|at:18:30] <number> <message>"
 
@@ -94,25 +85,19 @@ async def send_command(update: Update, context: SmsContext) -> None:
 async def send_button(update: Update, context: SmsContext) -> None:
     """Send or Cancel pressed under a /send preview."""
     query = update.callback_query
-    if query is None or query.data is None:
+    if query is None:
         return
-    action, _, token = query.data.split(":", 2)
-    key = query_key(query)
-    if action == "ok" and await context.services.requests.seen(key):
-        ignore_repeat(key)
+    services = context.services
+    pressed = await take_confirmed(
+        query,
+        services.send_previews,
+        services.requests,
+        expired="This preview has expired or was already used. Send the command again.",
+        cancelled=lambda request: f"✖️ Cancelled. Nothing was sent to {display_phone(request.recipient)}.",
+    )
+    if pressed is None:
         return
-    previews = context.services.send_previews
-    if await refuse_foreign_press(query, previews, token):
-        return
-    request = previews.take(token)
-    if request is None:
-        await query.answer("This preview has expired or was already used. Send the command again.")
-        await drop_buttons(query)
-        return
-    if action == "no":
-        await query.answer("Cancelled")
-        await query.edit_message_text(f"✖️ Cancelled. Nothing was sent to {display_phone(request.recipient)}.")
-        return
+    request, key = pressed
     await query.answer("Sending…")
     await query.edit_message_text(f"⏳ Sending to {display_phone(request.recipient)}…")
     try:
@@ -124,14 +109,6 @@ async def send_button(update: Update, context: SmsContext) -> None:
         await query.edit_message_text(problem(str(exc)))
         return
     await query.edit_message_text(report_text(report))
-
-
-def length_line(length: SmsLength, recipients: int = 1) -> str:
-    parts = plural(length.segments, "SMS part")
-    line = f"{parts} ({length.encoding.value}, {plural(length.characters, 'character')})"
-    if recipients != 1:
-        line += f" × {plural(recipients, 'recipient')}"
-    return line + f" = {plural(length.units(recipients), 'unit')}"
 
 
 def preview_text(request: SingleSend, unit_price: Decimal | None, limit: int, age: timedelta | None = None) -> str:
@@ -147,47 +124,4 @@ def preview_text(request: SingleSend, unit_price: Decimal | None, limit: int, ag
         f"Length: {length_line(request.length)}\n"
         f"Estimated cost: {cost}\n"
         f"<blockquote>{esc(request.text[:500])}{'…' if len(request.text) > 500 else ''}</blockquote>"
-    )
-
-
-def units_text(reported: int | None, estimated: int) -> str:
-    """The provider's figure, with our estimate beside it when they differ."""
-    if reported is None:
-        return f"{estimated} (estimated)"
-    if reported != estimated:
-        return f"{reported} (we estimated {estimated})"
-    return str(reported)
-
-
-def report_text(report: SendReport) -> str:
-    request = report.request
-    to = display_phone(request.recipient)
-    via = request.provider.shown
-    if report.status is MessageStatus.SENT:
-        lines = [f"✅ <b>Sent</b> to {to} via {via}"]
-        ids = f"Message #{report.message_id}"
-        if report.provider_message_id:
-            ids += f" · {request.provider.label} id <code>{esc(report.provider_message_id)}</code>"
-        lines.append(ids)
-        figures = f"Units: {units_text(report.units, request.units)}"
-        if report.cost is not None:
-            figures += f" · Cost: {money(report.cost)}"
-        if report.balance_after is not None:
-            figures += f" · Balance: {credits(report.balance_after)} units"
-        lines.append(figures)
-        if report.simulation:
-            label = request.provider.label
-            lines.append(f"⚠️ {label} is in simulation mode: the SMS was simulated, not really delivered.")
-        return "\n".join(lines)
-    if report.status is MessageStatus.UNKNOWN:
-        return (
-            f"❓ <b>Not confirmed</b>: {to} via {via}\n"
-            f"{esc(report.error or 'no answer')}\n"
-            f"Message #{report.message_id} is marked unknown and will not be resent. "
-            f"Check <code>/status {report.message_id}</code> before sending again."
-        )
-    return (
-        f"❌ <b>Not sent</b> to {to} via {via}\n"
-        f"{esc(report.error or 'refused')}\n"
-        f"Message #{report.message_id} is recorded as failed."
     )

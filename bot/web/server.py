@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 
 from bot.config import Settings
 from bot.web.metrics import Metrics
+from bot.web.routes import build_routes
 from bot.web.telegram_contact import TelegramContact
 
 if TYPE_CHECKING:
@@ -64,8 +65,6 @@ class WebSide:
         return int(self._socket.getsockname()[1])
 
     async def start(self) -> None:
-        from bot.web.routes import build_routes
-
         if not self.enabled or self._task is not None:
             return
         host, port = self.settings.http_host, self.settings.http_port

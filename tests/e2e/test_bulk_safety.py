@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.handlers.bulk import reporter_factory
+from bot.handlers.bulk_progress import reporter_factory
 from bot.providers.types import ProviderName
 from bot.services.bulk_runner import JobRunner
 from storage import (

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.handlers.bulk import reporter_factory
+from bot.handlers.bulk_progress import reporter_factory
 from bot.services.requests import DuplicateRequest
 from bot.services.sending import SendReport
 from storage import BulkJobRecord, MessageStatus, Role
