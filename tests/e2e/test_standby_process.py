@@ -1,9 +1,6 @@
 """One active ``python -m bot`` per database: a second one waits as a standby, touching nothing, and takes over
-by itself when the active one ends (stopped or SIGKILLed), running the same recovery as a restart.
-
-Real processes on one database and one fake Telegram; the second process reaches the fake through a
-``TelegramTap``, so the test knows which of the two called what.
-"""
+when the active one ends (stopped or SIGKILLed) with the recovery of a restart. Real processes on one database and
+one fake Telegram; the second reaches it through a ``TelegramTap``, so the test knows which of the two called what."""
 
 from __future__ import annotations
 
