@@ -28,7 +28,8 @@ USER smsrelay
 VOLUME ["/data"]
 # Python is PID 1 (exec form, no shell in between), so SIGTERM reaches the bot itself.
 STOPSIGNAL SIGTERM
-# /healthz when HTTP_PORT is set (urllib: slim has no curl); without the HTTP server there is nothing to ask: healthy.
+# /healthz when HTTP_PORT is set (urllib: slim has no curl; a standby answers 200 too); without the HTTP server there
+# is nothing to ask: healthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request as u; p = os.environ.get('HTTP_PORT', ''); sys.exit(0 if not p else (0 if u.urlopen(f'http://127.0.0.1:{p}/healthz', timeout=4).status == 200 else 1))"]
 CMD ["python", "-m", "bot"]

@@ -1,8 +1,7 @@
 """``python -m bot backup <path>`` and ``python -m bot restore <backup>``: data safety by hand.
 
 ``backup`` works while the bot runs (that is its point): it copies through its own read connection. ``restore``
-refuses while any smsrelay process has the database open (they all hold a shared lock on ``<database>.lock``,
-which dies with its process, so a killed bot does not block a restore).
+refuses (exit 5) while a bot is active on the database or another smsrelay process has it open (``storage/db_lock``).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from bot.services.restored import backup_moment
 from storage.backup import RestoreRefusedError, backup_database, backup_name, restore_database
-from storage.db_lock import DatabaseBusyError
+from storage.db_lock import BotRunningError, DatabaseBusyError
 
 EXIT_FAILED = 1
 EXIT_BUSY = 5
@@ -45,10 +44,17 @@ def restore(database: Path, backup: Path) -> int:
     database.parent.mkdir(parents=True, exist_ok=True)
     try:
         result = restore_database(backup, database, moment=datetime.now(UTC))
+    except BotRunningError:
+        print(
+            f"restore refused: the bot is running on {database} (or a restore is under way). Stop the bot first "
+            "(every container or process that runs it, standbys included), then restore.",
+            file=sys.stderr,
+        )
+        return EXIT_BUSY
     except DatabaseBusyError:
         print(
-            f"restore refused: {database} is in use (the bot is running, or another smsrelay command has it "
-            "open). Stop the bot first, then restore.",
+            f"restore refused: {database} is open in another smsrelay process (a backup or notify under way). "
+            "Let it finish, then restore.",
             file=sys.stderr,
         )
         return EXIT_BUSY

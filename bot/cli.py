@@ -67,8 +67,18 @@ def complain(text: str, redact: Callable[[str], str]) -> None:
 
 
 def run(settings: Settings, redact: Callable[[str], str]) -> int:
+    """Run the bot, first waiting as a standby while another process is active on the database (bot/standby.py)."""
     from bot.app import build_application  # PTB's application machinery is only needed here
+    from bot.standby import become_active
 
+    try:
+        # Held, never released, until the process exits: nothing may work on the database beside this process.
+        lock = become_active(settings)
+    except HttpStartError as exc:
+        complain(f"smsrelay cannot start: {exc}", redact)
+        return 2
+    if lock is None:
+        return 0  # stopped while waiting: nothing was started
     application = build_application(settings, handle_stop_signals=True)
     log.info("smsrelay starting; providers: %s", ", ".join(p.value for p in settings.enabled_providers))
     try:

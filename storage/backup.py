@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.db_lock import DatabaseLock
+from storage.db_lock import open_lock, sole_use
 from storage.migrations import load_migrations
 from storage.restore_marker import RestoreMarker, RestoreMarkerError, write_marker
 
@@ -100,7 +100,7 @@ def backup_database(
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)
     # A shared lock like any other user of the file: a restore cannot replace it halfway through the copy.
-    with DatabaseLock(database, exclusive=False), _connect(database) as source:
+    with open_lock(database), _connect(database) as source:
         try:
             with _connect(partial) as copy:
                 source.execute("BEGIN")
@@ -135,13 +135,14 @@ def check_backup(path: Path) -> tuple[str, int]:
 
 
 def restore_database(backup: Path, database: Path, *, moment: datetime) -> RestoreResult:
-    """Put ``backup`` in place of ``database``; refused (``DatabaseBusyError``) while anyone has it open.
+    """Put ``backup`` in place of ``database``; refused while a bot runs on it (``BotRunningError``) or anyone
+    else has it open (``DatabaseBusyError``).
 
     The current database is first checkpointed and kept as ``<name>.before-restore-<time>`` (with its -wal if a
     checkpoint could not empty it), so a restore can itself be undone. The restored copy carries a restore marker
     (``storage/restore_marker.py``): the next start settles its unfinished work instead of sending it again.
     """
-    with DatabaseLock(database, exclusive=True):
+    with sole_use(database):
         integrity, version = check_backup(backup)
         if integrity != "ok":
             raise RestoreRefusedError(f"{backup} fails SQLite's integrity check: {integrity}")

@@ -25,7 +25,7 @@ from storage.blocklist import BlocklistRepository
 from storage.chats import ChatRepository
 from storage.codec import Clock, utc_now
 from storage.connection import SharedConnection
-from storage.db_lock import DatabaseLock
+from storage.db_lock import FileLock, open_lock
 from storage.errors import StorageError
 from storage.groups import GroupRepository
 from storage.jobs import BulkJobRepository
@@ -47,10 +47,10 @@ class Database:
     """The repositories over one shared connection; build it with ``open_database``."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, *, path: Path, clock: Clock | None = None, lock: DatabaseLock | None = None
+        self, conn: aiosqlite.Connection, *, path: Path, clock: Clock | None = None, lock: FileLock | None = None
     ) -> None:
         self.path = path
-        self._lock = lock  # held while open: `python -m bot restore` refuses to run meanwhile (db_lock.py)
+        self._lock = lock  # the shared open lock: `python -m bot restore` refuses to run meanwhile (db_lock.py)
         self._shared = SharedConnection(conn, clock or utc_now)
         self.audit = AuditRepository(self._shared)
         self.chats = ChatRepository(self._shared, self.audit)
@@ -110,7 +110,7 @@ async def open_database(
     """Open (creating the folder and file if needed), configure, migrate; the caller must ``close()`` it."""
     path = Path(path)
     await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-    lock = DatabaseLock(path, exclusive=False)
+    lock = open_lock(path)
     await asyncio.to_thread(lock.acquire, wait_seconds=busy_timeout_ms / 1000)
     try:
         # isolation_level=None: sqlite3 must not open transactions behind our back; SharedConnection does that.

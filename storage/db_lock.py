@@ -1,12 +1,6 @@
-"""Who has the database open: an advisory ``flock`` on ``<database>.lock``, so a restore never swaps the file away
-under a running bot.
-
-Every process that opens the database (the bot, ``notify``, ``backup``) holds a *shared* lock for as long as it
-has the file open; shared locks never conflict, so any number of them coexist. ``restore`` asks for an
-*exclusive* lock without waiting and is refused while anyone holds a shared one. The kernel drops a ``flock``
-when its process dies, even by SIGKILL, so a crashed bot leaves no stale state behind: the ``.lock`` file may
-stay, the lock does not. While a restore holds the exclusive lock, an opener waits for it (up to a timeout).
-"""
+"""Advisory ``flock``s beside the database: ``<database>.lock`` (the one active bot, exclusive) and
+``<database>.open.lock`` (everyone with the file open, shared). The kernel drops them when their process dies,
+even by SIGKILL; ``restore`` takes both exclusively. README "Deploy" and "Backups and retention" say why."""
 
 from __future__ import annotations
 
@@ -14,46 +8,70 @@ import contextlib
 import fcntl
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from storage.errors import StorageError
 
+RETRY_SECONDS = 0.05
+
 
 class DatabaseBusyError(StorageError):
-    """Another process holds the database lock (the bot is running, or a restore is under way)."""
+    """A lock on the database is taken: a restore is under way, or it is open elsewhere (see ``BotRunningError``)."""
 
 
-def lock_path(database: Path) -> Path:
+class BotRunningError(DatabaseBusyError):
+    """The active lock is taken: a bot runs on this database (or a restore, or an older smsrelay, has it)."""
+
+
+def active_lock_path(database: Path) -> Path:
     return database.with_name(database.name + ".lock")
 
 
-class DatabaseLock:
-    """One ``flock`` on ``<database>.lock``; ``release()`` (or leaving the ``with``) gives it back."""
+def open_lock_path(database: Path) -> Path:
+    return database.with_name(database.name + ".open.lock")
 
-    def __init__(self, database: Path, *, exclusive: bool) -> None:
-        self.path = lock_path(database)
-        self._exclusive = exclusive
+
+class FileLock:
+    """One ``flock`` on one file (created, with its folder, if missing); ``release()`` or leaving the ``with``
+    gives it back. Two ``FileLock``s conflict even inside one process."""
+
+    def __init__(self, path: Path, *, exclusive: bool, holder: str = "another process") -> None:
+        self.path = path
+        self.exclusive = exclusive
+        self.holder = holder  # who has it when it is refused, for the error
         self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free right now; never blocks. True when held (also when held already)."""
+        if self._fd is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return True
 
     def acquire(self, *, wait_seconds: float = 0.0) -> None:
         """Take the lock, retrying for ``wait_seconds``; raises ``DatabaseBusyError`` when it stays taken."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        mode = (fcntl.LOCK_EX if self._exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
         deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(fd, mode)
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    what = "the bot (or another smsrelay command) has it open" if self._exclusive else "a restore"
-                    raise DatabaseBusyError(f"{self.path.with_suffix('')} is busy: {what}") from None
-                time.sleep(0.05)
-                continue
-            self._fd = fd
-            return
+        while not self.try_acquire():
+            if time.monotonic() >= deadline:
+                raise DatabaseBusyError(f"{self.path} is locked by {self.holder}")
+            time.sleep(RETRY_SECONDS)
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
@@ -70,3 +88,30 @@ class DatabaseLock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+def active_lock(database: Path) -> FileLock:
+    """The lock of the one bot process that works on ``database``; held exclusively for its whole life."""
+    return FileLock(active_lock_path(database), exclusive=True)
+
+
+def open_lock(database: Path) -> FileLock:
+    """Held shared by every process while it has ``database`` open (the bot, ``notify``, ``backup``)."""
+    return FileLock(open_lock_path(database), exclusive=False, holder="a restore under way")
+
+
+@contextlib.contextmanager
+def sole_use(database: Path) -> Iterator[None]:
+    """Both locks exclusively, without waiting (for ``restore``): ``BotRunningError`` while a bot is active,
+    ``DatabaseBusyError`` while another process has the file open."""
+    active = FileLock(active_lock_path(database), exclusive=True)
+    opened = FileLock(open_lock_path(database), exclusive=True)
+    try:
+        if not active.try_acquire():
+            raise BotRunningError(f"{database} is in use: a bot is running on it")
+        if not opened.try_acquire():
+            raise DatabaseBusyError(f"{database} is in use: another smsrelay process has it open")
+        yield
+    finally:
+        opened.release()
+        active.release()

@@ -1,4 +1,4 @@
-"""The HTTP endpoints: ``/healthz``, ``/metrics``, the alert intake and the Telegram webhook.
+"""The HTTP endpoints: ``/healthz``, ``/readyz``, ``/metrics``, the alert intake and the Telegram webhook.
 
 Inbound adapters only: each reads the request, calls a service (or the Application's update queue) and answers.
 Bodies are read up to ``MAX_BODY_BYTES`` and refused beyond it; tokens are compared in constant time.
@@ -64,6 +64,13 @@ def build_routes(web: WebSide) -> list[Route]:
         health = await check_health(services, web.contact, settings.health_stale_seconds)
         return JSONResponse(health.as_json(), status_code=200 if health.ok else 503)
 
+    async def readyz(request: Request) -> Response:
+        # Only the active process serves these routes (a standby serves bot/web/standby.py's); not running yet
+        # (post_init done, polling not started) or any more (a stop signal came): let the load balancer look away.
+        if web.application.bot_data.ready and web.application.running:
+            return JSONResponse({"status": "active"})
+        return JSONResponse({"status": "not running"}, status_code=503)
+
     async def metrics(request: Request) -> Response:
         if web.application.bot_data.ready:
             await web.refresh_gauges(web.application.bot_data.services)
@@ -104,6 +111,7 @@ def build_routes(web: WebSide) -> list[Route]:
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/alerts/alertmanager", authorised(alertmanager), methods=["POST"]),
         Route("/alerts/plain", authorised(plain), methods=["POST"]),

@@ -40,23 +40,19 @@ class _QuietServer(uvicorn.Server):
         yield  # the bot's stop signals stay the bot's
 
 
-class WebSide:
-    """Metrics and Telegram contact exist from build time (the Bot's requests record into them); the server only
-    when ``HTTP_PORT`` is set."""
+class HttpServer:
+    """One Starlette app served on ``HTTP_HOST``:``HTTP_PORT`` in the running event loop, from ``start`` to
+    ``stop``."""
 
-    def __init__(self, settings: Settings, application: Any) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.application = application
-        self.metrics = Metrics()
-        self.contact = TelegramContact()
-        self.webhook_path = (urlsplit(settings.webhook_url).path or "/") if settings.webhook_url else None
         self._server: _QuietServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
 
     @property
-    def enabled(self) -> bool:
-        return self.settings.http_port is not None
+    def running(self) -> bool:
+        return self._task is not None
 
     @property
     def port(self) -> int:
@@ -64,9 +60,7 @@ class WebSide:
             raise RuntimeError("the HTTP server is not running")
         return int(self._socket.getsockname()[1])
 
-    async def start(self) -> None:
-        if not self.enabled or self._task is not None:
-            return
+    async def start(self, app: Starlette) -> None:
         host, port = self.settings.http_host, self.settings.http_port
         try:
             sock = socket.create_server((host, port or 0), family=_family(host), reuse_port=False)
@@ -75,7 +69,6 @@ class WebSide:
             raise HttpStartError(f"HTTP_HOST/HTTP_PORT: cannot listen on {host}:{port}: {reason}") from None
         sock.setblocking(False)
         self._socket = sock
-        app = Starlette(routes=build_routes(self))
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", server_header=False)
         self._server = _QuietServer(config)
         self._task = asyncio.create_task(self._serve(sock), name="http-server")
@@ -107,6 +100,35 @@ class WebSide:
         if self._socket is not None:
             self._socket.close()
         self._server = self._task = self._socket = None
+
+
+class WebSide:
+    """Metrics and Telegram contact exist from build time (the Bot's requests record into them); the server only
+    when ``HTTP_PORT`` is set."""
+
+    def __init__(self, settings: Settings, application: Any) -> None:
+        self.settings = settings
+        self.application = application
+        self.metrics = Metrics()
+        self.contact = TelegramContact()
+        self.webhook_path = (urlsplit(settings.webhook_url).path or "/") if settings.webhook_url else None
+        self._http = HttpServer(settings)
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.http_port is not None
+
+    @property
+    def port(self) -> int:
+        return self._http.port
+
+    async def start(self) -> None:
+        if not self.enabled or self._http.running:
+            return
+        await self._http.start(Starlette(routes=build_routes(self)))
+
+    async def stop(self) -> None:
+        await self._http.stop()
 
     async def refresh_gauges(self, services: Services) -> None:
         """Gauges read at scrape time from the database: what is pending is a fact there, not a counter."""

@@ -1,8 +1,8 @@
 """``python -m bot backup`` and ``restore`` against a real running bot process (``python -m bot``).
 
 A backup is taken while a bulk job is being sent through a slow fake provider: it must be a sound SQLite file
-holding the job. A restore must be refused while the bot has the database open, and allowed once the bot is
-gone, even when it was SIGKILLed and could not clean anything up.
+holding the job. A restore must be refused while the bot is active on the database (``notify`` and ``backup`` work
+beside it), and allowed once the bot is gone, even when it was SIGKILLed and could not clean anything up.
 """
 
 from __future__ import annotations
@@ -103,7 +103,9 @@ async def test_backup_taken_during_a_running_bulk_job_is_sound_and_holds_the_job
     assert "Traceback" not in log.read_text(errors="replace")
 
 
-async def test_restore_is_refused_while_the_bot_runs_and_allowed_after_it_was_killed(tmp_path: Path) -> None:
+async def test_restore_is_refused_while_the_bot_runs_and_allowed_after_it_was_killed_and_commands_work_beside_it(
+    tmp_path: Path,
+) -> None:
     database = tmp_path / "smsrelay.db"
     log = tmp_path / "bot.log"
     with FakeTelegram() as telegram, TexinFakeServer() as texin:
@@ -118,6 +120,9 @@ async def test_restore_is_refused_while_the_bot_runs_and_allowed_after_it_was_ki
             await telegram.wait_for_message(ADMIN, lambda m: "Sent" in m.text, after=mark, timeout=30)
 
             refused, said = await run_cli(environment, "restore", str(tmp_path / "taken.db"))
+            mark = telegram.mark()
+            notified, reached = await run_cli(environment, "notify", "disk almost full on db1")
+            await telegram.wait_for_message(ADMIN, lambda m: "disk almost full on db1" in m.text, after=mark)
 
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
@@ -127,7 +132,8 @@ async def test_restore_is_refused_while_the_bot_runs_and_allowed_after_it_was_ki
         allowed, done = await run_cli(environment, "restore", str(tmp_path / "taken.db"))
 
     assert refused == 5, said
-    assert "restore refused" in said and "Stop the bot first" in said
+    assert "restore refused: the bot is running" in said and "Stop the bot first" in said
+    assert notified == 0 and "delivered to 1 admin chat(s)" in reached, reached  # beside the active bot
     assert allowed == 0, done
     [kept] = _set_aside(tmp_path)
     assert str(kept) in done

@@ -1,4 +1,4 @@
-"""The HTTP side over real loopback HTTP, in-process: /metrics after real sends, and the alert intake."""
+"""The HTTP side over real loopback HTTP, in-process: /readyz, /metrics after real sends, and the alert intake."""
 
 from __future__ import annotations
 
@@ -76,6 +76,19 @@ def metric(text: str, name: str, **labels: str) -> float:
             if sample.name == name and sample.labels == labels:
                 return float(sample.value)
     raise AssertionError(f"{name} {labels} not in /metrics")
+
+
+async def test_readyz_answers_active_while_running_and_503_once_the_bot_stops(
+    web_bot: tuple[BotHarness, httpx.AsyncClient],
+) -> None:
+    bot, client = web_bot
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"status": "active"}
+    assert bot.application.updater is not None
+    await bot.application.updater.stop()
+    await bot.application.stop()  # what a stop signal does first: a load balancer must look elsewhere from here
+    stopping = await client.get("/readyz")
+    assert stopping.status_code == 503 and stopping.json() == {"status": "not running"}
 
 
 async def test_metrics_count_real_sends_latency_and_balance_without_numbers(

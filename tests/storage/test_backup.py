@@ -18,7 +18,7 @@ from storage.backup import (
     prune_backups,
     restore_database,
 )
-from storage.db_lock import DatabaseBusyError, DatabaseLock
+from storage.db_lock import DatabaseBusyError, sole_use
 from storage.migrations import load_migrations
 
 from .factories import ADMIN_CHAT, a_message, numbers
@@ -169,5 +169,5 @@ async def test_opening_waits_for_a_restore_and_then_fails_clearly(db_path: Path,
     async with await open_database(db_path):
         pass
 
-    with DatabaseLock(db_path, exclusive=True), pytest.raises(DatabaseBusyError, match="restore"):
+    with sole_use(db_path), pytest.raises(DatabaseBusyError, match="restore"):
         await open_database(db_path, busy_timeout_ms=200)

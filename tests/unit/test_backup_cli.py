@@ -9,6 +9,7 @@ import pytest
 from bot.backup import EXIT_BUSY, EXIT_FAILED, make_backup, restore
 from storage import open_database
 from storage.backup import list_backups
+from storage.db_lock import active_lock
 
 
 @pytest.fixture
@@ -41,14 +42,25 @@ def test_an_existing_file_is_never_overwritten(
     assert "already exists" in capsys.readouterr().err
 
 
-async def test_restore_while_the_database_is_open_says_to_stop_the_bot(
+async def test_restore_while_another_process_has_the_database_open_says_to_let_it_finish(
     database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert make_backup(database, str(tmp_path / "b.db")) == 0
     async with await open_database(database):
         status = restore(database, tmp_path / "b.db")
     assert status == EXIT_BUSY
-    assert "Stop the bot first" in capsys.readouterr().err
+    assert "is open in another smsrelay process" in capsys.readouterr().err
+
+
+def test_restore_while_a_bot_is_active_says_to_stop_the_bot(
+    database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert make_backup(database, str(tmp_path / "b.db")) == 0
+    with active_lock(database):
+        status = restore(database, tmp_path / "b.db")
+    err = capsys.readouterr().err
+    assert status == EXIT_BUSY
+    assert "the bot is running" in err and "Stop the bot first" in err
 
 
 def test_restore_of_a_missing_file_is_refused(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
