@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -117,9 +118,10 @@ async def admin_chat_ids(settings: Settings) -> list[int]:
     """ADMIN_CHAT_IDS plus admins granted in the bot; the database is optional here."""
     ids = list(dict.fromkeys(settings.admin_chat_ids))
     try:
-        async with await open_database(settings.database_path) as db:
+        # Never upgrades the schema: only the active bot does, and it may be of an older version than this command.
+        async with await open_database(settings.database_path, upgrade=False) as db:
             ids += [chat_id for chat_id in await db.chats.admin_ids() if chat_id not in ids]
-    except (StorageError, OSError) as exc:
+    except (StorageError, OSError, sqlite3.Error) as exc:
         log.warning("database not readable (%s); notifying ADMIN_CHAT_IDS only", exc)
     return ids
 

@@ -36,7 +36,6 @@ from storage.models import (
     NewBulkJob,
     NewMessage,
     PersonalText,
-    RejectedOutcome,
     Role,
     check_transition,
 )
@@ -88,7 +87,6 @@ __all__ = [
     "PersonalText",
     "QuotaOverride",
     "QuotaRepository",
-    "RejectedOutcome",
     "RetentionRepository",
     "Role",
     "ScheduleKind",

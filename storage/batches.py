@@ -7,7 +7,6 @@ A claim moves one batch ``pending → sending`` in one statement, only while its
 from __future__ import annotations
 
 import builtins
-import contextlib
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +20,6 @@ from storage.models import (
     MessageOutcome,
     MessageRecord,
     MessageStatus,
-    RejectedOutcome,
 )
 
 _PENDING = MessageStatus.PENDING.value
@@ -36,8 +34,6 @@ CLAIM_WINDOW = 400
 _ALLOWED_PAIRS = "|" + "".join(
     f"{current.value}>{target.value}|" for current, targets in ALLOWED_TRANSITIONS.items() for target in targets
 )
-# Six parameters per outcome, well under SQLite's limit on parameters per statement.
-_OUTCOMES_PER_STATEMENT = 2000
 
 _CLAIM = (
     # The job's first pending row, only while the job runs; then the pending rows with its text among the next
@@ -101,49 +97,26 @@ class BatchOperations:
                 return sorted(claimed)
 
     async def release_claim(self, ids: Sequence[int]) -> int:
-        """``sending → pending`` for rows whose request provably never left (the claimer stopped before sending)."""
+        """Rows claimed whose request provably never left (the claimer was stopped first): ``sending → pending``,
+        or ``cancelled`` if their job was cancelled meanwhile. Returns how many moved."""
         moved = 0
         for chunk in chunks(list(dict.fromkeys(ids))):
             moved += await self._conn.write_count(
-                "UPDATE messages SET status = ?, updated_at = ?"
-                f" WHERE status = ? AND id IN ({placeholders(len(chunk))})",
-                (_PENDING, self._conn.now_text(), _SENDING, *chunk),
+                "UPDATE messages SET status = CASE WHEN EXISTS (SELECT 1 FROM bulk_jobs"
+                " WHERE bulk_jobs.id = messages.bulk_job_id AND bulk_jobs.state IN ('queued', 'running'))"
+                f" THEN ? ELSE ? END, updated_at = ? WHERE status = ? AND id IN ({placeholders(len(chunk))})",
+                (_PENDING, _CANCELLED, self._conn.now_text(), _SENDING, *chunk),
             )
         return moved
 
-    async def record_outcomes(self, outcomes: Sequence[MessageOutcome]) -> builtins.list[RejectedOutcome]:
-        """Store a batch's outcomes atomically; returns those the transition rules refused (usually none).
-
-        A late "sent" never overwrites a "delivered"; the valid outcomes of a batch are stored even when one is
-        refused. Fields given as None keep their stored value.
-        """
+    async def record_outcomes(self, outcomes: Sequence[MessageOutcome]) -> int:
+        """Store a batch's outcomes in one statement; returns how many applied. An outcome applies only as an
+        allowed transition (a late "sent" never overwrites "delivered"); the others in the batch are stored."""
         if not outcomes:
-            return []
-        now = self._conn.now_text()
-        applied = 0
-        parts = list(chunks(outcomes, _OUTCOMES_PER_STATEMENT))
-        async with contextlib.AsyncExitStack() as stack:
-            if len(parts) > 1:
-                await stack.enter_async_context(self._conn.transaction())
-            for part in parts:
-                applied += await self._conn.write_count(_record_statement(len(part)), _record_parameters(part, now))
-        if applied == len(outcomes):
-            return []
-        return await self._not_applied(outcomes)
-
-    async def _not_applied(self, outcomes: Sequence[MessageOutcome]) -> builtins.list[RejectedOutcome]:
-        # A row now in the outcome's status was either updated or already there (a harmless repeat).
-        current: dict[int, MessageStatus] = {}
-        for chunk in chunks(list(dict.fromkeys(outcome.message_id for outcome in outcomes))):
-            rows = await self._conn.fetch_all(
-                f"SELECT id, status FROM messages WHERE id IN ({placeholders(len(chunk))})", tuple(chunk)
-            )
-            current.update((int(row["id"]), MessageStatus(row["status"])) for row in rows)
-        return [
-            RejectedOutcome(outcome, current.get(outcome.message_id))
-            for outcome in outcomes
-            if current.get(outcome.message_id) != outcome.status
-        ]
+            return 0
+        return await self._conn.write_count(
+            _record_statement(len(outcomes)), _record_parameters(outcomes, self._conn.now_text())
+        )
 
     async def mark_stuck_sending_unknown(self, error: str) -> builtins.list[MessageRecord]:
         """The crash rule, at start-up of the active process, before anything is sent: every ``sending`` row

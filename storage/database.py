@@ -106,8 +106,10 @@ async def open_database(
     clock: Clock | None = None,
     busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
     migrations_dir: Traversable | Path | None = None,
+    upgrade: bool = True,
 ) -> Database:
-    """Open (creating the folder and file if needed), configure, migrate; the caller must ``close()`` it."""
+    """Open (creating the folder and file if needed), configure, migrate; the caller must ``close()`` it.
+    ``upgrade=False``: leave the schema as it is (a command beside a bot that may be of an older version)."""
     path = Path(path)
     await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
     lock = open_lock(path)
@@ -127,7 +129,8 @@ async def open_database(
             raise StorageError(f"{path}: SQLite refused WAL mode (got {mode!r}); is it on a network share?")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; FULL would fsync every commit
-        await migrate(conn, migrations_dir)
+        if upgrade:
+            await migrate(conn, migrations_dir)
     except BaseException:
         try:
             await conn.close()

@@ -44,10 +44,6 @@ class FileLock:
         self.holder = holder  # who has it when it is refused, for the error
         self._fd: int | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def try_acquire(self) -> bool:
         """Take the lock if it is free right now; never blocks. True when held (also when held already)."""
         if self._fd is not None:

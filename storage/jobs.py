@@ -19,7 +19,6 @@ from storage.connection import SharedConnection
 from storage.errors import NotFoundError
 from storage.messages import MessageRepository
 from storage.models import (
-    FINAL_JOB_STATES,
     REQUEUEABLE,
     BulkJobRecord,
     JobState,
@@ -182,7 +181,8 @@ class BulkJobRepository(BatchOperations):
         return bool(rows)
 
     async def finish(self, job_id: int) -> BulkJobRecord:
-        """``running → done`` once nothing is pending; a job cancelled meanwhile stays cancelled. Returns the job."""
+        """``running → done`` (the runner's last step, once no claim finds anything); a job cancelled meanwhile
+        stays cancelled. Returns the job."""
         now = self._conn.now_text()
         await self._conn.write_count(
             "UPDATE bulk_jobs SET state = ?, updated_at = ?, finished_at = ? WHERE id = ? AND state = ?",
@@ -192,20 +192,6 @@ class BulkJobRepository(BatchOperations):
         if job is None:
             raise NotFoundError("bulk job", job_id)
         return job
-
-    async def set_state(self, job_id: int, state: JobState) -> BulkJobRecord:
-        """Change the state; entering done/cancelled/failed stamps ``finished_at``, leaving them clears it."""
-        now = self._conn.now_text()
-        finished_at = now if state in FINAL_JOB_STATES else None
-        rows = await self._conn.write_one(
-            "UPDATE bulk_jobs SET state = ?, updated_at = ?,"
-            " finished_at = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(finished_at, ?) END WHERE id = ?"
-            f" RETURNING {_COLUMNS}",
-            (state.value, now, finished_at, finished_at, job_id),
-        )
-        if not rows:
-            raise NotFoundError("bulk job", job_id)
-        return job_from_row(rows[0])
 
     async def set_progress_message(self, job_id: int, message_id: int | None) -> None:
         """Remember the Telegram message showing the job's progress, so a resumed job edits the same one."""

@@ -2,7 +2,8 @@
 
 A status only moves along ``models.ALLOWED_TRANSITIONS`` (a delivered SMS never becomes pending again); a
 repeat of the current status that the table does not list is a harmless no-op, so a duplicated delivery report
-changes nothing. Going back to ``pending`` is only possible through ``requeue``: a retry a person asked for.
+changes nothing. Going back to ``pending`` is only possible through ``requeue``, a retry a person asked for
+(and ``BatchOperations.release_claim`` for a claim whose request never left).
 """
 
 from __future__ import annotations

@@ -57,7 +57,8 @@ ALLOWED_TRANSITIONS: Final[Mapping[MessageStatus, frozenset[MessageStatus]]] = M
         _S.CANCELLED: frozenset(),
     }
 )
-# Only ``MessageRepository.requeue`` moves rows back to pending, and only from these: a retry on request.
+# Only ``MessageRepository.requeue`` moves rows back to pending, and only from these: a retry on request. (The
+# one other way back is ``release_claim``: ``sending`` rows whose request provably never left.)
 REQUEUEABLE: Final = frozenset({_S.FAILED, _S.UNKNOWN})
 
 
@@ -141,14 +142,6 @@ class MessageOutcome(NamedTuple):
     units: int | None = None
     cost: Decimal | None = None
     error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RejectedOutcome:
-    """An outcome ``record_outcomes`` did not apply; ``current`` is the row's status (None: no such row)."""
-
-    outcome: MessageOutcome
-    current: MessageStatus | None
 
 
 @dataclass(frozen=True, slots=True)

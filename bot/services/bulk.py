@@ -397,8 +397,7 @@ class BulkService:
             detail=f"requeued {draft.failed} failed and {draft.unknown} unknown recipients",
             units=count * draft.job.segments,
         )
-        await self._db.jobs.set_state(draft.job.id, JobState.QUEUED)
-        job = await self._db.jobs.get(draft.job.id) or draft.job
+        job = await self._db.jobs.get(draft.job.id) or draft.job  # reopened by the requeue (``MessageRepository``)
         return count, self._launch(job, reporter_for(job, "retry"))
 
     async def stop_jobs_of_chat(

@@ -26,7 +26,16 @@ from bot.services.alerts import AlertService
 from bot.services.background import BackgroundTasks, to_the_end
 from bot.services.balance import BalanceService
 from bot.services.bulk_outcomes import outcomes_from_result
-from storage import BulkJobRecord, ClaimedRow, Database, JobTotals, MessageOutcome, MessageRecord, MessageStatus
+from storage import (
+    BulkJobRecord,
+    ClaimedRow,
+    Database,
+    JobState,
+    JobTotals,
+    MessageOutcome,
+    MessageRecord,
+    MessageStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +139,7 @@ class JobRunner:
         """Send the job's pending rows until none is left, it is cancelled or the bot stops; then its summary
         (not when the bot stops with rows pending: they resume at the next start)."""
         self._reporter = reporter
-        await self._db.jobs.start_running(job.id)  # a cancelled job stays so, and its claims find nothing
+        running = await self._db.jobs.start_running(job.id)  # False: cancelled (or finished) meanwhile
         start = await self._db.jobs.totals(job.id)
         self._counts = {
             "sent": start.accepted,
@@ -144,21 +153,22 @@ class JobRunner:
         done = asyncio.Event()
         reporting = asyncio.create_task(self._report_loop(job, done), name=f"job-{job.id}-progress")
         try:
-            workers = [self._worker(job) for _ in range(self._concurrency)]
+            workers = [self._worker(job) for _ in range(self._concurrency if running else 0)]
             await asyncio.gather(*workers, return_exceptions=True)
         finally:
             done.set()
             await reporting
         if self._failure is not None:
             raise self._failure
-        if self.stopping.is_set() and not self.cancelled.is_set() and self._stopped_by is None:
+        if self.stopping.is_set() and not self.cancelled.is_set() and self._stop_reason is None:
             totals = await self._db.jobs.totals(job.id)
             if totals.pending:
                 return totals  # shutting down: the pending rows resume at the next start
         if self.cancelled.is_set():
             await self._db.jobs.cancel_pending(job.id)
-            self._stopped_by = self._stopped_by or "cancelled"
         job = await self._db.jobs.finish(job.id)
+        if job.state is JobState.CANCELLED:  # by Cancel, /deny, or before this run started
+            self._stopped_by = self._stopped_by or "cancelled"
         totals = await self._db.jobs.totals(job.id)
         failures = [
             row
@@ -260,7 +270,6 @@ class JobRunner:
     async def _stop_job(self, job: BulkJobRecord, reason: str) -> None:
         if self._stopped_by is None:
             self._stopped_by = reason
-            self.stopping.set()
             failed = await self._db.jobs.fail_pending(job.id, f"not sent: the job stopped ({reason})")
             self._counts["failed"] += failed
             self._counts["remaining"] -= failed

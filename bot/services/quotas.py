@@ -94,8 +94,7 @@ class QuotaService:
         is claimed with the rows) instead of answering "quota reached" to a request that was already served.
         Raises ``QuotaExceededError`` naming the limit, what was used before and what remains: the caller's
         transaction then rolls back and nothing is stored or sent. Returns the status with ``units`` included
-        (for ``announce`` once the transaction committed), None when the chat has no limit. A large bulk job's
-        recipients not stored as rows yet are written with it and counted by ``used_units`` like rows.
+        (for ``announce`` once the transaction committed), None when the chat has no limit.
         """
         limit, source = await self.limit_of(chat_id)
         if limit is None:

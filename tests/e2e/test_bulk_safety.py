@@ -9,6 +9,7 @@ import re
 import signal
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,7 @@ from storage import (
     NewBulkJob,
     PersonalText,
     Role,
+    audit_actions,
     open_database,
 )
 from storage.batches import BLOCKED_ERROR
@@ -331,3 +333,38 @@ async def test_a_number_blocked_while_the_job_runs_is_not_sent(bot: BotHarness) 
     assert bot.texin.received == {"254712000001": 1, "254712000003": 1}
     rows = {row.recipient: row for row in await db.messages.list_for_job(job.id)}
     assert rows["254712000002"].status is MessageStatus.CANCELLED and rows["254712000002"].error == BLOCKED_ERROR
+
+
+async def test_a_cancel_that_lands_while_a_retry_starts_keeps_the_job_cancelled(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review finding: the retry reopened the job after its requeue unconditionally, so a Cancel pressed in
+    between was undone and the job ended "finished". The requeue reopens it; nothing after may."""
+    bot.texin.failing_numbers = {"254722000000"}
+    preview = await bot.say(SENDER, "/bulk 0712345678, 0722000000\nHello")
+    await bot.press(SENDER, preview, "Send", predicate=is_summary)
+    [job] = await bot.services.db.jobs.list_for_chat(SENDER)
+    await bot.services.bulk.wait(job.id)
+    bot.texin.failing_numbers = set()
+    audit = bot.services.db.audit
+    real_record = audit.record
+    cancelled: list[bool] = []
+
+    async def cancel_first(action: str, **details: Any) -> None:
+        if action == audit_actions.RETRY:  # between the requeue and the launch of the retry
+            cancelled.append(
+                await bot.services.bulk.cancel(job.id, chat_id=SENDER, user_id=SENDER, caller_role=Role.SENDER)
+            )
+        await real_record(action, **details)
+
+    monkeypatch.setattr(audit, "record", cancel_first)
+    retry = await bot.say(ADMIN, f"/retry {job.id}")
+    mark = bot.telegram.mark()
+    await bot.press(ADMIN, retry, "Send again")
+    summary = await bot.telegram.wait_for_message(SENDER, is_summary, after=mark)
+    await bot.services.bulk.wait(job.id)
+
+    after = await bot.services.db.jobs.get(job.id)
+    assert cancelled == [True] and after is not None and after.state is JobState.CANCELLED
+    assert f"Bulk job #{job.id} cancelled" in summary.text
+    assert bot.texin.received == {"254712345678": 1}  # the retried number was cancelled, never sent

@@ -90,7 +90,6 @@ async def test_a_job_left_running_with_nothing_pending_is_closed_with_a_summary_
                        sender_id="Texin"),
             ["254712345678", "254722000000"],
         )  # fmt: skip
-        await db.jobs.set_state(job.id, JobState.RUNNING)
         await db.jobs.start_running(job.id)
         batch = await db.jobs.claim_batch(job.id, 2)
         await db.jobs.record_outcomes([MessageOutcome(batch[0].id, MessageStatus.SENT, units=1)])

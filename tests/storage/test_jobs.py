@@ -18,7 +18,6 @@ from storage import (
     MessageStatus,
     NotFoundError,
     PersonalText,
-    RejectedOutcome,
     batches,
     open_database,
 )
@@ -106,7 +105,7 @@ async def test_a_claim_takes_the_lowest_pending_ids_of_that_job_only_and_only_wh
     assert [m.recipient for m in first] == numbers(2)
     assert [m.recipient for m in second] == numbers(2, start=2)
     assert (await db.jobs.totals(other.id)).pending == 3
-    await db.jobs.set_state(job.id, JobState.DONE)
+    await db.jobs.finish(job.id)
     assert await db.jobs.claim_batch(job.id, 2) == []
     assert (await db.jobs.totals(job.id)).pending == 1
 
@@ -133,7 +132,7 @@ async def test_recorded_outcomes_are_stored_and_totals_come_from_the_rows(db: Da
     batch = await db.jobs.claim_batch(job.id, 4)
     price = Decimal("0.35")  # would not add up exactly as a float
 
-    rejected = await db.jobs.record_outcomes(
+    applied = await db.jobs.record_outcomes(
         [
             MessageOutcome(batch[0].id, MessageStatus.SENT, provider_message_id="a", units=2, cost=price * 2),
             MessageOutcome(batch[1].id, MessageStatus.SENT, provider_message_id="b", units=2, cost=price * 2),
@@ -142,7 +141,7 @@ async def test_recorded_outcomes_are_stored_and_totals_come_from_the_rows(db: Da
         ]
     )
 
-    assert rejected == []
+    assert applied == 4
     stored = {m.id: m for m in await db.messages.list_for_job(job.id)}
     assert (stored[batch[0].id].provider_message_id, stored[batch[0].id].cost) == ("a", Decimal("0.70"))
     assert stored[batch[2].id].error == "blacklisted"
@@ -169,14 +168,11 @@ async def test_an_outcome_that_would_undo_a_delivery_is_rejected_and_the_rest_ap
     late_sent = MessageOutcome(batch[0].id, MessageStatus.SENT, provider_message_id="late")
     repeat_failed = MessageOutcome(batch[2].id, MessageStatus.FAILED)
     missing = MessageOutcome(987654, MessageStatus.SENT)
-    rejected = await db.jobs.record_outcomes(
+    applied = await db.jobs.record_outcomes(
         [late_sent, MessageOutcome(batch[1].id, MessageStatus.SENT), repeat_failed, missing]
     )
 
-    assert rejected == [
-        RejectedOutcome(late_sent, MessageStatus.DELIVERED),
-        RejectedOutcome(missing, None),
-    ]
+    assert applied == 1  # the late "sent", the repeated "failed" and an unknown id change nothing
     statuses = [m.status for m in await db.messages.list_for_job(job.id)]
     assert statuses == [MessageStatus.DELIVERED, MessageStatus.SENT, MessageStatus.FAILED]
     first = await db.messages.get(batch[0].id)
@@ -190,7 +186,9 @@ async def test_an_outcome_cannot_move_a_row_back_to_pending(db: Database) -> Non
     [row] = await db.jobs.claim_batch(job.id, 1)
     outcome = MessageOutcome(row.id, MessageStatus.PENDING)
 
-    assert await db.jobs.record_outcomes([outcome]) == [RejectedOutcome(outcome, MessageStatus.SENDING)]
+    assert await db.jobs.record_outcomes([outcome]) == 0
+    stored = await db.messages.get(row.id)
+    assert stored is not None and stored.status is MessageStatus.SENDING
 
 
 async def test_unfinished_jobs_are_the_queued_and_running_ones(db: Database) -> None:
@@ -239,13 +237,13 @@ async def test_cancel_turns_pending_rows_cancelled_and_leaves_rows_in_flight(db:
     assert await db.jobs.list_unfinished() == []
     assert await db.jobs.claim_batch(job.id, 10) == []  # the claim reads the job's state: nothing more leaves
     # The rows already handed to the provider still get their outcome.
-    assert await db.jobs.record_outcomes([MessageOutcome(m.id, MessageStatus.SENT) for m in in_flight]) == []
+    assert await db.jobs.record_outcomes([MessageOutcome(m.id, MessageStatus.SENT) for m in in_flight]) == 2
 
 
 async def test_cancelling_a_finished_job_keeps_its_state(db: Database) -> None:
     job = await db.jobs.create(a_job(), numbers(1))
     await _send_all(db, job.id, 10)
-    await db.jobs.set_state(job.id, JobState.DONE)
+    await db.jobs.finish(job.id)
 
     assert await db.jobs.cancel_pending(job.id) == 0
     record = await db.jobs.get(job.id)
@@ -266,25 +264,27 @@ async def test_fail_pending_marks_the_rest_of_a_stopped_job_failed(db: Database)
     assert (await db.jobs.totals(job.id)).sending == 1
 
 
-async def test_set_state_stamps_finished_at_only_for_final_states(db: Database, clock: FakeClock) -> None:
+async def test_finishing_stamps_finished_at_once_and_a_retry_reopens_the_job(db: Database, clock: FakeClock) -> None:
     job = await db.jobs.create(a_job(), numbers(1))
+    await db.jobs.start_running(job.id)
+    [row] = await db.jobs.claim_batch(job.id, 1)
+    await db.jobs.record_outcomes([MessageOutcome(row.id, MessageStatus.FAILED, error="barred")])
 
-    running = await db.jobs.set_state(job.id, JobState.RUNNING)
     done_at = clock.advance(10)
-    done = await db.jobs.set_state(job.id, JobState.DONE)
+    done = await db.jobs.finish(job.id)
     clock.advance(10)
-    still_done = await db.jobs.set_state(job.id, JobState.DONE)
-    reopened = await db.jobs.set_state(job.id, JobState.QUEUED)
+    still_done = await db.jobs.finish(job.id)
+    await db.jobs.requeue_failed_and_unknown(job.id)
+    reopened = await db.jobs.get(job.id)
 
-    assert (running.state, running.finished_at) == (JobState.RUNNING, None)
     assert (done.state, done.finished_at, done.updated_at) == (JobState.DONE, done_at, done_at)
-    assert still_done.finished_at == done_at
-    assert reopened.finished_at is None
+    assert (still_done.finished_at, still_done.updated_at) == (done_at, done_at)
+    assert reopened is not None and (reopened.state, reopened.finished_at) == (JobState.QUEUED, None)
 
 
 async def test_writes_to_an_unknown_job_raise_not_found(db: Database) -> None:
     with pytest.raises(NotFoundError, match="bulk job 77"):
-        await db.jobs.set_state(77, JobState.DONE)
+        await db.jobs.finish(77)
     with pytest.raises(NotFoundError):
         await db.jobs.set_progress_message(77, 5)
     with pytest.raises(NotFoundError):
@@ -314,12 +314,11 @@ async def test_jobs_of_a_chat_are_listed_latest_first(db: Database) -> None:
 async def test_unfinished_jobs_include_running_ones_with_nothing_pending(db: Database) -> None:
     job = await db.jobs.create(a_job(), numbers(2))
     await db.jobs.start_running(job.id)
-    await db.jobs.set_state(job.id, JobState.RUNNING)
     await db.jobs.claim_batch(job.id, 2)
     done = await db.jobs.create(a_job(), numbers(1))
     await db.jobs.start_running(done.id)
     await _send_all(db, done.id, 10)
-    await db.jobs.set_state(done.id, JobState.DONE)
+    await db.jobs.finish(done.id)
 
     assert [j.id for j in await db.jobs.list_unfinished()] == [job.id]
 
@@ -412,7 +411,7 @@ async def test_retrying_a_job_requeues_only_its_failed_and_unknown_rows(db: Data
             MessageOutcome(other_row.id, MessageStatus.FAILED, error="barred"),
         ]
     )
-    await db.jobs.set_state(job.id, JobState.DONE)
+    await db.jobs.finish(job.id)
 
     assert await db.jobs.requeue_failed_and_unknown(job.id) == 3
 
@@ -503,3 +502,16 @@ async def test_a_job_starts_running_once_and_finishing_keeps_a_cancel(db: Databa
 
     assert not await db.jobs.start_running(cancelled.id)  # a cancelled job never runs again by itself
     assert (await db.jobs.finish(cancelled.id)).state is JobState.CANCELLED
+
+
+async def test_a_claim_released_after_its_job_was_cancelled_is_cancelled_not_pending(db: Database) -> None:
+    """Review finding: a worker stopped while its claim ran, after a Cancel that could not reach the claimed rows
+    (they were ``sending``): giving them back must not leave pending rows in a cancelled job."""
+    [job_id] = await _running(db, numbers(3))
+    claimed = await db.jobs.claim_batch(job_id, 1)
+    await db.jobs.cancel_pending(job_id)
+
+    assert await db.jobs.release_claim([row.id for row in claimed]) == 1
+
+    totals = await db.jobs.totals(job_id)
+    assert (totals.pending, totals.sending, totals.cancelled) == (0, 0, 3)

@@ -152,7 +152,7 @@ async def test_requeue_reopens_a_finished_job_so_it_is_resumed(db: Database) -> 
     await db.jobs.record_outcomes(
         [MessageOutcome(batch[0].id, MessageStatus.SENT), MessageOutcome(batch[1].id, MessageStatus.FAILED)]
     )
-    await db.jobs.set_state(job.id, JobState.DONE)
+    await db.jobs.finish(job.id)
     assert await db.jobs.list_unfinished() == []
 
     assert await db.messages.requeue([batch[1].id]) == 1

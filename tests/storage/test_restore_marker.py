@@ -7,7 +7,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from storage import JobState, MessageRecord, MessageStatus, NewSchedule, ScheduleKind, ScheduleState, open_database
+from storage import MessageRecord, MessageStatus, NewSchedule, ScheduleKind, ScheduleState, open_database
 from storage.backup import backup_database, restore_database
 from storage.restore_marker import RestoreMarker
 
@@ -34,7 +34,7 @@ async def test_settling_a_restore_marks_unfinished_work_and_leaves_finished_work
     after = RESTORED_AT + timedelta(hours=1)
     async with await open_database(db_path, clock=clock) as db:
         running = await db.jobs.create(a_job(), numbers(5))
-        await db.jobs.set_state(running.id, JobState.RUNNING)
+        await db.jobs.start_running(running.id)
         cancelled = await db.jobs.create(a_job(), numbers(2, start=10))
         single_sending = await db.messages.add(a_message(status=MessageStatus.SENDING, recipient=numbers(1, 20)[0]))
         single_sent = await db.messages.add(a_message(status=MessageStatus.SENT, recipient=numbers(1, 21)[0]))
