@@ -127,6 +127,33 @@ def process_environment(
     return environment
 
 
+def bulk_process_environment(
+    telegram: FakeTelegram,
+    database: Path,
+    texin: TexinFakeServer | None,
+    *,
+    batch: int,
+    concurrency: int,
+    progress: float,
+    provider_timeout: float,
+    **variables: str,
+) -> dict[str, str]:
+    """``process_environment`` for a bulk job's process test: its batches and slots, no periodic provider checks,
+    quiet logs unless ``LOG_LEVEL`` is given."""
+    return process_environment(
+        telegram,
+        database,
+        texin,
+        BULK_BATCH_SIZE=str(batch),
+        BULK_CONCURRENCY=str(concurrency),
+        BULK_PROGRESS_INTERVAL=str(progress),
+        PROVIDER_TIMEOUT=str(provider_timeout),
+        BALANCE_CHECK_INTERVAL="0",
+        DELIVERY_CHECK_INTERVAL="0",
+        **({"LOG_LEVEL": "WARNING"} | variables),
+    )
+
+
 def start_bot_process(environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """``python -m bot`` as a real process, its output appended to ``log`` (restarts append to the same file)."""
     with log.open("ab") as output:

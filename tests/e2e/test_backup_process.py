@@ -16,8 +16,8 @@ from pathlib import Path
 
 from tests.e2e.harness import (
     ADMIN,
+    bulk_process_environment,
     bulk_sent_by_admin,
-    process_environment,
     start_bot_process,
     stop_bot_process,
     wait_until,
@@ -29,17 +29,8 @@ RECIPIENTS = [f"07{i:08d}" for i in range(300)]
 
 
 def bot_environment(telegram: FakeTelegram, texin: TexinFakeServer | None, database: Path) -> dict[str, str]:
-    return process_environment(
-        telegram,
-        database,
-        texin,
-        BULK_BATCH_SIZE="10",
-        BULK_CONCURRENCY="1",
-        BULK_PROGRESS_INTERVAL="0.5",
-        PROVIDER_TIMEOUT="5",
-        BALANCE_CHECK_INTERVAL="0",
-        DELIVERY_CHECK_INTERVAL="0",
-        LOG_LEVEL="WARNING",
+    return bulk_process_environment(
+        telegram, database, texin, batch=10, concurrency=1, progress=0.5, provider_timeout=5
     )
 
 

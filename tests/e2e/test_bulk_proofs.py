@@ -20,9 +20,9 @@ from storage import MessageStatus, NewBulkJob, open_database
 from storage.migrations import load_migrations
 from tests.e2e.harness import (
     ADMIN,
+    bulk_process_environment,
     bulk_sent_by_admin,
     button_data,
-    process_environment,
     start_bot_process,
     stop_bot_process,
     wait_until,
@@ -41,17 +41,8 @@ def numbers(count: int) -> list[str]:
 
 
 def environment_for(telegram: FakeTelegram, texin: TexinFakeServer, database: Path) -> dict[str, str]:
-    return process_environment(
-        telegram,
-        database,
-        texin,
-        BULK_BATCH_SIZE=str(BATCH),
-        BULK_CONCURRENCY=str(CONCURRENCY),
-        BULK_PROGRESS_INTERVAL="0.3",
-        PROVIDER_TIMEOUT="10",
-        BALANCE_CHECK_INTERVAL="0",
-        DELIVERY_CHECK_INTERVAL="0",
-        LOG_LEVEL="WARNING",
+    return bulk_process_environment(
+        telegram, database, texin, batch=BATCH, concurrency=CONCURRENCY, progress=0.3, provider_timeout=10
     )
 
 

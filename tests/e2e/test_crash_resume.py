@@ -14,8 +14,8 @@ from pathlib import Path
 from storage import MessageStatus, open_database
 from tests.e2e.harness import (
     ADMIN,
+    bulk_process_environment,
     bulk_sent_by_admin,
-    process_environment,
     start_bot_process,
     stop_bot_process,
     wait_until,
@@ -27,17 +27,8 @@ RECIPIENTS = [f"07{i:08d}" for i in range(400)]
 
 
 def bot_environment(telegram: FakeTelegram, texin: TexinFakeServer, database: Path) -> dict[str, str]:
-    return process_environment(
-        telegram,
-        database,
-        texin,
-        BULK_BATCH_SIZE="10",
-        BULK_CONCURRENCY="3",
-        BULK_PROGRESS_INTERVAL="0.3",
-        PROVIDER_TIMEOUT="5",
-        BALANCE_CHECK_INTERVAL="0",
-        DELIVERY_CHECK_INTERVAL="0",
-        LOG_LEVEL="WARNING",
+    return bulk_process_environment(
+        telegram, database, texin, batch=10, concurrency=3, progress=0.3, provider_timeout=5
     )
 
 

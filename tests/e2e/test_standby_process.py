@@ -13,8 +13,8 @@ from storage import MessageRecord, MessageStatus, open_database
 from storage.db_lock import FileLock, active_lock, open_lock_path
 from tests.e2e.harness import (
     ADMIN,
+    bulk_process_environment,
     bulk_sent_by_admin,
-    process_environment,
     start_bot_process,
     stop_bot_process,
     wait_until,
@@ -34,19 +34,10 @@ SLOW = 0.4  # seconds per provider request: 30 batches two at a time take ~6 s, 
 def bot_environment(
     telegram: FakeTelegram, texin: TexinFakeServer | None, database: Path, **variables: str
 ) -> dict[str, str]:
-    return process_environment(
-        telegram,
-        database,
-        texin,
-        BULK_BATCH_SIZE="10",
-        BULK_CONCURRENCY="2",
-        BULK_PROGRESS_INTERVAL="0.5",
-        PROVIDER_TIMEOUT="5",
-        BALANCE_CHECK_INTERVAL="0",
-        DELIVERY_CHECK_INTERVAL="0",
-        LOG_LEVEL="INFO",
-        **variables,
-    )
+    return bulk_process_environment(
+        telegram, database, texin, batch=10, concurrency=2, progress=0.5, provider_timeout=5,
+        **({"LOG_LEVEL": "INFO"} | variables),
+    )  # fmt: skip
 
 
 def says(log: Path, text: str) -> bool:
