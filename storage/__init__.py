@@ -1,5 +1,5 @@
-"""SQLite storage for smsrelay: open the database, then use its repositories (``db.chats``, ``db.messages``,
-``db.jobs``, ``db.audit``, ``db.spend_requests``, ``db.blocklist``). No SQL lives outside this package."""
+"""SQLite or PostgreSQL storage for smsrelay: open the database, then use its repositories (``db.chats``,
+``db.messages``, ``db.jobs``, ``db.audit``, ``db.spend_requests``, ``db.blocklist``). No SQL lives outside it."""
 
 from storage import audit as audit_actions
 from storage.audit import AuditRepository
@@ -8,9 +8,11 @@ from storage.chats import ChatRepository
 from storage.codec import Clock
 from storage.database import Database, open_database
 from storage.errors import (
+    DatabaseUnavailableError,
     DuplicateRequestError,
     InvalidTransitionError,
     LastAdminError,
+    LeaseLostError,
     MigrationError,
     NotFoundError,
     SchemaTooNewError,
@@ -68,6 +70,7 @@ __all__ = [
     "ClaimedRow",
     "Clock",
     "Database",
+    "DatabaseUnavailableError",
     "DuplicateRequestError",
     "GroupRepository",
     "GroupSummary",
@@ -75,6 +78,7 @@ __all__ = [
     "JobState",
     "JobTotals",
     "LastAdminError",
+    "LeaseLostError",
     "MessageOutcome",
     "MessageRecord",
     "MessageRepository",

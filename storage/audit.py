@@ -7,10 +7,10 @@ trusted when someone asks "who sent this?". Action names are the constants below
 from __future__ import annotations
 
 import builtins
-import sqlite3
 
 from storage.codec import check_page, text_to_time
 from storage.connection import SharedConnection
+from storage.links import Row
 from storage.models import AuditRecord
 
 GRANT = "grant"  # a chat was allowed or its role changed (also ADMIN_CHAT_IDS seeding)
@@ -32,7 +32,7 @@ QUOTA = "quota"  # a chat's daily quota was set, switched off or put back to its
 _COLUMNS = "id, at, actor_chat_id, actor_user_id, action, target, detail, units"
 
 
-def _audit_from_row(row: sqlite3.Row) -> AuditRecord:
+def _audit_from_row(row: Row) -> AuditRecord:
     return AuditRecord(
         id=row["id"],
         at=text_to_time(row["at"]),

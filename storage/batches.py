@@ -1,7 +1,8 @@
 """A bulk job's rows on their way to the provider: the claim, the outcomes and the crash rule (``docs/bulk.md``).
 
 A claim moves one batch ``pending → sending`` in one statement, only while its job is ``running``; only a
-``sending`` row can have left. Outcomes are one statement, each checked against the transition rules.
+``sending`` row can have left. Outcomes are one statement, each checked against the transition rules. Both carry
+this process's lease epoch (``lease.py``): once another process is active they change nothing and raise.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from storage.codec import chunks, decimal_to_text, placeholders, text_to_time
 from storage.connection import SharedConnection
+from storage.dialect import Dialect
+from storage.lease import FENCE, check_lease
 from storage.messages import MESSAGE_COLUMNS, message_from_row
 from storage.models import (
     ALLOWED_TRANSITIONS,
@@ -39,7 +42,7 @@ _CLAIM = (
     # The job's first pending row, only while the job runs; then the pending rows with its text among the next
     # CLAIM_WINDOW pending rows (an index range: a plain job's batch is its next ``size`` rows).
     "WITH head AS (SELECT id, body FROM messages WHERE bulk_job_id = ? AND status = 'pending'"
-    " AND EXISTS (SELECT 1 FROM bulk_jobs WHERE id = ? AND state = 'running') ORDER BY id LIMIT 1),"
+    f" AND EXISTS (SELECT 1 FROM bulk_jobs WHERE id = ? AND state = 'running') AND {FENCE} ORDER BY id LIMIT 1),"
     " batch AS (SELECT m.id, blocked_numbers.number AS blocked FROM messages m"
     " LEFT JOIN blocked_numbers ON blocked_numbers.number = m.recipient"
     " WHERE m.bulk_job_id = ? AND m.status = 'pending' AND m.id >= (SELECT id FROM head)"
@@ -48,30 +51,35 @@ _CLAIM = (
     " ORDER BY m.id LIMIT ?)"
     " UPDATE messages SET status = CASE WHEN batch.blocked IS NULL THEN ? ELSE ? END,"
     " error = CASE WHEN batch.blocked IS NULL THEN messages.error ELSE ? END, updated_at = ?"
-    " FROM batch WHERE messages.id = batch.id"
+    # status again: PostgreSQL re-checks it on a row another statement changed meanwhile (never claimed twice).
+    " FROM batch WHERE messages.id = batch.id AND messages.status = 'pending'"
     " RETURNING messages.id, messages.recipient, messages.status, messages.body, messages.segments"
 )
 
 
-def _record_statement(count: int) -> str:
-    """One UPDATE for many outcomes: a VALUES table joined on id, guarded by the allowed transitions."""
-    outcome_rows = ", ".join(["(?, ?, ?, ?, ?, ?)"] * count)
+def _record_statement(dialect: Dialect, count: int) -> str:
+    """One UPDATE for many outcomes: a VALUES table joined on id, guarded by the allowed transitions and the lease."""
+    outcome_row = dialect.pick(
+        sqlite="(?, ?, ?, ?, ?, ?)", postgresql="(?::bigint, ?::text, ?::text, ?::integer, ?::text, ?::text)"
+    )
+    outcome_rows = ", ".join([outcome_row] * count)
     return (
         "UPDATE messages SET status = outcome.column2,"
         " provider_message_id = COALESCE(outcome.column3, messages.provider_message_id),"
         " units = COALESCE(outcome.column4, messages.units), cost = COALESCE(outcome.column5, messages.cost),"
         " error = COALESCE(outcome.column6, messages.error), updated_at = ?"
         f" FROM (VALUES {outcome_rows}) AS outcome WHERE messages.id = outcome.column1"
-        " AND instr(?, '|' || messages.status || '>' || outcome.column2 || '|') > 0"
+        f" AND {dialect.pick(sqlite='instr', postgresql='strpos')}(?, '|' || messages.status || '>' || outcome.column2"
+        f" || '|') > 0 AND {FENCE}"
     )
 
 
-def _record_parameters(outcomes: Sequence[MessageOutcome], now: str) -> builtins.list[Any]:
+def _record_parameters(outcomes: Sequence[MessageOutcome], now: str, epoch: int) -> builtins.list[Any]:
     values: builtins.list[Any] = [now]
     for message_id, status, provider_message_id, units, cost, error in outcomes:
         cost_text = None if cost is None else decimal_to_text(cost)
         values += (message_id, status.value, provider_message_id, units, cost_text, error)
-    values.append(_ALLOWED_PAIRS)
+    values += (_ALLOWED_PAIRS, epoch)
     return values
 
 
@@ -87,14 +95,18 @@ class BatchOperations:
         while True:
             rows = await self._conn.write_one(
                 _CLAIM,
-                (job_id, job_id, job_id, job_id, CLAIM_WINDOW, size, _SENDING, _CANCELLED, BLOCKED_ERROR,
-                 self._conn.now_text()),
+                (job_id, job_id, self._conn.fence(), job_id, job_id, CLAIM_WINDOW, size, _SENDING, _CANCELLED,
+                 BLOCKED_ERROR, self._conn.now_text()),
             )  # fmt: skip
             claimed = [
                 ClaimedRow(int(row[0]), str(row[1]), str(row[3]), int(row[4])) for row in rows if row[2] == _SENDING
             ]
-            if claimed or not rows:  # only blocked numbers found: claim again
+            if claimed:
                 return sorted(claimed)
+            if not rows:  # nothing pending, the job is not running, or another process holds the lease
+                await check_lease(self._conn)
+                return []
+            # only blocked numbers found: claim again
 
     async def release_claim(self, ids: Sequence[int]) -> int:
         """Rows claimed whose request provably never left (the claimer was stopped first): ``sending → pending``,
@@ -104,8 +116,9 @@ class BatchOperations:
             moved += await self._conn.write_count(
                 "UPDATE messages SET status = CASE WHEN EXISTS (SELECT 1 FROM bulk_jobs"
                 " WHERE bulk_jobs.id = messages.bulk_job_id AND bulk_jobs.state IN ('queued', 'running'))"
-                f" THEN ? ELSE ? END, updated_at = ? WHERE status = ? AND id IN ({placeholders(len(chunk))})",
-                (_PENDING, _CANCELLED, self._conn.now_text(), _SENDING, *chunk),
+                f" THEN ? ELSE ? END, updated_at = ? WHERE status = ? AND id IN ({placeholders(len(chunk))})"
+                f" AND {FENCE}",
+                (_PENDING, _CANCELLED, self._conn.now_text(), _SENDING, *chunk, self._conn.fence()),
             )
         return moved
 
@@ -114,9 +127,13 @@ class BatchOperations:
         allowed transition (a late "sent" never overwrites "delivered"); the others in the batch are stored."""
         if not outcomes:
             return 0
-        return await self._conn.write_count(
-            _record_statement(len(outcomes)), _record_parameters(outcomes, self._conn.now_text())
+        applied = await self._conn.write_count(
+            _record_statement(self._conn.dialect, len(outcomes)),
+            _record_parameters(outcomes, self._conn.now_text(), self._conn.fence()),
         )
+        if applied < len(outcomes):  # transitions refused, or the lease is gone (then nothing applied: raise)
+            await check_lease(self._conn)
+        return applied
 
     async def mark_stuck_sending_unknown(self, error: str) -> builtins.list[MessageRecord]:
         """The crash rule, at start-up of the active process, before anything is sent: every ``sending`` row

@@ -8,13 +8,13 @@ number blocked while a job runs is skipped by every batch claimed after.
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from storage.codec import check_page, chunks, placeholders, text_to_time
 from storage.connection import SharedConnection
+from storage.links import Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class BlockedNumber:
 _COLUMNS = "number, reason, blocked_by_chat, blocked_by_user, blocked_at"
 
 
-def _from_row(row: sqlite3.Row) -> BlockedNumber:
+def _from_row(row: Row) -> BlockedNumber:
     return BlockedNumber(
         number=row["number"],
         reason=row["reason"],

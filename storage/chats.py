@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
@@ -23,12 +22,13 @@ from storage.audit import AuditRepository
 from storage.codec import text_to_time
 from storage.connection import SharedConnection
 from storage.errors import LastAdminError
+from storage.links import Row
 from storage.models import ChatRecord, Role
 
 _COLUMNS = "chat_id, role, title, added_by, added_at, updated_at"
 
 
-def _chat_from_row(row: sqlite3.Row) -> ChatRecord:
+def _chat_from_row(row: Row) -> ChatRecord:
     return ChatRecord(
         chat_id=row["chat_id"],
         role=Role(row["role"]),
@@ -227,7 +227,9 @@ class ChatRepository:
             )
             # The quota an admin set follows the chat (a limit the new id already had wins); migration 0008.
             await self._conn.execute(
-                "UPDATE OR IGNORE chat_quotas SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+                "UPDATE chat_quotas SET chat_id = ? WHERE chat_id = ?"
+                " AND NOT EXISTS (SELECT 1 FROM chat_quotas WHERE chat_id = ?)",
+                (new_chat_id, old_chat_id, new_chat_id),
             )
             await self._conn.execute("DELETE FROM chat_quotas WHERE chat_id = ?", (old_chat_id,))
             # Scheduled sends follow too (migration 0007): they fire for the chat that asked, under its new id.

@@ -1,14 +1,10 @@
-"""One aiosqlite connection shared by every task of the bot, with write transactions taken one at a time.
+"""One database connection shared by every task of the bot, with write transactions taken one at a time.
 
-All tasks share a single SQLite connection, so a transaction is connection state: if task B ran a statement
-while task A was between BEGIN and COMMIT, B's statement would land inside A's transaction (and be rolled back
-with it, or see A's uncommitted rows). An ``asyncio.Lock`` therefore guards transactions (a statement on its own
-waits while one is open), and the task that holds it may nest further ``transaction()`` blocks, which become
-savepoints. That is what lets a service write a change and its audit row atomically while each repository
-method opens its own transaction.
-
-``BEGIN IMMEDIATE`` takes SQLite's write lock up front, so another process (``python -m bot notify``) waits
-on the busy timeout instead of failing halfway with "database is locked" when a read transaction upgrades.
+All tasks share a single connection (SQLite or PostgreSQL, see ``links.py``), so a transaction is connection
+state: if task B ran a statement while task A was between BEGIN and COMMIT, B's statement would land inside A's
+transaction. An ``asyncio.Lock`` therefore guards transactions (a statement on its own waits while one is open),
+and the task that holds it may nest further ``transaction()`` blocks, which become savepoints. That is what lets
+a service write a change and its audit row atomically while each repository method opens its own transaction.
 
 Never await network calls inside a transaction: every other task's database access waits for it.
 """
@@ -17,25 +13,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage.codec import Clock, time_to_text
-
-Params = Sequence[Any]
+from storage.dialect import Dialect
+from storage.errors import LeaseLostError
+from storage.links import Link, Params, Row
 
 
 class SharedConnection:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
-        self._conn = conn
+    def __init__(self, link: Link, clock: Clock) -> None:
+        self._link = link
+        self.dialect: Dialect = link.dialect
         self._clock = clock
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
         self._depth = 0
+        # The active process's lease (``lease.py``): claims and records carry it; None in commands like notify.
+        self.epoch: int | None = None
+        self.lease_lost = False
+
+    def fence(self) -> int:
+        """The epoch a claim or record must still find in ``ha_lease``; raises when this process holds none."""
+        if self.lease_lost:
+            raise LeaseLostError("this process is no longer the active one")
+        if self.epoch is None:
+            raise RuntimeError("only the active process claims or records bulk rows")
+        return self.epoch
 
     def now(self) -> datetime:
         return self._clock()
@@ -63,13 +69,13 @@ class SharedConnection:
                 try:
                     # Inside the try: a BEGIN already queued to the database thread still runs when this task is
                     # cancelled while waiting for it (busy timeout), and must then be rolled back, not orphaned.
-                    await self._conn.execute("BEGIN IMMEDIATE")
+                    await self._link.begin()
                     yield
                 except BaseException:
                     await self._rollback()
                     raise
                 try:
-                    await self._conn.execute("COMMIT")
+                    await self._link.run("COMMIT")
                 except BaseException:
                     # A failed or cancelled COMMIT must not leave the shared connection inside a transaction.
                     await self._rollback()
@@ -82,22 +88,21 @@ class SharedConnection:
         self._depth += 1
         name = f"nested_{self._depth}"  # a counter, never outside input
         try:
-            await self._conn.execute(f"SAVEPOINT {name}")
+            await self._link.run(f"SAVEPOINT {name}")
             try:
                 yield
             except BaseException:
-                await self._conn.execute(f"ROLLBACK TO {name}")
-                await self._conn.execute(f"RELEASE {name}")
+                await self._link.run(f"ROLLBACK TO SAVEPOINT {name}")
+                await self._link.run(f"RELEASE SAVEPOINT {name}")
                 raise
-            await self._conn.execute(f"RELEASE {name}")
+            await self._link.run(f"RELEASE SAVEPOINT {name}")
         finally:
             self._depth -= 1
 
     async def _rollback(self) -> None:
         # The statement queue of aiosqlite runs in order, so even when this await is cancelled the ROLLBACK
-        # still runs before the next task's BEGIN. "no transaction is active" means COMMIT got there first.
-        with contextlib.suppress(sqlite3.OperationalError):
-            await self._conn.execute("ROLLBACK")
+        # still runs before the next task's BEGIN.
+        await self._link.rollback()
 
     @contextlib.asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -107,9 +112,12 @@ class SharedConnection:
         same step of the event loop as this check (nothing is awaited in between). So a statement queued while
         the lock is free runs before any BEGIN queued later, and cannot land inside someone's transaction; it
         does not hold the lock while it runs, so a bulk job's claim does not queue behind the whole round trip of
-        a read or a record (only behind its few hundred microseconds in SQLite).
+        a read or a record (only behind its few hundred microseconds in SQLite). PostgreSQL's one connection runs
+        one statement at a time, so there every statement takes the lock.
         """
-        if self._owned_here() or not (self._lock.locked() or self._conn.in_transaction):
+        if self._owned_here() or not (
+            self._link.statements_need_the_lock or self._lock.locked() or self._link.in_transaction()
+        ):
             yield
         else:
             # A transaction is open (or one was left open and the caller rolls it back first): take the lock,
@@ -121,36 +129,30 @@ class SharedConnection:
         if not self._owned_here():
             raise RuntimeError("writes must run inside `async with ... transaction()`")
 
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._turn():
-            return list(await self._conn.execute_fetchall(sql, params))
+            return await self._link.fetch(sql, params)
 
-    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one write inside the current transaction; returns the number of rows changed."""
         self._require_transaction()
-        cursor = await self._conn.execute(sql, params)
-        return cursor.rowcount
+        return await self._link.run(sql, params)
 
     async def insert(self, sql: str, params: Params = ()) -> int:
-        """Run one INSERT inside the current transaction; returns the new row id."""
+        """Run one INSERT into a table with an ``id`` column inside the current transaction; returns the new id."""
         self._require_transaction()
-        cursor = await self._conn.execute(sql, params)
-        rowid = cursor.lastrowid
-        if rowid is None:  # pragma: no cover - sqlite3 always sets it after an INSERT
-            raise RuntimeError("INSERT did not report a row id")
-        return rowid
+        return await self._link.run_insert(sql, params)
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
         """Run one statement for many parameter rows in the current transaction; returns rows changed."""
         self._require_transaction()
-        cursor = await self._conn.executemany(sql, rows)
-        return cursor.rowcount
+        return await self._link.run_many(sql, rows)
 
-    async def write_one(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def write_one(self, sql: str, params: Params = ()) -> list[Row]:
         """One write statement that is atomic on its own; returns the rows of its RETURNING clause.
 
         Outside a transaction SQLite runs a single statement as its own transaction, so the hot paths of a bulk
@@ -158,20 +160,19 @@ class SharedConnection:
         and fetch are one call to that thread: a cancelled caller cannot leave the statement half-stepped.
         """
         async with self._on_its_own():
-            return list(await self._conn.execute_fetchall(sql, params))
+            return await self._link.fetch(sql, params)
 
     async def write_count(self, sql: str, params: Params = ()) -> int:
         """Like ``write_one`` for a statement without RETURNING: returns how many rows it changed (no rows are
         built in Python, which matters for the per-batch writes of a bulk job)."""
         async with self._on_its_own():
-            cursor = await self._conn.execute(sql, params)
-            return cursor.rowcount
+            return await self._link.run(sql, params)
 
     @contextlib.asynccontextmanager
     async def _on_its_own(self) -> AsyncIterator[None]:
         """The turn of a write that must be atomic on its own (``write_one``, ``write_count``)."""
         async with self._turn():
-            if not self._owned_here() and self._conn.in_transaction:
+            if not self._owned_here() and self._link.in_transaction():
                 # Nobody owns a transaction, yet one is open: never let this write disappear into it.
                 await self._rollback()
             yield
@@ -180,4 +181,4 @@ class SharedConnection:
         if self._owned_here():
             raise RuntimeError("cannot close the database inside one of its transactions")
         async with self._lock:
-            await self._conn.close()
+            await self._link.close()

@@ -1,9 +1,10 @@
-"""Opening the SQLite file the bot lives on, and the ``Database`` object the rest of the program holds.
+"""Opening the database the bot lives on (a SQLite file, or PostgreSQL at a ``postgresql://`` URL) and the
+``Database`` object the rest of the program holds; ``docs/postgresql.md`` tells the differences.
 
-One connection for the whole process (see ``connection.py`` for how tasks share it). WAL lets the bot and a
-second process such as ``python -m bot notify`` read while the other writes; the busy timeout makes a writer
-wait for the other's transaction instead of failing; foreign keys are enforced. Migrations run before the
-object is returned, and a file written by a newer program is refused with ``SchemaTooNewError``.
+One connection for the whole process (see ``connection.py`` for how tasks share it). On SQLite, WAL lets the bot
+and a second process such as ``python -m bot notify`` read while the other writes; the busy timeout makes a writer
+wait for the other's transaction instead of failing; foreign keys are enforced. Migrations run before the object
+is returned (only in the active process), and a database written by a newer program is refused.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from types import TracebackType
 from typing import Self
 
 import aiosqlite
+import asyncpg
 
 from storage.alert_state import AlertStateRepository
 from storage.audit import AuditRepository
@@ -26,11 +28,15 @@ from storage.chats import ChatRepository
 from storage.codec import Clock, utc_now
 from storage.connection import SharedConnection
 from storage.db_lock import FileLock, open_lock
-from storage.errors import StorageError
+from storage.dialect import Dialect
+from storage.errors import DatabaseUnavailableError, StorageError
 from storage.groups import GroupRepository
 from storage.jobs import BulkJobRepository
+from storage.lease import take_lease
+from storage.links import Link, PostgresLink, SqliteLink
 from storage.messages import MessageRepository
-from storage.migrations import migrate
+from storage.migrations import migrate, migrate_postgres
+from storage.postgres_url import hide_password, is_postgres_url, safe_url
 from storage.quotas import QuotaRepository
 from storage.restore_marker import RestoreMarkerRepository
 from storage.retention import RetentionRepository
@@ -47,11 +53,12 @@ class Database:
     """The repositories over one shared connection; build it with ``open_database``."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, *, path: Path, clock: Clock | None = None, lock: FileLock | None = None
+        self, link: Link, *, path: Path | None, clock: Clock | None = None, lock: FileLock | None = None
     ) -> None:
-        self.path = path
+        self.path = path  # the SQLite file; None on PostgreSQL
         self._lock = lock  # the shared open lock: `python -m bot restore` refuses to run meanwhile (db_lock.py)
-        self._shared = SharedConnection(conn, clock or utc_now)
+        self._shared = SharedConnection(link, clock or utc_now)
+        self.dialect: Dialect = link.dialect
         self.audit = AuditRepository(self._shared)
         self.chats = ChatRepository(self._shared, self.audit)
         self.messages = MessageRepository(self._shared)
@@ -77,8 +84,19 @@ class Database:
         return self._shared.transaction()
 
     async def schema_version(self) -> int:
-        row = await self._shared.fetch_one("PRAGMA user_version")
+        row = await self._shared.fetch_one(
+            self.dialect.pick(sqlite="PRAGMA user_version", postgresql="SELECT MAX(version) FROM schema_version")
+        )
         return 0 if row is None else int(row[0])
+
+    @property
+    def epoch(self) -> int | None:
+        """The lease epoch this process took when it opened the database as the active one (else None)."""
+        return self._shared.epoch
+
+    def lose_lease(self) -> None:
+        """Another process may be active now: from here on every claim and record of bulk rows fails at once."""
+        self._shared.lease_lost = True
 
     async def close(self) -> None:
         """Wait for the running transaction, then close; calling it twice is harmless."""
@@ -101,16 +119,19 @@ class Database:
 
 
 async def open_database(
-    path: str | Path,
+    target: str | Path,
     *,
     clock: Clock | None = None,
     busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
     migrations_dir: Traversable | Path | None = None,
-    upgrade: bool = True,
+    active: bool = True,
 ) -> Database:
-    """Open (creating the folder and file if needed), configure, migrate; the caller must ``close()`` it.
-    ``upgrade=False``: leave the schema as it is (a command beside a bot that may be of an older version)."""
-    path = Path(path)
+    """Open a SQLite file (creating its folder) or a ``postgresql://`` URL; the caller must ``close()`` it.
+    ``active``: migrate and take the lease (the bot); False: leave the schema as it is and claim nothing (a
+    command beside a bot that may be of an older version)."""
+    if isinstance(target, str) and is_postgres_url(target):
+        return await _open_postgres(target, clock=clock, migrations_dir=migrations_dir, active=active)
+    path = Path(target)
     await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
     lock = open_lock(path)
     await asyncio.to_thread(lock.acquire, wait_seconds=busy_timeout_ms / 1000)
@@ -129,15 +150,52 @@ async def open_database(
             raise StorageError(f"{path}: SQLite refused WAL mode (got {mode!r}); is it on a network share?")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; FULL would fsync every commit
-        if upgrade:
+        if active:
             await migrate(conn, migrations_dir)
+        database = Database(SqliteLink(conn), path=path, clock=clock, lock=lock)
+        if active and migrations_dir is None:  # a test's own migrations may predate the lease (0015)
+            await take_lease(database._shared)
     except BaseException:
         try:
             await conn.close()
         finally:
             lock.release()
         raise
-    return Database(conn, path=path, clock=clock, lock=lock)
+    return database
+
+
+async def _open_postgres(
+    url: str, *, clock: Clock | None, migrations_dir: Traversable | Path | None, active: bool
+) -> Database:
+    try:
+        conn = await asyncpg.connect(url, timeout=10, server_settings={"application_name": "smsrelay"})
+    except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise DatabaseUnavailableError(f"DATABASE_URL ({safe_url(url)}): cannot connect: {_reason(exc, url)}") from exc
+    try:
+        if active:
+            await migrate_postgres(conn, migrations_dir)
+        database = Database(PostgresLink(conn), path=None, clock=clock)
+        if active and migrations_dir is None:  # a test's own migrations may predate the lease (0015)
+            await take_lease(database._shared)
+    except asyncpg.InsufficientPrivilegeError as exc:
+        await conn.close(timeout=5)
+        raise DatabaseUnavailableError(f"DATABASE_URL ({safe_url(url)}): missing rights: {_reason(exc, url)}") from exc
+    except StorageError as exc:
+        await conn.close(timeout=5)
+        if isinstance(exc.__cause__, asyncpg.InsufficientPrivilegeError):
+            raise DatabaseUnavailableError(
+                f"DATABASE_URL ({safe_url(url)}): missing rights: {_reason(exc.__cause__, url)}"
+            ) from exc
+        raise
+    except BaseException:
+        await conn.close(timeout=5)
+        raise
+    return database
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """The driver's words on one line, with the URL's password (if it quoted it) taken out."""
+    return hide_password(" ".join(str(exc).split()) or type(exc).__name__, url)
 
 
 async def _enable_wal(conn: aiosqlite.Connection, busy_timeout_ms: int) -> str:

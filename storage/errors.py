@@ -8,11 +8,12 @@ Callers catch a precise leaf; the tree::
     ├── NotFoundError               a write named a row that does not exist (also a ``LookupError``)
     ├── InvalidTransitionError      a message status change the rules forbid (also a ``ValueError``)
     ├── LastAdminError              removing or demoting the only admin (also a ``ValueError``)
-    └── DuplicateRequestError       the Telegram update asking for a spend was already carried out
+    ├── DuplicateRequestError       the Telegram update asking for a spend was already carried out
+    ├── LeaseLostError              another process became the active one: this one must not send (``lease.py``)
+    └── DatabaseUnavailableError    DATABASE_URL is malformed, refused, or lacks rights (one line, no password)
 
-``sqlite3`` errors pass through unchanged: ``IntegrityError`` for a broken constraint (a message naming a bulk
-job that does not exist), ``OperationalError`` when another process held the write lock longer than the busy
-timeout.
+Driver errors pass through unchanged: ``sqlite3.IntegrityError`` / ``asyncpg.IntegrityConstraintViolationError``
+for a broken constraint, ``sqlite3.OperationalError`` when another process held the write lock too long.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class SchemaTooNewError(StorageError):
     def __init__(self, found: int, known: int) -> None:
         super().__init__(
             f"database schema version {found} is newer than this program knows ({known}); "
-            "upgrade smsrelay or use another DATABASE_PATH"
+            "upgrade smsrelay or use another database (DATABASE_PATH or DATABASE_URL)"
         )
         self.found = found
         self.known = known
@@ -72,3 +73,11 @@ class DuplicateRequestError(StorageError):
     def __init__(self, key: str) -> None:
         super().__init__(f"request {key} was already carried out")
         self.key = key
+
+
+class LeaseLostError(StorageError):
+    """A newer active process took the lease (its epoch is in ``ha_lease``): claims and records of this one fail."""
+
+
+class DatabaseUnavailableError(StorageError):
+    """The database named by DATABASE_URL cannot be used; the text is one line and never holds the password."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
@@ -17,6 +16,7 @@ from storage.batches import BatchOperations
 from storage.codec import check_page, optional_text_to_time, placeholders, text_to_decimal, text_to_time
 from storage.connection import SharedConnection
 from storage.errors import NotFoundError
+from storage.links import Row
 from storage.messages import MessageRepository
 from storage.models import (
     REQUEUEABLE,
@@ -59,7 +59,7 @@ _COLUMNS = job_columns()
 _PENDING = MessageStatus.PENDING.value
 
 
-def job_from_row(row: sqlite3.Row) -> BulkJobRecord:
+def job_from_row(row: Row) -> BulkJobRecord:
     return BulkJobRecord(
         id=row["id"],
         chat_id=row["chat_id"],
@@ -121,13 +121,20 @@ class BulkJobRepository(BatchOperations):
     async def _insert_rows(
         self, job: BulkJobRecord, recipients: Sequence[str], texts: Sequence[PersonalText] | None, now: str
     ) -> None:
-        # One INSERT … SELECT over a JSON array: SQLite walks the list itself, about three times faster than
-        # executemany binding each row from Python (100,000 recipients: ~0.2 s instead of ~0.6 s).
+        # One INSERT … SELECT over a JSON array: the database walks the list itself, about three times faster than
+        # executemany binding each row from Python (100,000 recipients: ~0.2 s instead of ~0.6 s on SQLite).
         if texts is None:
             await self._conn.execute(
-                "INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
-                " bulk_job_id, recipient, created_at, updated_at)"
-                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, value, ?, ? FROM json_each(?) ORDER BY key",
+                self._conn.dialect.pick(
+                    sqlite="INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
+                    " bulk_job_id, recipient, created_at, updated_at)"
+                    " SELECT ?, ?, ?, ?, ?, ?, ?, ?, value, ?, ? FROM json_each(?) ORDER BY key",
+                    postgresql="INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
+                    " bulk_job_id, recipient, created_at, updated_at)"
+                    " SELECT ?::bigint, ?::bigint, ?::text, ?::text, ?::text, ?::integer, ?::text, ?::bigint, value,"
+                    " ?::text, ?::text FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS item(value, key)"
+                    " ORDER BY key",
+                ),
                 (job.chat_id, job.user_id, job.provider, job.body, job.encoding, job.segments, _PENDING, job.id,
                  now, now, json.dumps(list(recipients))),
             )  # fmt: skip
@@ -135,11 +142,18 @@ class BulkJobRepository(BatchOperations):
         # The same single statement over [recipient, body, encoding, segments] arrays.
         rows = [[number, t.body, t.encoding, t.segments] for number, t in zip(recipients, texts, strict=True)]
         await self._conn.execute(
-            "INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
-            " bulk_job_id, recipient, created_at, updated_at)"
-            " SELECT ?, ?, ?, json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
-            " json_extract(value, '$[3]'), ?, ?, json_extract(value, '$[0]'), ?, ?"
-            " FROM json_each(?) ORDER BY key",
+            self._conn.dialect.pick(
+                sqlite="INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
+                " bulk_job_id, recipient, created_at, updated_at)"
+                " SELECT ?, ?, ?, json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+                " json_extract(value, '$[3]'), ?, ?, json_extract(value, '$[0]'), ?, ?"
+                " FROM json_each(?) ORDER BY key",
+                postgresql="INSERT INTO messages (chat_id, user_id, provider, body, encoding, segments, status,"
+                " bulk_job_id, recipient, created_at, updated_at)"
+                " SELECT ?::bigint, ?::bigint, ?::text, value->>1, value->>2, (value->>3)::integer, ?::text,"
+                " ?::bigint, value->>0, ?::text, ?::text"
+                " FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS item(value, key) ORDER BY key",
+            ),
             (job.chat_id, job.user_id, job.provider, _PENDING, job.id, now, now, json.dumps(rows)),
         )  # fmt: skip
 
@@ -208,7 +222,7 @@ class BulkJobRepository(BatchOperations):
             raise NotFoundError("bulk job", job_id)
         # Few distinct costs per status (a unit price times segments), so grouping by cost stays small.
         rows = await self._conn.fetch_all(
-            "SELECT status, cost, COUNT(*) AS n, TOTAL(units) AS units FROM messages WHERE bulk_job_id = ?"
+            "SELECT status, cost, COUNT(*) AS n, COALESCE(SUM(units), 0) AS units FROM messages WHERE bulk_job_id = ?"
             " GROUP BY status, cost",
             (job_id,),
         )

@@ -9,7 +9,6 @@ changes nothing. Going back to ``pending`` is only possible through ``requeue``,
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 
@@ -23,6 +22,7 @@ from storage.codec import (
 )
 from storage.connection import SharedConnection
 from storage.errors import NotFoundError
+from storage.links import Row
 from storage.models import (
     FINAL_JOB_STATES,
     REQUEUEABLE,
@@ -40,7 +40,7 @@ MESSAGE_COLUMNS = (
 )
 
 
-def message_from_row(row: sqlite3.Row) -> MessageRecord:
+def message_from_row(row: Row) -> MessageRecord:
     return MessageRecord(
         id=row["id"],
         chat_id=row["chat_id"],

@@ -1,6 +1,7 @@
-"""Numbered SQL migrations, applied in order and tracked with ``PRAGMA user_version``.
+"""Numbered SQL migrations, applied in order; tracked with ``PRAGMA user_version`` (SQLite) or ``schema_version``.
 
-Files are ``storage/migrations/NNNN_name.sql``, numbered from 0001 without gaps. Each file runs in its own
+Files are ``storage/migrations/NNNN_name.sql`` (SQLite) and ``storage/migrations/postgresql/NNNN_name.sql``, both
+numbered from 0001 without gaps and with the same numbers (a test checks it). Each file runs in its own
 ``BEGIN IMMEDIATE`` transaction together with its ``PRAGMA user_version = N``, so a file that fails leaves the
 database exactly as the previous file left it. ``executescript`` is not used because it commits whatever
 transaction is open before it starts; statements are split here instead (``sqlite3.complete_statement`` knows
@@ -21,6 +22,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import aiosqlite
+import asyncpg
 
 from storage.errors import MigrationError, SchemaTooNewError
 
@@ -36,6 +38,15 @@ class Migration:
 
 def default_migrations_dir() -> Traversable:
     return files("storage") / "migrations"
+
+
+def postgres_migrations_dir() -> Traversable:
+    return default_migrations_dir() / "postgresql"
+
+
+# pg_advisory_xact_lock key of a migration (any constant; "smsrelay" in ASCII): two processes starting at once
+# migrate one after the other.
+_MIGRATION_LOCK = 0x736D7372656C6179
 
 
 def load_migrations(directory: Traversable | Path | None = None) -> list[Migration]:
@@ -123,3 +134,39 @@ async def _apply(conn: aiosqlite.Connection, migration: Migration) -> None:
         await conn.execute(f"PRAGMA user_version = {migration.version:d}")
     except sqlite3.Error as exc:
         raise MigrationError(f"migration {migration.name} failed: {exc}") from exc
+
+
+async def postgres_schema_version(conn: asyncpg.Connection) -> int:
+    """The version in ``schema_version``; 0 for a database smsrelay has not migrated yet."""
+    exists = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
+    if not exists:
+        return 0
+    return int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+
+
+async def migrate_postgres(conn: asyncpg.Connection, migrations_dir: Traversable | Path | None = None) -> int:
+    """Bring a PostgreSQL schema up to the newest migration, each file in one transaction; returns the version."""
+    migrations = load_migrations(postgres_migrations_dir() if migrations_dir is None else migrations_dir)
+    known = len(migrations)
+    current = await postgres_schema_version(conn)
+    if current > known:
+        raise SchemaTooNewError(current, known)
+    for migration in migrations[current:]:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            current = await postgres_schema_version(conn)  # another process may have migrated meanwhile
+            if current > known:
+                raise SchemaTooNewError(current, known)
+            if current >= migration.version:
+                continue
+            try:
+                # No parameters: the simple query protocol runs the whole file (dollar-quoted bodies included).
+                if split_statements(migration.sql):  # asyncpg fails on a query that is only comments
+                    await conn.execute(migration.sql)
+            except asyncpg.PostgresError as exc:
+                raise MigrationError(f"migration {migration.name} (PostgreSQL) failed: {exc}") from exc
+            await conn.execute("DELETE FROM schema_version")
+            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", migration.version)
+            current = migration.version
+    return current

@@ -21,9 +21,9 @@ COUNTED_UNITS = (
 )
 # Two range scans, one per index of migration 0008: rows counted when written, and rows a retry requeued.
 _USED_SQL = (
-    f"SELECT (SELECT TOTAL({COUNTED_UNITS}) FROM messages"
+    f"SELECT (SELECT COALESCE(SUM({COUNTED_UNITS}), 0) FROM messages"
     " WHERE chat_id = ? AND created_at >= ? AND created_at < ? AND counted_at IS NULL)"
-    f" + (SELECT TOTAL({COUNTED_UNITS}) FROM messages"
+    f" + (SELECT COALESCE(SUM({COUNTED_UNITS}), 0) FROM messages"
     " WHERE chat_id = ? AND counted_at >= ? AND counted_at < ? AND counted_at IS NOT NULL) AS used"
 )
 
@@ -76,7 +76,8 @@ class QuotaRepository:
     async def requeue_units(self, job_id: int) -> int:
         """Units a retry of the job's failed and unknown rows reserves: their segments (the estimate)."""
         row = await self._conn.fetch_one(
-            "SELECT TOTAL(segments) AS units FROM messages WHERE bulk_job_id = ? AND status IN ('failed', 'unknown')",
+            "SELECT COALESCE(SUM(segments), 0) AS units FROM messages"
+            " WHERE bulk_job_id = ? AND status IN ('failed', 'unknown')",
             (job_id,),
         )
         return 0 if row is None else int(row["units"])

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import builtins
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from storage.codec import optional_text_to_time, text_to_time, time_to_text
 from storage.connection import SharedConnection
+from storage.links import Row
 from storage.spend_requests import claim_request
 
 
@@ -85,7 +85,7 @@ _COLUMNS = (
 )
 
 
-def _from_row(row: sqlite3.Row) -> ScheduleRecord:
+def _from_row(row: Row) -> ScheduleRecord:
     return ScheduleRecord(
         id=row["id"],
         chat_id=row["chat_id"],

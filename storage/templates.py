@@ -6,7 +6,6 @@ Each change writes its audit row in the same transaction, so a template change w
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +13,7 @@ from storage import audit
 from storage.audit import AuditRepository
 from storage.codec import text_to_time
 from storage.connection import SharedConnection
+from storage.links import Row
 
 _COLUMNS = "name, body, saved_by, saved_at"
 
@@ -26,7 +26,7 @@ class TemplateRecord:
     saved_at: datetime
 
 
-def _template_from_row(row: sqlite3.Row) -> TemplateRecord:
+def _template_from_row(row: Row) -> TemplateRecord:
     return TemplateRecord(
         name=row["name"], body=row["body"], saved_by=row["saved_by"], saved_at=text_to_time(row["saved_at"])
     )

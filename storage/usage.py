@@ -51,7 +51,7 @@ class UsageRepository:
         rows = await self._conn.fetch_all(
             f"SELECT chat_id, provider, substr({_MOMENT}, 1, 13) AS hour,"
             f" CAST(substr({_MOMENT}, 15, 2) AS INTEGER) / 15 AS quarter, cost,"
-            f" COUNT(*) AS n, TOTAL({COUNTED_UNITS}) AS units"
+            f" COUNT(*) AS n, COALESCE(SUM({COUNTED_UNITS}), 0) AS units"
             f" FROM messages WHERE {where} GROUP BY chat_id, provider, hour, quarter, cost",
             params,
         )

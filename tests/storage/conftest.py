@@ -1,7 +1,12 @@
-"""Fixtures for the storage tests: a controllable clock and a real database file in a temp folder."""
+"""Fixtures for the storage tests: a controllable clock and a real database, SQLite and PostgreSQL in turn.
+
+A test that takes ``db`` runs on both (the repositories are one contract); one that also takes ``db_path`` reads the
+SQLite file itself and runs on SQLite only.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,8 +41,33 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "smsrelay.db"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request: pytest.FixtureRequest, db_path: Path) -> str | Path:
+    """Where ``db`` lives: the SQLite file, or a fresh PostgreSQL database of the test cluster."""
+    if request.param == "postgresql":
+        if "db_path" in inspect.signature(request.function).parameters:
+            pytest.skip("reads the SQLite file itself: SQLite only")
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return db_path
+
+
 @pytest.fixture
-async def db(db_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
-    database = await open_database(db_path, clock=clock)
+async def db(db_target: str | Path, clock: FakeClock) -> AsyncIterator[Database]:
+    database = await open_database(db_target, clock=clock)
     yield database
     await database.close()
+
+
+# TEMPORARY until the cluster fixture lands
+import os, uuid, asyncpg  # noqa
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    import subprocess
+
+    base = os.environ["SMSRELAY_TEST_PG"]
+    name = "t" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", base + "/postgres", "-qc", f"CREATE DATABASE {name} TEMPLATE template0"], check=True)
+    return f"{base}/{name}"

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
 
+import asyncpg
+
 from storage import MessageStatus, NewBulkJob, NewMessage
+
+# A broken constraint, as each database's driver raises it.
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 
 ADMIN_CHAT = 1001
 SENDER_CHAT = 2002

@@ -23,7 +23,7 @@ from storage import (
 )
 
 from .conftest import FakeClock
-from .factories import SENDER_CHAT, USER, a_job, numbers
+from .factories import INTEGRITY_ERRORS, SENDER_CHAT, USER, a_job, numbers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,7 +75,7 @@ async def test_create_without_recipients_is_refused(db: Database) -> None:
 async def test_create_is_all_or_nothing(db: Database) -> None:
     recipients = cast(list[str], [*numbers(5), None])  # a NULL recipient breaks the NOT NULL constraint
 
-    with pytest.raises(Exception, match="NOT NULL"):
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)not[ -]null"):
         await db.jobs.create(a_job(), recipients)
 
     assert await db.jobs.list_for_chat(SENDER_CHAT) == []

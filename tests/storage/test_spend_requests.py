@@ -11,7 +11,7 @@ import pytest
 from storage import Database, DuplicateRequestError, MessageOutcome, MessageStatus, open_database
 
 from .conftest import FakeClock
-from .factories import ADMIN_CHAT, SENDER_CHAT, a_job, a_message, numbers
+from .factories import ADMIN_CHAT, INTEGRITY_ERRORS, SENDER_CHAT, a_job, a_message, numbers
 
 
 def _stored_claims(path: Path) -> list[tuple[str, int, str, int | None, int | None]]:
@@ -97,7 +97,7 @@ async def test_a_preview_claim_is_refused_the_second_time(db: Database, db_path:
 
 async def test_a_failure_after_the_claim_rolls_the_claim_back(db: Database) -> None:
     """The key belongs to what it created: when that is not stored, a later delivery may still carry it out."""
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await db.messages.add(a_message(bulk_job_id=999), request_key="msg:2002:9")
 
     assert not await db.spend_requests.seen("msg:2002:9")

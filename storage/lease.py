@@ -1,0 +1,39 @@
+"""The lease of the active process: an epoch in ``ha_lease`` (migration 0015) that fences claims and records.
+
+Becoming active adds 1 to the epoch; a claim or record carries the epoch its process took and changes nothing
+once another process has taken a newer one (``batches.py``), so a paused or cut-off old owner cannot send again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from storage.connection import SharedConnection
+from storage.errors import LeaseLostError
+
+# The fence of a claim or record: true only while the epoch this process took is still the newest.
+FENCE = "EXISTS (SELECT 1 FROM ha_lease WHERE id = 1 AND epoch = ?)"
+
+
+async def take_lease(conn: SharedConnection) -> int:
+    """Take the next epoch for this process (it must already hold the active lock); returns it."""
+    async with conn.transaction():
+        rows = await conn.fetch_all(
+            "UPDATE ha_lease SET epoch = epoch + 1, owner = ?, taken_at = ? WHERE id = 1 RETURNING epoch",
+            (f"{socket.gethostname()}:{os.getpid()}", conn.now_text()),
+        )
+    if not rows:
+        raise RuntimeError("ha_lease has no row: migration 0015 did not run")
+    conn.epoch = int(rows[0][0])
+    conn.lease_lost = False
+    return conn.epoch
+
+
+async def check_lease(conn: SharedConnection) -> None:
+    """Raise ``LeaseLostError`` when another process has taken a newer epoch than this one's."""
+    epoch = conn.fence()
+    row = await conn.fetch_one("SELECT epoch FROM ha_lease WHERE id = 1")
+    if row is None or int(row[0]) != epoch:
+        conn.lease_lost = True
+        raise LeaseLostError(f"another process took the lease (epoch {None if row is None else row[0]}, ours {epoch})")

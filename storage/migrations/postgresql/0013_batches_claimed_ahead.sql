@@ -1,0 +1,1 @@
+-- 0013 on PostgreSQL: nothing; 0001 holds the schema SQLite reached through 0014 (see 0001_initial.sql).
