@@ -8,6 +8,7 @@ All of the stop fits ``SHUTDOWN_GRACE_SECONDS`` from the stop signal (``bot/shut
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -84,8 +85,13 @@ def build_application(
     providers: ProviderRegistry | None = None,
     clock: Callable[[], datetime] = utc_now,
     handle_stop_signals: bool = False,
+    lease_lost: Callable[[], bool] | None = None,
+    took_over: bool = False,
 ) -> SmsApplication:
     """The bot, ready for ``run_polling``; ``providers``/``clock`` exist for tests and benchmarks.
+
+    ``lease_lost``: polled while running; once True the bot fences its database and stops (``bot/standby.py``).
+    ``took_over``: this process waited as a standby, so the admins hear that it took over.
 
     ``handle_stop_signals``: under ``run_polling`` (``python -m bot``), start the shutdown clock at SIGTERM/SIGINT
     instead of at ``post_stop``; off in-process (tests), where the signals belong to the test runner.
@@ -93,6 +99,7 @@ def build_application(
 
     shutdown = ShutdownBudget(settings.shutdown_grace_seconds)
     web = WebSide(settings, None)  # the application is set below, once built
+    watchers: list[asyncio.Task[None]] = []
 
     async def post_init(application: SmsApplication) -> None:
         def notifier_for(admin_ids: Callable[[], Awaitable[list[int]]]) -> CountingNotifier:
@@ -109,7 +116,11 @@ def build_application(
         await register_command_menus(application.bot, services)
         # First: after `python -m bot restore`, unfinished work of the backup is settled, not resumed.
         await report_restore(services)
-        await report_recovery(application.bot, services, reporter_factory(application.bot, services.alerts))
+        if lease_lost is not None:
+            watchers.append(asyncio.create_task(watch_lease(application, lease_lost), name="lease-watch"))
+        await report_recovery(
+            application.bot, services, reporter_factory(application.bot, services.alerts), took_over=took_over
+        )
         await recover_schedules(services)
         schedule_jobs(application, settings)
         if handle_stop_signals:
@@ -118,6 +129,8 @@ def build_application(
 
     # Both return early when post_init failed (a bad database, say): its own error is the one to show.
     async def post_stop(application: SmsApplication) -> None:
+        for watcher in watchers:
+            watcher.cancel()
         if application.bot_data.ready:
             # Batches finish (or are cut) and folded alerts go out while the bot can still send, within the grace.
             await shutdown.finish(application.bot_data.services)
@@ -162,6 +175,18 @@ def build_application(
     add_handlers(application)
     return application
 
+
+async def watch_lease(application: SmsApplication, lease_lost: Callable[[], bool]) -> None:
+    """Stop at once when the active lock is lost: from then on no claim or record of this process succeeds."""
+    while not lease_lost():  # noqa: ASYNC110 - set by the lock's own thread: a flag polled four times a second
+        await asyncio.sleep(LEASE_WATCH_SECONDS)
+    log.error("the active lock is lost (database unreachable?): stopping all work; another replica may take over")
+    if application.bot_data.ready:
+        application.bot_data.services.db.lose_lease()
+    application.stop_running()
+
+
+LEASE_WATCH_SECONDS = 0.25
 
 COMMAND_TABLE = CommandTable(
     {

@@ -11,6 +11,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
@@ -24,6 +25,7 @@ from bot.notifier import TelegramAdminNotifier
 from bot.redact import make_redactor, settings_secrets
 from bot.web.server import HttpStartError
 from storage import StorageError, open_database
+from storage.database import check_postgres
 
 log = logging.getLogger("bot")
 
@@ -55,11 +57,22 @@ def main(argv: list[str]) -> int:
         reached = asyncio.run(notify(settings, redact(args.text)))  # scripts may paste a log line with a key
         print(f"delivered to {reached} admin chat(s)")
         return 0 if reached else 1
+    if args.command in ("backup", "restore") and settings.database_url is not None:
+        complain(POSTGRES_BACKUPS, redact)
+        return 2
     if args.command == "backup":
         return make_backup(settings.database_path, args.path)
     if args.command == "restore":
         return restore(settings.database_path, args.backup)
     return run(settings, redact)
+
+
+POSTGRES_BACKUPS = (
+    "DATABASE_URL is set: the database is PostgreSQL, and its backups are PostgreSQL's job."
+    " Back up with `pg_dump --format=custom --file=smsrelay.dump <DATABASE_URL>` and restore with"
+    " `pg_restore --clean --if-exists --dbname=<DATABASE_URL> smsrelay.dump` while every replica is stopped"
+    " (README, High availability)."
+)
 
 
 def complain(text: str, redact: Callable[[str], str]) -> None:
@@ -68,20 +81,43 @@ def complain(text: str, redact: Callable[[str], str]) -> None:
 
 
 def run(settings: Settings, redact: Callable[[str], str]) -> int:
-    """Run the bot, first waiting as a standby while another process is active on the database (bot/standby.py)."""
+    """Run the bot, first waiting as a standby while another process is active on the database (bot/standby.py);
+    an active process that loses its lock (PostgreSQL unreachable) stops its work and waits as a standby again."""
     from bot.app import build_application  # PTB's application machinery is only needed here
-    from bot.standby import become_active
+    from bot.standby import active_lock_for, become_active
 
+    if settings.database_url is not None:
+        try:
+            asyncio.run(check_postgres(settings.database_url.get_secret_value()))
+        except StorageError as exc:
+            complain(f"smsrelay cannot start: {exc}", redact)
+            return 3
+    lock = active_lock_for(settings)
     try:
-        # Held, never released, until the process exits: nothing may work on the database beside this process.
-        lock = become_active(settings)
-    except HttpStartError as exc:
-        complain(f"smsrelay cannot start: {exc}", redact)
-        return 2
-    if lock is None:
-        return 0  # stopped while waiting: nothing was started
-    application = build_application(settings, handle_stop_signals=True)
-    log.info("smsrelay starting; providers: %s", ", ".join(p.value for p in settings.enabled_providers))
+        while True:
+            try:
+                activation = become_active(settings, lock)
+            except HttpStartError as exc:
+                complain(f"smsrelay cannot start: {exc}", redact)
+                return 2
+            if activation is None:
+                return 0  # stopped while waiting: nothing was started
+            application = build_application(
+                settings, handle_stop_signals=True, lease_lost=lock.is_lost, took_over=activation.took_over
+            )
+            log.info("smsrelay starting; providers: %s", ", ".join(p.value for p in settings.enabled_providers))
+            status = run_active(application, settings, redact)
+            if status != 0 or not lock.is_lost():
+                return status
+            log.warning("this process lost the active lock and stopped its work; it waits as a standby again")
+            lock.rearm()
+    finally:
+        lock.release()
+
+
+def run_active(application: Any, settings: Settings, redact: Callable[[str], str]) -> int:
+    """Poll Telegram (or serve the webhook) until a stop signal, or until the lock is lost; the exit status."""
+    asyncio.set_event_loop(asyncio.new_event_loop())  # a fresh loop: the previous run (if any) closed its own
     try:
         if settings.webhook_url is not None:
             from bot.web.webhook import run_webhook_mode
@@ -119,7 +155,7 @@ async def admin_chat_ids(settings: Settings) -> list[int]:
     ids = list(dict.fromkeys(settings.admin_chat_ids))
     try:
         # Never upgrades the schema: only the active bot does, and it may be of an older version than this command.
-        async with await open_database(settings.database_path, active=False) as db:
+        async with await open_database(settings.database_target, active=False) as db:
             ids += [chat_id for chat_id in await db.chats.admin_ids() if chat_id not in ids]
     except (StorageError, OSError, sqlite3.Error) as exc:
         log.warning("database not readable (%s); notifying ADMIN_CHAT_IDS only", exc)

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.phone import InvalidPhoneNumberError, normalise_phone
 from bot.providers.types import ProviderName
+from storage.postgres_url import is_postgres_url
 
 DEFAULT_TEXIN_BASE_URL = "https://texin.hotspotbillingsystem.co.ke/api/"
 DEFAULT_SMS254_SEND_URL = "https://api.254sms.com/version1/sendsms"
@@ -49,6 +50,10 @@ class Settings(BaseSettings):
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     admin_chat_ids: Annotated[list[int], NoDecode]
     database_path: Path = Path("data/smsrelay.db")
+    # PostgreSQL instead of the SQLite file (README "High availability"): postgresql://user:pass@host:5432/db.
+    database_url: SecretStr | None = None
+    # How soon a standby replica takes over from an active one that died or lost its database connection.
+    ha_takeover_seconds: float = Field(default=10.0, ge=2, le=300)
     default_provider: ProviderName | None = None
 
     texin_api_key: SecretStr | None = None
@@ -152,6 +157,24 @@ class Settings(BaseSettings):
             raise ValueError("must be a full URL such as https://bot.example.com/telegram")
         return value.strip()
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # The URL holds the password: never quoted back.
+        if value is None:
+            return None
+        url = value.get_secret_value().strip()
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError:
+            raise ValueError(
+                "is not a readable URL; write it as postgresql://user:password@host:5432/database"
+            ) from None
+        if not is_postgres_url(url) or not parts.hostname or not parts.path.strip("/"):
+            raise ValueError("must be postgresql://user:password@host:5432/database (or postgres://…)")
+        return SecretStr(url)
+
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
@@ -223,6 +246,11 @@ class Settings(BaseSettings):
         if self.sms_simulator:
             enabled.append(ProviderName.SIMULATOR)  # last: never the default next to a real provider
         return enabled
+
+    @property
+    def database_target(self) -> str | Path:
+        """What ``open_database`` opens: the PostgreSQL URL when DATABASE_URL is set, else the SQLite file."""
+        return self.database_path if self.database_url is None else self.database_url.get_secret_value()
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 from pydantic import SecretStr
 
@@ -61,4 +61,9 @@ def settings_secrets(settings: Settings) -> list[str]:
         secrets.append(token_secret)
     if settings.sms254_username:
         secrets.append(settings.sms254_username)
+    if settings.database_url is not None:
+        # The password on its own too: a driver's message may quote it without the rest of the URL.
+        password = urlsplit(settings.database_url.get_secret_value()).password
+        if password:
+            secrets.append(password)
     return secrets

@@ -33,6 +33,7 @@ class SharedConnection:
         self._depth = 0
         # The active process's lease (``lease.py``): claims and records carry it; None in commands like notify.
         self.epoch: int | None = None
+        self.previous_owner: str | None = None  # "host:pid" of the process that held the lease before this one
         self.lease_lost = False
 
     def fence(self) -> int:

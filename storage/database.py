@@ -94,6 +94,11 @@ class Database:
         """The lease epoch this process took when it opened the database as the active one (else None)."""
         return self._shared.epoch
 
+    @property
+    def previous_owner(self) -> str | None:
+        """``host:pid`` of the process that was active before this one took the lease (None: never any)."""
+        return self._shared.previous_owner
+
     def lose_lease(self) -> None:
         """Another process may be active now: from here on every claim and record of bulk rows fails at once."""
         self._shared.lease_lost = True
@@ -191,6 +196,32 @@ async def _open_postgres(
         await conn.close(timeout=5)
         raise
     return database
+
+
+async def check_postgres(url: str) -> None:
+    """Connect once and check the rights the bot needs; ``DatabaseUnavailableError`` (one line) when it cannot."""
+    try:
+        conn = await asyncpg.connect(url, timeout=10, server_settings={"application_name": "smsrelay-check"})
+    except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise DatabaseUnavailableError(f"DATABASE_URL ({safe_url(url)}): cannot connect: {_reason(exc, url)}") from exc
+    try:
+        user, schema, can_create, migrated = await conn.fetchrow(
+            "SELECT current_user, current_schema(), has_schema_privilege(current_schema(), 'CREATE'),"
+            " to_regclass('messages') IS NOT NULL"
+        )
+        if migrated:
+            can_write = await conn.fetchval("SELECT has_table_privilege('messages', 'SELECT, INSERT, UPDATE, DELETE')")
+            if not can_write:
+                raise DatabaseUnavailableError(
+                    f"DATABASE_URL ({safe_url(url)}): missing rights: {user} may not write the table messages"
+                )
+        elif schema is None or not can_create:
+            raise DatabaseUnavailableError(
+                f"DATABASE_URL ({safe_url(url)}): missing rights: {user} may not create tables in schema {schema}"
+                " (GRANT CREATE ON SCHEMA public, or make it the database's owner)"
+            )
+    finally:
+        await conn.close(timeout=5)
 
 
 def _reason(exc: BaseException, url: str) -> str:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from storage.errors import StorageError
 
@@ -34,6 +34,15 @@ def open_lock_path(database: Path) -> Path:
     return database.with_name(database.name + ".open.lock")
 
 
+class ActiveLock(Protocol):
+    """The one-active-process lock: this ``flock`` on SQLite, an advisory lock on PostgreSQL (``pg_lock.py``)."""
+
+    def try_acquire(self) -> bool: ...
+    def is_lost(self) -> bool: ...
+    def rearm(self) -> None: ...
+    def release(self) -> None: ...
+
+
 class FileLock:
     """One ``flock`` on one file (created, with its folder, if missing); ``release()`` or leaving the ``with``
     gives it back. Two ``FileLock``s conflict even inside one process."""
@@ -43,6 +52,13 @@ class FileLock:
         self.exclusive = exclusive
         self.holder = holder  # who has it when it is refused, for the error
         self._fd: int | None = None
+
+    def is_lost(self) -> bool:
+        """Never: the kernel holds a ``flock`` until this process releases it or dies."""
+        return False
+
+    def rearm(self) -> None:
+        """Nothing to do: a ``flock`` is never lost (see ``ActiveLock``)."""
 
     def try_acquire(self) -> bool:
         """Take the lock if it is free right now; never blocks. True when held (also when held already)."""

@@ -19,6 +19,8 @@ FENCE = "EXISTS (SELECT 1 FROM ha_lease WHERE id = 1 AND epoch = ?)"
 async def take_lease(conn: SharedConnection) -> int:
     """Take the next epoch for this process (it must already hold the active lock); returns it."""
     async with conn.transaction():
+        before = await conn.fetch_one("SELECT owner FROM ha_lease WHERE id = 1")
+        conn.previous_owner = None if before is None or before[0] is None else str(before[0])
         rows = await conn.fetch_all(
             "UPDATE ha_lease SET epoch = epoch + 1, owner = ?, taken_at = ? WHERE id = 1 RETURNING epoch",
             (f"{socket.gethostname()}:{os.getpid()}", conn.now_text()),

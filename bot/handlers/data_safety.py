@@ -21,8 +21,8 @@ RETENTION_FIRST = 60.0  # seconds after start-up: out of the way of the recovery
 
 def backup_service(services: Services) -> BackupService | None:
     settings = services.settings
-    if settings.backup_dir is None:
-        return None
+    if settings.backup_dir is None or settings.database_url is not None:
+        return None  # on PostgreSQL, backups are pg_dump's job (checked once at start-up: schedule_data_safety)
     return BackupService(
         settings.database_path,
         settings.backup_dir,
@@ -53,6 +53,8 @@ async def run_retention(context: SmsContext) -> None:
 
 def schedule_data_safety(job_queue: JobQueue[SmsContext], settings: Settings, services: Services) -> None:
     service = backup_service(services)
+    if settings.backup_dir is not None and settings.database_url is not None:
+        log.warning("BACKUP_DIR is ignored: the database is PostgreSQL (DATABASE_URL); back it up with pg_dump")
     if service is not None:
         job_queue.run_repeating(
             run_backup,

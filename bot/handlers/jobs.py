@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.context import SmsContext
-from bot.formatting import join_within_limit
+from bot.formatting import esc, join_within_limit
 from bot.phone import display_phone
 from bot.providers.types import ProviderName
 from bot.runtime import Services
 from bot.services.bulk import ReporterFactory
 from bot.services.tracking import DeliverySummary
+from storage import MessageRecord
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +50,15 @@ def delivery_summary_text(summary: DeliverySummary) -> str:
     return "\n".join(lines)
 
 
-async def report_recovery(bot: ExtBot[None], services: Services, reporter_for: ReporterFactory) -> None:
-    """After a restart: rows caught mid-send become unknown (admins get the list), pending jobs resume."""
+async def report_recovery(
+    bot: ExtBot[None], services: Services, reporter_for: ReporterFactory, *, took_over: bool = False
+) -> None:
+    """After a restart: rows caught mid-send become unknown (admins get the list), pending jobs resume.
+    ``took_over``: this replica waited as a standby; the admins are told once, with what was settled unknown."""
     stuck = await services.bulk.recover_after_restart()
-    if stuck:
+    if took_over:
+        await services.alerts.notice(takeover_text(services.db.previous_owner, stuck))
+    elif stuck:
         items = [
             f"• #{m.id} {display_phone(m.recipient)}"
             + (f" (job #{m.bulk_job_id})" if m.bulk_job_id else "")
@@ -66,3 +74,28 @@ async def report_recovery(bot: ExtBot[None], services: Services, reporter_for: R
             head += "\nTo send them again anyway: " + ", ".join(f"<code>/retry {j}</code>" for j in jobs)
         await services.alerts.notice(join_within_limit(head, items, more=lambda n: f"…and {n:,} more"))
     await services.bulk.resume_all(reporter_for)
+
+
+def takeover_text(previous: str | None, stuck: list[MessageRecord]) -> str:
+    head = (
+        f"🔁 <b>Replica {esc(replica_name())} took over as the active one</b>"
+        + (f" from {esc(previous)}" if previous else "")
+        + ": the previous one stopped or lost its database."
+    )
+    if not stuck:
+        return head + "\nNothing was being sent at that moment: no message is in doubt. Unfinished jobs resume."
+    jobs = sorted({m.bulk_job_id for m in stuck if m.bulk_job_id is not None})
+    head += (
+        f"\n❓ {len(stuck):,} {'message was' if len(stuck) == 1 else 'messages were'} being sent by it: marked"
+        " unknown, not resent. Unfinished jobs resume."
+    )
+    if jobs:
+        head += "\nTo send them again anyway: " + ", ".join(f"<code>/retry {j}</code>" for j in jobs)
+    items = [
+        f"• #{m.id} {display_phone(m.recipient)}" + (f" (job #{m.bulk_job_id})" if m.bulk_job_id else "") for m in stuck
+    ]
+    return join_within_limit(head, items, more=lambda n: f"…and {n:,} more")
+
+
+def replica_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"

@@ -43,6 +43,7 @@ class Metrics:
         self.alerts_received = Counter(
             "smsrelay_alerts_received", "Alerts taken in over HTTP, by source.", ["source"], registry=r
         )
+        self.active = Gauge("smsrelay_active", "1 on the active replica, 0 on a standby.", registry=r)
         self.webhook_refused = Counter(
             "smsrelay_webhook_refused", "Webhook requests refused for a missing or wrong secret.", registry=r
         )

@@ -72,6 +72,7 @@ def build_routes(web: WebSide) -> list[Route]:
         return JSONResponse({"status": "not running"}, status_code=503)
 
     async def metrics(request: Request) -> Response:
+        web.metrics.active.set(1 if web.application.bot_data.ready and web.application.running else 0)
         if web.application.bot_data.ready:
             await web.refresh_gauges(web.application.bot_data.services)
         return Response(web.metrics.render(), media_type=CONTENT_TYPE)

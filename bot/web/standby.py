@@ -1,5 +1,6 @@
-"""The HTTP side of a standby (``bot/standby.py``): ``/healthz`` 200 (alive), ``/readyz`` 503 ``standby``, and 503
-for everything else (webhook, alert intake, metrics), so Telegram and Alertmanager retry until a process is active."""
+"""The HTTP side of a standby (``bot/standby.py``): ``/healthz`` 200 (alive), ``/readyz`` 503 ``standby``,
+``/metrics`` with ``smsrelay_active 0``, and 503 for everything else (webhook, alert intake), so Telegram and
+Alertmanager retry until a process is active."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
+
+from bot.web.metrics import CONTENT_TYPE, Metrics
 
 
 async def healthz(request: Request) -> Response:
@@ -24,10 +27,16 @@ async def unavailable(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def standby_app() -> Starlette:
+    standby_metrics = Metrics()  # all zero, smsrelay_active included
+
+    async def metrics(request: Request) -> Response:
+        return Response(standby_metrics.render(), media_type=CONTENT_TYPE)
+
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Mount("", app=unavailable),  # any other path and method
         ]
     )
