@@ -21,7 +21,7 @@ UNIT_PRICE = Decimal("0.80")
 
 
 async def run(folder: Path) -> int:
-    db = await open_database(folder / "bench.db")
+    db = await open_database(folder / "bench.db", active=True)
     try:
         numbers = [f"2547{index:08d}" for index in range(RECIPIENTS)]
         job = NewBulkJob(

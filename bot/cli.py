@@ -155,7 +155,7 @@ async def admin_chat_ids(settings: Settings) -> list[int]:
     ids = list(dict.fromkeys(settings.admin_chat_ids))
     try:
         # Never upgrades the schema: only the active bot does, and it may be of an older version than this command.
-        async with await open_database(settings.database_target, active=False) as db:
+        async with await open_database(settings.database_target, upgrade=False) as db:
             ids += [chat_id for chat_id in await db.chats.admin_ids() if chat_id not in ids]
     except (StorageError, OSError, sqlite3.Error) as exc:
         log.warning("database not readable (%s); notifying ADMIN_CHAT_IDS only", exc)

@@ -94,7 +94,7 @@ async def open_services(
     providers: ProviderRegistry | None = None,
 ) -> Services:
     """Open the database, seed the admins, build the provider clients and the services on top."""
-    db = await open_database(settings.database_target, clock=clock)
+    db = await open_database(settings.database_target, clock=clock, active=True)
     try:
         registry = providers or build_registry(settings)
         redact = make_redactor(settings_secrets(settings))

@@ -129,13 +129,14 @@ async def open_database(
     clock: Clock | None = None,
     busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
     migrations_dir: Traversable | Path | None = None,
-    active: bool = True,
+    upgrade: bool = True,
+    active: bool = False,
 ) -> Database:
     """Open a SQLite file (creating its folder) or a ``postgresql://`` URL; the caller must ``close()`` it.
-    ``active``: migrate and take the lease (the bot); False: leave the schema as it is and claim nothing (a
-    command beside a bot that may be of an older version)."""
+    ``upgrade=False``: leave the schema as it is (a command beside a bot that may be older). ``active``: take the
+    lease (``lease.py``), as the one process that claims and records bulk rows."""
     if isinstance(target, str) and is_postgres_url(target):
-        return await _open_postgres(target, clock=clock, migrations_dir=migrations_dir, active=active)
+        return await _open_postgres(target, clock=clock, migrations_dir=migrations_dir, upgrade=upgrade, active=active)
     path = Path(target)
     await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
     lock = open_lock(path)
@@ -155,7 +156,7 @@ async def open_database(
             raise StorageError(f"{path}: SQLite refused WAL mode (got {mode!r}); is it on a network share?")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; FULL would fsync every commit
-        if active:
+        if upgrade:
             await migrate(conn, migrations_dir)
         database = Database(SqliteLink(conn), path=path, clock=clock, lock=lock)
         if active and migrations_dir is None:  # a test's own migrations may predate the lease (0015)
@@ -170,14 +171,14 @@ async def open_database(
 
 
 async def _open_postgres(
-    url: str, *, clock: Clock | None, migrations_dir: Traversable | Path | None, active: bool
+    url: str, *, clock: Clock | None, migrations_dir: Traversable | Path | None, upgrade: bool, active: bool
 ) -> Database:
     try:
         conn = await asyncpg.connect(url, timeout=10, server_settings={"application_name": "smsrelay"})
     except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise DatabaseUnavailableError(f"DATABASE_URL ({safe_url(url)}): cannot connect: {_reason(exc, url)}") from exc
     try:
-        if active:
+        if upgrade:
             await migrate_postgres(conn, migrations_dir)
         database = Database(PostgresLink(conn), path=None, clock=clock)
         if active and migrations_dir is None:  # a test's own migrations may predate the lease (0015)

@@ -64,7 +64,7 @@ async def test_a_second_retry_preview_is_refused_once_the_job_changed(bot: BotHa
 async def test_a_job_whose_provider_was_switched_off_waits_and_the_admins_are_told(
     telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
 ) -> None:
-    async with await open_database(database_path) as db:
+    async with await open_database(database_path, active=True) as db:
         await db.jobs.create(
             NewBulkJob(chat_id=ADMIN, user_id=ADMIN, body="Hi", encoding="GSM-7", segments=1, provider="sms254",
                        sender_id="254sms"),
@@ -84,7 +84,7 @@ async def test_a_job_whose_provider_was_switched_off_waits_and_the_admins_are_to
 async def test_a_job_left_running_with_nothing_pending_is_closed_with_a_summary_at_start(
     telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
 ) -> None:
-    async with await open_database(database_path) as db:
+    async with await open_database(database_path, active=True) as db:
         job = await db.jobs.create(
             NewBulkJob(chat_id=ADMIN, user_id=ADMIN, body="Hi", encoding="GSM-7", segments=1, provider="texin",
                        sender_id="Texin"),

@@ -54,7 +54,7 @@ def db_target(request: pytest.FixtureRequest, db_path: Path) -> str | Path:
 
 @pytest.fixture
 async def db(db_target: str | Path, clock: FakeClock) -> AsyncIterator[Database]:
-    database = await open_database(db_target, clock=clock)
+    database = await open_database(db_target, clock=clock, active=True)
     yield database
     await database.close()
 

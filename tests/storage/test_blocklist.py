@@ -90,10 +90,10 @@ async def test_a_database_from_0001_to_0003_upgrades_and_gets_a_working_blocklis
     for name in ("0001_initial.sql", "0002_alerts_and_tracking.sql", "0003_update_claims.sql"):
         shutil.copy(str(default_migrations_dir() / name), old_set / name)
     path = tmp_path / "old.db"
-    async with await open_database(path, migrations_dir=old_set) as old:
+    async with await open_database(path, migrations_dir=old_set, active=True) as old:
         assert await old.schema_version() == 3
         job = await old.jobs.create(a_job(), numbers(2))
-    async with await open_database(path) as upgraded:
+    async with await open_database(path, active=True) as upgraded:
         assert await upgraded.schema_version() >= 4
         await upgraded.blocklist.add([numbers(2)[0]], reason="opted out", chat_id=5, user_id=None)
         await upgraded.jobs.start_running(job.id)

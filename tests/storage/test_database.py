@@ -45,8 +45,8 @@ async def test_timestamps_come_from_the_injected_clock_as_aware_utc(db: Database
 async def test_a_clock_returning_naive_times_is_refused(tmp_path: Path) -> None:
     # Refused at once: the active process writes its lease with the clock's time while opening.
     with pytest.raises(ValueError, match="timezone-aware"):
-        await open_database(tmp_path / "naive.db", clock=datetime.now)
-    db = await open_database(tmp_path / "naive.db", clock=datetime.now, active=False)
+        await open_database(tmp_path / "naive.db", clock=datetime.now, active=True)
+    db = await open_database(tmp_path / "naive.db", clock=datetime.now)
     try:
         with pytest.raises(ValueError, match="timezone-aware"):
             await db.messages.add(a_message())

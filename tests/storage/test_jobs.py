@@ -338,7 +338,7 @@ import asyncio, os, signal, sys
 from storage import MessageOutcome, MessageStatus, open_database
 
 async def main() -> None:
-    db = await open_database(sys.argv[1])
+    db = await open_database(sys.argv[1], active=True)
     job_id = int(sys.argv[2])
     await db.jobs.start_running(job_id)
     done = await db.jobs.claim_batch(job_id, 10)
@@ -352,7 +352,7 @@ asyncio.run(main())
 
 async def test_bulk_resumes_after_kill_without_duplicates(db_path: Path) -> None:
     recipients = numbers(45)
-    db = await open_database(db_path)
+    db = await open_database(db_path, active=True)
     job = await db.jobs.create(a_job(), recipients)
     await db.close()
 
@@ -361,7 +361,7 @@ async def test_bulk_resumes_after_kill_without_duplicates(db_path: Path) -> None
     )
     assert await worker.wait() != 0  # really killed, no clean close
 
-    db = await open_database(db_path)
+    db = await open_database(db_path, active=True)
     try:
         stuck = await db.jobs.mark_stuck_sending_unknown("bot stopped while sending")
         assert [m.recipient for m in stuck] == recipients[10:20]

@@ -24,7 +24,7 @@ async def test_a_claim_after_another_process_took_the_lease_fails_and_changes_no
     job_id = await _running_job(db, 30)
     first = await db.jobs.claim_batch(job_id, 10)
     assert len(first) == 10
-    newer = await open_database(db_target, clock=clock)  # the standby that took over
+    newer = await open_database(db_target, clock=clock, active=True)  # the standby that took over
     try:
         assert newer.epoch is not None and db.epoch is not None and newer.epoch == db.epoch + 1
         with pytest.raises(LeaseLostError):
@@ -45,7 +45,7 @@ async def test_a_record_after_another_process_took_the_lease_fails_and_changes_n
 ) -> None:
     job_id = await _running_job(db, 5)
     claimed = await db.jobs.claim_batch(job_id, 5)
-    newer = await open_database(db_target, clock=clock)
+    newer = await open_database(db_target, clock=clock, active=True)
     try:
         settled = await newer.jobs.mark_stuck_sending_unknown("the previous active process stopped mid-batch")
         assert len(settled) == 5
@@ -63,7 +63,7 @@ async def test_a_command_that_opens_the_database_takes_no_lease_and_cannot_claim
     db: Database, db_target: str | Path, clock: FakeClock
 ) -> None:
     job_id = await _running_job(db, 3)
-    command = await open_database(db_target, clock=clock, active=False)
+    command = await open_database(db_target, clock=clock, upgrade=False)
     try:
         assert command.epoch is None
         with pytest.raises(RuntimeError, match="only the active process"):

@@ -88,13 +88,13 @@ async def test_an_override_is_a_limit_or_off_and_clearing_it_goes_back_to_the_de
 
 
 async def test_a_notice_is_claimed_once_even_after_reopening_the_file(db_path: Path, clock: FakeClock) -> None:
-    first = await open_database(db_path, clock=clock)
+    first = await open_database(db_path, clock=clock, active=True)
     try:
         assert await first.quotas.claim_notice("quota:2002:2026-11-23:80") is True
         assert await first.quotas.claim_notice("quota:2002:2026-11-23:80") is False
     finally:
         await first.close()
-    again = await open_database(db_path, clock=clock)
+    again = await open_database(db_path, clock=clock, active=True)
     try:
         assert await again.quotas.claim_notice("quota:2002:2026-11-23:80") is False
         assert await again.quotas.claim_notice("quota:2002:2026-11-23:100") is True
@@ -139,7 +139,7 @@ async def test_a_database_made_before_quotas_upgrades_in_place_and_counts_its_ol
         )
     finally:
         await conn.close()
-    db = await open_database(path)
+    db = await open_database(path, active=True)
     try:
         assert await db.schema_version() == len(load_migrations())
         assert await db.quotas.used_units(SENDER_CHAT, *day_bounds(written.date(), NAIROBI)) == 3

@@ -17,7 +17,7 @@ from tests.storage.factories import a_job, numbers
 
 
 async def test_a_transaction_cancelled_while_waiting_for_begin_leaves_nothing_open(db_path: Path) -> None:
-    db = await open_database(db_path, busy_timeout_ms=2000)
+    db = await open_database(db_path, busy_timeout_ms=2000, active=True)
     job = await db.jobs.create(a_job(), numbers(3))
     other = sqlite3.connect(db_path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock: our BEGIN waits on the busy timeout
@@ -33,7 +33,7 @@ async def test_a_transaction_cancelled_while_waiting_for_begin_leaves_nothing_op
     await db.jobs.record_outcomes([MessageOutcome(row.id, MessageStatus.SENT) for row in batch])
     await db.alert_state.put("after", "yes")  # a transaction can be opened again
     await db.close()
-    async with await open_database(db_path) as reopened:  # and everything above was really committed
+    async with await open_database(db_path, active=True) as reopened:  # and everything above was really committed
         statuses = {m.status for m in await reopened.messages.list_for_job(job.id)}
         assert statuses == {MessageStatus.SENT}
         assert await reopened.alert_state.get("after") == "yes"
@@ -59,7 +59,7 @@ async def test_upgrading_to_0002_does_not_turn_history_into_follow_up_work(tmp_p
     only_first.mkdir()
     shutil.copy(str(default_migrations_dir() / "0001_initial.sql"), only_first / "0001_initial.sql")
     path = tmp_path / "old.db"
-    async with await open_database(path, migrations_dir=only_first) as old:
+    async with await open_database(path, migrations_dir=only_first, active=True) as old:
         assert await old.schema_version() == 1
     # A database written by the version before 0002: a finished job whose messages were sent.
     at = "2026-11-20T10:00:00.000000+00:00"
@@ -77,7 +77,7 @@ async def test_upgrading_to_0002_does_not_turn_history_into_follow_up_work(tmp_p
         )
     raw.close()
     later = datetime(2026, 11, 23, tzinfo=UTC)
-    async with await open_database(path) as upgraded:
+    async with await open_database(path, active=True) as upgraded:
         assert await upgraded.schema_version() >= 2  # 0002 and whatever came after it
         assert await upgraded.tracking.due("texin", now=later, first_cutoff=later, limit=10) == []
         assert await upgraded.tracking.jobs_awaiting_summary("texin") == []

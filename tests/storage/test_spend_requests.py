@@ -104,10 +104,10 @@ async def test_a_failure_after_the_claim_rolls_the_claim_back(db: Database) -> N
 
 
 async def test_claims_survive_a_restart(db_path: Path, clock: FakeClock) -> None:
-    async with await open_database(db_path, clock=clock) as first:
+    async with await open_database(db_path, clock=clock, active=True) as first:
         await first.messages.add(a_message(status=MessageStatus.SENDING), request_key="msg:2002:1")
 
-    async with await open_database(db_path, clock=clock) as second:
+    async with await open_database(db_path, clock=clock, active=True) as second:
         assert await second.spend_requests.seen("msg:2002:1")
         with pytest.raises(DuplicateRequestError):
             await second.messages.add(a_message(status=MessageStatus.SENDING), request_key="msg:2002:1")
