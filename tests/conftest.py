@@ -1,8 +1,17 @@
-"""Fixtures shared by every test folder: loopback only, never a proxy."""
+"""Fixtures shared by every test folder: loopback only, never a proxy; a real PostgreSQL when one is installed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from tests.postgres_cluster import PostgresCluster, find_postgres_bin
+
+POSTGRES_SKIP_REASON = (
+    "PostgreSQL tests skipped: no initdb/pg_ctl found; install the postgresql package (apt-get install postgresql)"
+    " to run them"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +21,40 @@ def _loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HTTP_PROXY", raising=False)
     monkeypatch.delenv("HTTPS_PROXY", raising=False)
     monkeypatch.delenv("ALL_PROXY", raising=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One running throw-away cluster for the session; skips (said again at the end of the run) without the programs.
+
+    Found by ``find_postgres_bin``: ``SMSRELAY_PG_BIN=<folder>`` picks the folder (``=/nonexistent``: the skip path).
+    """
+    bin_dir = find_postgres_bin()
+    if bin_dir is None:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    cluster = PostgresCluster(bin_dir)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A new empty database for this test, ``postgresql://postgres@127.0.0.1:<port>/<name>``; dropped afterwards.
+
+    A test that stopped the cluster (an outage) and failed before starting it again gets it restarted here.
+    """
+    url = postgres_cluster.create_database()
+    yield url
+    if not postgres_cluster.running:
+        postgres_cluster.start()
+    postgres_cluster.drop_database(url)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Never a silent skip: with -q the skip reasons are not listed, so the missing server is said once at the end.
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any(POSTGRES_SKIP_REASON in str(getattr(report, "longrepr", "")) for report in skipped):
+        terminalreporter.write_line(POSTGRES_SKIP_REASON, yellow=True, bold=True)
