@@ -10,6 +10,8 @@ import subprocess
 from decimal import Decimal
 from pathlib import Path
 
+import asyncpg
+
 from bot.standby import STANDBY_LINE
 from storage import MessageRecord, MessageStatus, open_database
 from tests.e2e.harness import (
@@ -181,3 +183,57 @@ async def test_readyz_and_smsrelay_active_tell_the_active_replica_from_the_stand
         finally:
             stop_all(first, second)
     assert first.returncode == 0 and second.returncode == 0
+
+
+async def test_a_paused_active_replica_whose_lock_was_taken_claims_nothing_when_it_wakes(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The fence: the active one is paused (SIGSTOP), its lock's connection dies (as in a network partition), the
+    standby takes over; when the old one wakes, its data connection still works, yet no claim of it succeeds."""
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    second: subprocess.Popen[bytes] | None = None
+    with (
+        FakeTelegram() as telegram,
+        TelegramTap(telegram) as tap,
+        TexinFakeServer(latency=SLOW, credits=CREDITS) as old_texin,
+        TexinFakeServer(latency=SLOW, credits=CREDITS) as new_texin,
+    ):
+        first = start_bot_process(environment(telegram, old_texin, postgres_url, tmp_path), first_log)
+        try:
+            await bulk_sent_by_admin(telegram, BULK)
+            await wait_until(lambda: old_texin.received.total() >= 400, 60, "the job to be under way")
+            second_env = environment(telegram, new_texin, postgres_url, tmp_path) | tap.environment()
+            second = start_bot_process(second_env, second_log)
+            await wait_until(lambda: says(second_log, STANDBY_LINE), 15, "the second replica to wait as standby")
+            first.send_signal(signal.SIGSTOP)
+            await asyncio.sleep(SLOW * 2)  # requests in flight at the pause reach the fake
+            sent_by_old = old_texin.received.total()
+            assert sent_by_old < len(RECIPIENTS)
+            await terminate_the_lock_holder(postgres_url)
+            await wait_until(lambda: tap.calls("getUpdates"), TAKEOVER_SECONDS, "the standby to take over")
+            await wait_until(lambda: new_texin.received.total() >= 200, 30, "the new active one to send")
+            first.send_signal(signal.SIGCONT)  # wakes while the new one is mid-job, its claims ready to go
+            mark = telegram.mark()
+            await wait_until(lambda: says(first_log, "lost the active lock"), 15, "the old one to see it lost")
+            await telegram.wait_for_message(ADMIN, lambda m: "Bulk job #1 finished" in m.text, after=mark, timeout=60)
+            assert old_texin.received.total() == sent_by_old, "the old active one sent after it lost the lock"
+        finally:
+            if first.poll() is None:
+                first.send_signal(signal.SIGCONT)
+            stop_all(first, second)
+    rows = await finished_rows(postgres_url)
+    twice = [n for n in old_texin.received if new_texin.received[n]]
+    assert twice == [], f"{len(twice)} recipients texted by both replicas"
+    assert old_texin.received.total() + new_texin.received.total() <= len(RECIPIENTS)
+    assert {row.status for row in rows} <= {MessageStatus.SENT, MessageStatus.UNKNOWN}
+
+
+async def terminate_the_lock_holder(url: str) -> None:
+    """End the session that holds the active lock, as the server does when it stops hearing from that machine."""
+    conn = await asyncpg.connect(url)
+    try:
+        holders = await conn.fetch("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+        assert len(holders) == 1, holders
+        assert await conn.fetchval("SELECT pg_terminate_backend($1)", holders[0]["pid"])
+    finally:
+        await conn.close()
