@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.commands
 	$(BIN)/python -m bench.bulk
 	$(BIN)/python -m bench.sms_text
+	$(BIN)/python -m bench.postgres
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

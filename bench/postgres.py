@@ -19,8 +19,6 @@ from tests.postgres_cluster import PostgresCluster, find_postgres_bin
 
 BATCH = 100
 RECIPIENTS = 20_000
-# The realistic row's figure may differ between the databases by this much at most (the provider dominates).
-REALISTIC_SPREAD_TARGET = 0.01
 
 
 async def claim_and_record(target: str | Path) -> list[float]:
@@ -54,7 +52,6 @@ def main() -> int:
         print("PostgreSQL benchmark skipped: no initdb/pg_ctl found; install the postgresql package to run it")
         return 0
     with tempfile.TemporaryDirectory(prefix="smsrelay-bench-") as folder, PostgresCluster(bin_dir) as cluster:
-        cluster.start()
         sqlite_cycles = asyncio.run(claim_and_record(Path(folder) / "bench.db"))
         postgres_cycles = asyncio.run(claim_and_record(cluster.create_database()))
         print(f"claim + record of a {BATCH}-row batch ({RECIPIENTS // BATCH} batches; median, p95 ms)")
@@ -64,12 +61,8 @@ def main() -> int:
         args = build_parser().parse_args([])
         over_sqlite = realistic(args)
         over_postgres = realistic(args, cluster.create_database())
-        spread = abs(over_postgres - over_sqlite)
-        verdict = "met" if spread <= REALISTIC_SPREAD_TARGET else "NOT met"
-        print(
-            f"\nrealistic row ÷ bare client: SQLite {over_sqlite:.3f}, PostgreSQL {over_postgres:.3f}; "
-            f"target: within {REALISTIC_SPREAD_TARGET:.2f} of each other: {verdict}"
-        )
+        # No target of its own: PostgreSQL is the choice for surviving a machine, not for speed (bench/README).
+        print(f"\nrealistic row ÷ bare client, side by side: SQLite {over_sqlite:.3f}, PostgreSQL {over_postgres:.3f}")
     return 0
 
 

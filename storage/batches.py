@@ -58,27 +58,37 @@ _CLAIM = (
 
 
 def _record_statement(dialect: Dialect, count: int) -> str:
-    """One UPDATE for many outcomes: a VALUES table joined on id, guarded by the allowed transitions and the lease."""
-    outcome_row = dialect.pick(
-        sqlite="(?, ?, ?, ?, ?, ?)", postgresql="(?::bigint, ?::text, ?::text, ?::integer, ?::text, ?::text)"
+    """One UPDATE for many outcomes, joined on id and guarded by the allowed transitions and the lease: a VALUES
+    table on SQLite, six arrays unnested on PostgreSQL (one prepared statement whatever the batch's size)."""
+    outcomes = dialect.pick(
+        sqlite=f"(VALUES {', '.join(['(?, ?, ?, ?, ?, ?)'] * count)}) AS outcome",
+        postgresql="unnest(?::bigint[], ?::text[], ?::text[], ?::integer[], ?::text[], ?::text[])"
+        " AS outcome(column1, column2, column3, column4, column5, column6)",
     )
-    outcome_rows = ", ".join([outcome_row] * count)
     return (
         "UPDATE messages SET status = outcome.column2,"
         " provider_message_id = COALESCE(outcome.column3, messages.provider_message_id),"
         " units = COALESCE(outcome.column4, messages.units), cost = COALESCE(outcome.column5, messages.cost),"
         " error = COALESCE(outcome.column6, messages.error), updated_at = ?"
-        f" FROM (VALUES {outcome_rows}) AS outcome WHERE messages.id = outcome.column1"
+        f" FROM {outcomes} WHERE messages.id = outcome.column1"
         f" AND {dialect.pick(sqlite='instr', postgresql='strpos')}(?, '|' || messages.status || '>' || outcome.column2"
         f" || '|') > 0 AND {FENCE}"
     )
 
 
-def _record_parameters(outcomes: Sequence[MessageOutcome], now: str, epoch: int) -> builtins.list[Any]:
+def _record_parameters(
+    dialect: Dialect, outcomes: Sequence[MessageOutcome], now: str, epoch: int
+) -> builtins.list[Any]:
+    rows = [
+        (message_id, status.value, provider_message_id, units, None if cost is None else decimal_to_text(cost), error)
+        for message_id, status, provider_message_id, units, cost, error in outcomes
+    ]
     values: builtins.list[Any] = [now]
-    for message_id, status, provider_message_id, units, cost, error in outcomes:
-        cost_text = None if cost is None else decimal_to_text(cost)
-        values += (message_id, status.value, provider_message_id, units, cost_text, error)
+    if dialect is Dialect.SQLITE:
+        for row in rows:
+            values += row
+    else:
+        values += (list(column) for column in zip(*rows, strict=True))
     values += (_ALLOWED_PAIRS, epoch)
     return values
 
@@ -129,7 +139,7 @@ class BatchOperations:
             return 0
         applied = await self._conn.write_count(
             _record_statement(self._conn.dialect, len(outcomes)),
-            _record_parameters(outcomes, self._conn.now_text(), self._conn.fence()),
+            _record_parameters(self._conn.dialect, outcomes, self._conn.now_text(), self._conn.fence()),
         )
         if applied < len(outcomes):  # transitions refused, or the lease is gone (then nothing applied: raise)
             await check_lease(self._conn)
