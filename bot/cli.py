@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
@@ -157,7 +158,7 @@ async def admin_chat_ids(settings: Settings) -> list[int]:
         # Never upgrades the schema: only the active bot does, and it may be of an older version than this command.
         async with await open_database(settings.database_target, upgrade=False) as db:
             ids += [chat_id for chat_id in await db.chats.admin_ids() if chat_id not in ids]
-    except (StorageError, OSError, sqlite3.Error) as exc:
+    except (StorageError, OSError, sqlite3.Error, asyncpg.PostgresError) as exc:
         log.warning("database not readable (%s); notifying ADMIN_CHAT_IDS only", exc)
     return ids
 
