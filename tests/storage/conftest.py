@@ -58,16 +58,3 @@ async def db(db_target: str | Path, clock: FakeClock) -> AsyncIterator[Database]
     yield database
     await database.close()
 
-
-# TEMPORARY until the cluster fixture lands
-import os, uuid, asyncpg  # noqa
-
-
-@pytest.fixture
-def postgres_url() -> str:
-    import subprocess
-
-    base = os.environ["SMSRELAY_TEST_PG"]
-    name = "t" + uuid.uuid4().hex[:12]
-    subprocess.run(["psql", base + "/postgres", "-qc", f"CREATE DATABASE {name} TEMPLATE template0"], check=True)
-    return f"{base}/{name}"
