@@ -57,4 +57,3 @@ async def db(db_target: str | Path, clock: FakeClock) -> AsyncIterator[Database]
     database = await open_database(db_target, clock=clock, active=True)
     yield database
     await database.close()
-
