@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.runtime import Services
 
+from storage import StorageError
+
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)  # the ones run_polling handles
@@ -58,6 +60,8 @@ class ShutdownBudget:
         if self._jobs is not None:
             try:
                 cut = await self._jobs
+            except StorageError as exc:  # the database is gone (PostgreSQL down, the lease lost): nothing to save
+                log.warning("stopping the bulk jobs: %s", exc)
             except Exception:
                 log.exception("stopping the bulk jobs failed")
         if cut:

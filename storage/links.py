@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import aiosqlite
 import asyncpg
 
 from storage.dialect import Dialect, numbered_placeholders
+from storage.errors import DatabaseUnavailableError
 
 Params = Sequence[Any]
 
@@ -84,6 +85,19 @@ class SqliteLink:
         await self.conn.close()
 
 
+@contextlib.contextmanager
+def _connection_lost() -> Iterator[None]:
+    """A connection that broke (server gone, restarted, unreachable) becomes ``DatabaseUnavailableError``."""
+    try:
+        yield
+    except (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError, OSError) as exc:
+        raise DatabaseUnavailableError(f"the database connection is lost: {exc}") from exc
+    except asyncpg.InterfaceError as exc:
+        if "closed" not in str(exc):
+            raise
+        raise DatabaseUnavailableError(f"the database connection is lost: {exc}") from exc
+
+
 class PostgresLink:
     dialect = Dialect.POSTGRESQL
     # One asyncpg connection runs one statement at a time: every statement takes its turn.
@@ -96,23 +110,28 @@ class PostgresLink:
         return bool(self.conn.is_in_transaction())
 
     async def begin(self) -> None:
-        await self.conn.execute("BEGIN")
+        with _connection_lost():
+            await self.conn.execute("BEGIN")
 
     async def run(self, sql: str, params: Params = ()) -> int:
-        return _changed(await self.conn.execute(numbered_placeholders(sql), *params))
+        with _connection_lost():
+            return _changed(await self.conn.execute(numbered_placeholders(sql), *params))
 
     async def run_insert(self, sql: str, params: Params = ()) -> int:
-        return int(await self.conn.fetchval(numbered_placeholders(sql) + " RETURNING id", *params))
+        with _connection_lost():
+            return int(await self.conn.fetchval(numbered_placeholders(sql) + " RETURNING id", *params))
 
     async def run_many(self, sql: str, rows: Iterable[Params]) -> int:
         statement = numbered_placeholders(sql)
         changed = 0
-        for params in rows:
-            changed += _changed(await self.conn.execute(statement, *params))
+        with _connection_lost():
+            for params in rows:
+                changed += _changed(await self.conn.execute(statement, *params))
         return changed
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
-        return list(await self.conn.fetch(numbered_placeholders(sql), *params))
+        with _connection_lost():
+            return list(await self.conn.fetch(numbered_placeholders(sql), *params))
 
     async def rollback(self) -> None:
         if self.conn.is_closed():
@@ -121,7 +140,10 @@ class PostgresLink:
             await self.conn.execute("ROLLBACK")
 
     async def close(self) -> None:
-        await self.conn.close(timeout=5)
+        try:
+            await self.conn.close(timeout=5)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+            self.conn.terminate()  # the server is gone: drop the socket
 
 
 def _changed(status: str) -> int:

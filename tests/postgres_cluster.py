@@ -176,7 +176,7 @@ class PostgresCluster:
         _run_coroutine(self._execute(f'DROP DATABASE IF EXISTS "{name}"', force=True))
 
     async def _execute(self, statement: str, *, force: bool = False) -> None:
-        import asyncpg  # type: ignore[import-untyped]  # here, so a missing driver fails these tests only
+        import asyncpg  # here, so a missing driver fails these tests only
 
         connection = await asyncpg.connect(f"{self.base_url}/postgres", timeout=_TIMEOUT)
         try:

@@ -77,11 +77,15 @@ async def report_recovery(
 
 
 def takeover_text(previous: str | None, stuck: list[MessageRecord]) -> str:
-    head = (
-        f"🔁 <b>Replica {esc(replica_name())} took over as the active one</b>"
-        + (f" from {esc(previous)}" if previous else "")
-        + ": the previous one stopped or lost its database."
-    )
+    me = replica_name()
+    if previous == me:
+        head = f"🔁 <b>Replica {esc(me)} took over as the active one</b> again, after losing its database."
+    else:
+        head = (
+            f"🔁 <b>Replica {esc(me)} took over as the active one</b>"
+            + (f" from {esc(previous)}" if previous else "")
+            + ": the previous one stopped or lost its database."
+        )
     if not stuck:
         return head + "\nNothing was being sent at that moment: no message is in doubt. Unfinished jobs resume."
     jobs = sorted({m.bulk_job_id for m in stuck if m.bulk_job_id is not None})

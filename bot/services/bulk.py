@@ -42,8 +42,10 @@ from bot.sms_text import SmsLength, check_message, measure
 from storage import (
     BulkJobRecord,
     Database,
+    DatabaseUnavailableError,
     JobState,
     JobTotals,
+    LeaseLostError,
     MessageRecord,
     NewBulkJob,
     Role,
@@ -272,6 +274,11 @@ class BulkService:
             self._chat_of.pop(job.id, None)
         error = None if task.cancelled() else task.exception()
         if error is None:
+            return
+        if isinstance(error, LeaseLostError | DatabaseUnavailableError):
+            # Not a bug: the database went away or another replica is active. Rows already out stay `sending` for
+            # the crash rule of whichever process is active next; pending rows resume there.
+            log.warning("bulk job %s paused: %s", job.id, error)
             return
         log.error("bulk job %s stopped with an error", job.id, exc_info=error)
         details = "".join(traceback.format_exception(type(error), error, error.__traceback__))

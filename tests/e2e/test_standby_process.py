@@ -137,9 +137,7 @@ async def test_a_standby_takes_over_after_the_active_bot_is_killed_and_resends_n
         assert count <= 1, f"{row.recipient} received {count} times"
         if row.recipient not in unknown:
             assert row.status is MessageStatus.SENT and count == 1, (row, count)
-    [report] = [
-        m for m in telegram.messages(ADMIN) if m.seq > mark and "were being sent when the bot stopped" in m.text
-    ]
+    [report] = [m for m in telegram.messages(ADMIN) if m.seq > mark and "took over as the active one" in m.text]
     assert f"{len(unknown):,} messages" in report.text and "/retry 1" in report.text
     assert f"Unknown (maybe sent, not resent): {len(unknown):,}" in summary.text
     assert "Traceback" not in second_log.read_text(errors="replace"), second_log.read_text(errors="replace")[-3000:]
