@@ -1,7 +1,6 @@
-"""Command line: run the bot (``python -m bot``), or send one alert to the admins and exit
-(``python -m bot notify "<text>"``, for cron jobs and monitoring; exit status 1 when no admin was reached),
-or back the database up / restore it (``python -m bot backup <path>``, ``python -m bot restore <backup>``), or copy
-the SQLite database into an empty PostgreSQL one (``python -m bot migrate-to <DATABASE_URL>``, bot stopped)."""
+"""Command line: run the bot (``python -m bot``); one-off commands: ``notify "<text>"`` to the admins (exit status 1
+when no admin was reached; for cron jobs and monitoring), ``backup <path>``, ``restore <backup>``, and
+``migrate-to <DATABASE_URL>`` (the SQLite database into an empty PostgreSQL one, bot stopped)."""
 
 from __future__ import annotations
 

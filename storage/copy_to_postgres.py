@@ -1,11 +1,6 @@
-"""Moving a SQLite database to PostgreSQL (``python -m bot migrate-to <DATABASE_URL>``), with the bot stopped.
-
-Both sides are first brought to the newest schema by ``open_database``. Then every table the SQLite file and the
-PostgreSQL schema share is copied, columns by name and in key order, a chunk of rows per COPY, all in one PostgreSQL
-transaction: a copy that fails leaves the target empty. The identity sequences then continue past the copied ids.
-``ha_lease`` and ``schema_version`` stay the target's own. The target must hold no row yet, and no bot may run on
-either side: the SQLite file's active ``flock`` and PostgreSQL's active lock are held for the whole copy.
-"""
+"""``python -m bot migrate-to``: each table the SQLite file shares with the PostgreSQL schema (both migrated first),
+columns by name, in key order, a COPY per chunk, in one transaction; identities then go on past the copied ids.
+Only into an empty target, with no bot on either side (both active locks held); ``ha_lease`` stays the target's."""
 
 from __future__ import annotations
 
