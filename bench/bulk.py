@@ -137,7 +137,13 @@ def personal_draft(numbers: list[str], distinct: int) -> Personalised:
 
 
 async def send_job(
-    size: int, port: int, batch_size: int, concurrency: int, distinct: int = 0, error_every: int = 0
+    size: int,
+    port: int,
+    batch_size: int,
+    concurrency: int,
+    distinct: int = 0,
+    error_every: int = 0,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     numbers = [f"07{index:08d}" for index in range(size)]
     text = "Planned maintenance tonight 22:00-23:00. Services may be briefly unavailable."
@@ -149,7 +155,7 @@ async def send_job(
         text = personal.bodies[0]
     parse_cpu = time.process_time() - parse_started
     with tempfile.TemporaryDirectory() as folder:
-        db = await open_database(Path(folder) / "bench.db")
+        db = await open_database(database_url or Path(folder) / "bench.db", active=True)
         client = TexinClient(
             api_key=SecretStr(API_KEY), base_url=f"http://127.0.0.1:{port}/api/", max_batch_size=batch_size
         )
@@ -242,7 +248,9 @@ def child(args: argparse.Namespace) -> None:
         # both before and after the job and averaged: neither side gets the cold start or the drift.
         asyncio.run(provider_only(min(size, WARM_UP_RECIPIENTS), port, args.batch_size, args.concurrency))
         before, cpu_before = asyncio.run(provider_only(size, port, args.batch_size, args.concurrency))
-        job = send_job(size, port, args.batch_size, args.concurrency, args.distinct, args.error_every)
+        job = send_job(
+            size, port, args.batch_size, args.concurrency, args.distinct, args.error_every, args.database_url
+        )
         if args.profile:
             profile = cProfile.Profile()
             result = profile.runcall(asyncio.run, job)
@@ -267,6 +275,7 @@ def run_child(
     latency: float | None = None,
     straggle_every: int = 0,
     error_every: int = 0,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     output = subprocess.run(
         [
@@ -290,6 +299,7 @@ def run_child(
             "--error-every",
             str(error_every),
             *(["--profile", args.profile] if args.profile else []),
+            *(["--database-url", database_url] if database_url else []),
         ],
         capture_output=True,
         text=True,
@@ -299,7 +309,8 @@ def run_child(
     return result
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The options of this benchmark (``bench.postgres`` runs the realistic row with their defaults)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the fake provider takes per request")
@@ -313,13 +324,18 @@ def main(argv: list[str] | None = None) -> None:
         "--realistic", type=int, default=10_000, help="recipients of the realistic-provider row (0: skip it)"
     )
     parser.add_argument("--realistic-latency", type=float, default=0.4)
+    parser.add_argument("--database-url", help="child: run the job on this PostgreSQL database instead of SQLite")
     parser.add_argument("--straggle-every", type=int, default=50, help="realistic row: every Nth request straggles")
     parser.add_argument("--straggle-seconds", type=float, default=2.0)
     parser.add_argument("--error-every", type=int, default=100, help="realistic row: every Nth request gets a 503")
     parser.add_argument("--profile", default=None, help="write a cProfile of each job (not the floor) to this file")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--distinct", type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if args.child is not None:
         child(args)
         return
@@ -404,17 +420,25 @@ def _row(size: int, result: dict[str, Any], ideal: float, *, floor: bool = True)
     )
 
 
-def realistic(args: argparse.Namespace) -> float:
+def realistic(args: argparse.Namespace, database_url: str | None = None) -> float:
     """A provider like a real one: slow, with stragglers and a few 5xx; recipients per second is what counts."""
     size, latency = args.realistic, args.realistic_latency
-    result = run_child(size, args, latency=latency, straggle_every=args.straggle_every, error_every=args.error_every)
+    result = run_child(
+        size,
+        args,
+        latency=latency,
+        straggle_every=args.straggle_every,
+        error_every=args.error_every,
+        database_url=database_url,
+    )
     requests = result["requests"]
     stragglers = requests // args.straggle_every if args.straggle_every else 0
     ideal = requests * latency / args.concurrency
     ideal_straggling = ((requests - stragglers) * latency + stragglers * args.straggle_seconds) / args.concurrency
     wall, floor = result["wall"], result["provider_only"]
+    where = " (PostgreSQL)" if database_url else ""
     print(
-        f"\nrealistic provider: {size:,} recipients, {latency * 1000:.0f} ms per request, every "
+        f"\nrealistic provider{where}: {size:,} recipients, {latency * 1000:.0f} ms per request, every "
         f"{args.straggle_every}th request a {args.straggle_seconds:g} s straggler ({stragglers}), every "
         f"{args.error_every}th a 503 ({result['failed']:,} recipients failed, as they should)"
     )

@@ -353,7 +353,7 @@ class BulkService:
         job = await self._db.jobs.get(job_id)
         if job is None:
             raise NotFoundError(f"There is no bulk job #{job_id}.")
-        if job_id in self._running:
+        if self._still_sending(job_id):
             raise UserInputError(f"Job #{job_id} is still sending; wait for it to finish.")
         if ProviderName(job.provider) not in self._providers.names:
             raise UserInputError(
@@ -363,6 +363,11 @@ class BulkService:
         if totals.failed + totals.unknown == 0:
             raise UserInputError(f"Job #{job_id} has no failed or unknown recipients to retry.")
         return RetryDraft(job, totals.failed, totals.unknown, chat_id, user_id)
+
+    def _still_sending(self, job_id: int) -> bool:
+        """A run of the job is under way; one whose rows are all settled (only its summary is on its way) is not."""
+        entry = self._running.get(job_id)
+        return entry is not None and not entry[0].finishing
 
     async def retry(self, draft: RetryDraft, reporter_for: ReporterFactory, *, request_key: str | None = None) -> int:
         """Requeue the failed and unknown rows and run the job again; ``request_key`` as in ``start``."""
@@ -384,7 +389,7 @@ class BulkService:
         self, draft: RetryDraft, reporter_for: ReporterFactory, request_key: str | None
     ) -> tuple[int, asyncio.Task[JobTotals]]:
         current = await self._db.jobs.get(draft.job.id)
-        if draft.job.id in self._running or current is None or current.updated_at != draft.job.updated_at:
+        if self._still_sending(draft.job.id) or current is None or current.updated_at != draft.job.updated_at:
             # Another retry (or a resume) ran since this preview: its unknown rows may have arrived already.
             raise UserInputError(f"Job #{draft.job.id} changed since this preview. Run /retry {draft.job.id} again.")
         async with self._db.transaction():

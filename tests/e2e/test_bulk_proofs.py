@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from storage import MessageStatus, NewBulkJob, open_database
 from storage.migrations import load_migrations
 from tests.e2e.harness import (
@@ -40,7 +42,21 @@ def numbers(count: int) -> list[str]:
     return [f"07{i:08d}" for i in range(count)]
 
 
-def environment_for(telegram: FakeTelegram, texin: TexinFakeServer, database: Path) -> dict[str, str]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """The proofs hold on both databases: a SQLite file, or a fresh PostgreSQL database (``DATABASE_URL``)."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return tmp_path / "smsrelay.db"
+
+
+def environment_for(telegram: FakeTelegram, texin: TexinFakeServer, database: str | Path) -> dict[str, str]:
+    if isinstance(database, str):
+        return bulk_process_environment(
+            telegram, Path("unused.db"), texin, batch=BATCH, concurrency=CONCURRENCY, progress=0.3,
+            provider_timeout=10, DATABASE_URL=database,
+        )  # fmt: skip
     return bulk_process_environment(
         telegram, database, texin, batch=BATCH, concurrency=CONCURRENCY, progress=0.3, provider_timeout=10
     )
@@ -51,7 +67,7 @@ def finished(job_id: int) -> Callable[[SentMessage], bool]:
     return lambda m: f"Bulk job #{job_id} finished" in m.text or f"Bulk job #{job_id} cancelled" in m.text
 
 
-async def statuses(database: Path, job_id: int) -> dict[str, MessageStatus]:
+async def statuses(database: str | Path, job_id: int) -> dict[str, MessageStatus]:
     async with await open_database(database) as db:
         return {row.recipient: row.status for row in await db.messages.list_for_job(job_id, limit=100_000)}
 
@@ -69,8 +85,10 @@ def kenyan(number: str) -> str:
     return "254" + number[1:]
 
 
-async def test_sigkill_while_batches_are_out_leaves_them_unknown_and_sends_the_rest_once(tmp_path: Path) -> None:
-    database, log = tmp_path / "smsrelay.db", tmp_path / "bot.log"
+async def test_sigkill_while_batches_are_out_leaves_them_unknown_and_sends_the_rest_once(
+    tmp_path: Path, database: str | Path
+) -> None:
+    log = tmp_path / "bot.log"
     recipients = numbers(200)
     with FakeTelegram() as telegram, TexinFakeServer(latency=2.0) as texin:
         environment = environment_for(telegram, texin, database)
@@ -110,8 +128,10 @@ async def test_sigkill_while_batches_are_out_leaves_them_unknown_and_sends_the_r
     assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
 
 
-async def test_cancel_while_batches_are_out_sends_nothing_more_even_after_a_restart(tmp_path: Path) -> None:
-    database, log = tmp_path / "smsrelay.db", tmp_path / "bot.log"
+async def test_cancel_while_batches_are_out_sends_nothing_more_even_after_a_restart(
+    tmp_path: Path, database: str | Path
+) -> None:
+    log = tmp_path / "bot.log"
     recipients = numbers(200)
     with FakeTelegram() as telegram, TexinFakeServer(latency=1.0) as texin:
         environment = environment_for(telegram, texin, database)
@@ -140,8 +160,10 @@ async def test_cancel_while_batches_are_out_sends_nothing_more_even_after_a_rest
     assert Counter(after.values()) == {MessageStatus.SENT: sent, MessageStatus.CANCELLED: len(recipients) - sent}
 
 
-async def test_a_number_blocked_mid_job_is_skipped_and_retry_leaves_it_out(tmp_path: Path) -> None:
-    database, log = tmp_path / "smsrelay.db", tmp_path / "bot.log"
+async def test_a_number_blocked_mid_job_is_skipped_and_retry_leaves_it_out(
+    tmp_path: Path, database: str | Path
+) -> None:
+    log = tmp_path / "bot.log"
     recipients = numbers(60)
     blocked, failing = recipients[-1], recipients[-2]
     with FakeTelegram() as telegram, TexinFakeServer(latency=0.5, failing_numbers={kenyan(failing)}) as texin:

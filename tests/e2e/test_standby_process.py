@@ -166,9 +166,12 @@ async def test_readyz_is_200_on_the_active_bot_and_503_standby_on_the_waiting_on
             alive = await wait_for_answer(f"{standby_url}/healthz", lambda a: True, 5, "the standby's /healthz")
             assert alive.status_code == 200 and alive.json()["status"] == "alive"
             # Alertmanager and Telegram retry a 5xx: nothing is taken by a process that cannot act on it.
-            for path in ("/alerts/plain", "/metrics", "/telegram"):
+            for path in ("/alerts/plain", "/telegram"):
                 refused = await wait_for_answer(f"{standby_url}{path}", lambda a: True, 5, path)
                 assert refused.status_code == 503, (path, refused.status_code)
+            # Prometheus scrapes both: the standby says it is one.
+            scraped = await wait_for_answer(f"{standby_url}/metrics", lambda a: True, 5, "/metrics")
+            assert scraped.status_code == 200 and "smsrelay_active 0.0" in scraped.text
             assert (await wait_for_answer(f"{active_url}/readyz", lambda a: True, 5, "still")).status_code == 200
 
             stop_bot_process(first)
