@@ -1,6 +1,6 @@
-"""Command line: run the bot (``python -m bot``), or send one alert to the admins and exit
-(``python -m bot notify "<text>"``, for cron jobs and monitoring; exit status 1 when no admin was reached),
-or back the database up / restore it (``python -m bot backup <path>``, ``python -m bot restore <backup>``)."""
+"""Command line: run the bot (``python -m bot``); one-off commands: ``notify "<text>"`` to the admins (exit status 1
+when no admin was reached; for cron jobs and monitoring), ``backup <path>``, ``restore <backup>``, and
+``migrate-to <DATABASE_URL>`` (the SQLite database into an empty PostgreSQL one, bot stopped)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,10 @@ from bot.notifier import TelegramAdminNotifier
 from bot.redact import make_redactor, settings_secrets
 from bot.web.server import HttpStartError
 from storage import StorageError, open_database
+from storage.copy_to_postgres import MigrateRefusedError, copy_to_postgres
 from storage.database import check_postgres
+from storage.db_lock import DatabaseBusyError
+from storage.postgres_url import hide_password, safe_url
 
 log = logging.getLogger("bot")
 
@@ -40,6 +43,10 @@ def main(argv: list[str]) -> int:
     backup_parser.add_argument("path", help="a folder (gets smsrelay-<UTC time>Z.db) or a new file")
     restore_parser = commands.add_parser("restore", help="put a backup in place of the database (bot stopped)")
     restore_parser.add_argument("backup", type=Path, help="the backup file to restore")
+    migrate_parser = commands.add_parser(
+        "migrate-to", help="copy the SQLite database into an empty PostgreSQL database (bot stopped)"
+    )
+    migrate_parser.add_argument("url", metavar="DATABASE_URL", help="postgresql://user:password@host:5432/database")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -65,6 +72,8 @@ def main(argv: list[str]) -> int:
         return make_backup(settings.database_path, args.path)
     if args.command == "restore":
         return restore(settings.database_path, args.backup)
+    if args.command == "migrate-to":
+        return migrate_to(settings.database_path, args.url, redact)
     return run(settings, redact)
 
 
@@ -74,6 +83,32 @@ POSTGRES_BACKUPS = (
     " `pg_restore --clean --if-exists --dbname=<DATABASE_URL> smsrelay.dump` while every replica is stopped"
     " (README, High availability)."
 )
+
+
+def migrate_to(database: Path, url: str, redact: Callable[[str], str]) -> int:
+    """Copy the SQLite file at DATABASE_PATH into the PostgreSQL database at ``url``; 2 when refused (nothing
+    changed), 1 when it failed (the target keeps nothing of it). The URL is only ever shown without its password."""
+    try:
+        result = asyncio.run(copy_to_postgres(database, url))
+    except (MigrateRefusedError, DatabaseBusyError) as exc:
+        complain(f"migrate-to refused: {hide_password(str(exc), url)}", redact)
+        return 2
+    except (StorageError, OSError, sqlite3.Error) as exc:
+        complain(f"migrate-to failed: {hide_password(' '.join(str(exc).split()), url)}", redact)
+        return 1
+    for table in result.tables:
+        print(f"{table.name}: {table.rows:,} row{'' if table.rows == 1 else 's'}")
+    if result.skipped:
+        print(f"not copied (not in the PostgreSQL schema): {', '.join(result.skipped)}")
+    print(
+        f"copied {result.rows:,} rows in {len(result.tables)} tables from {database} into {safe_url(url)}"
+        f" (schema version {result.schema_version})"
+    )
+    print(
+        "next: set DATABASE_URL in .env to that URL and start the bot (every replica); the SQLite file stays as it"
+        " was, start no bot on it again (README, High availability)"
+    )
+    return 0
 
 
 def complain(text: str, redact: Callable[[str], str]) -> None:

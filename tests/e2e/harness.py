@@ -127,6 +127,22 @@ def process_environment(
     return environment
 
 
+def command_environment(database: Path, **variables: str) -> dict[str, str]:
+    """The environment of a ``python -m bot <command>`` that reaches no Telegram: the simulator as its provider."""
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(database.parent),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "PYTHONPATH": str(REPO),
+        "TELEGRAM_BOT_TOKEN": "123456:TEST-token-for-commands",
+        "ADMIN_CHAT_IDS": str(ADMIN),
+        "SMS_SIMULATOR": "true",
+        "DATABASE_PATH": str(database),
+    }
+    environment.update(variables)
+    return environment
+
+
 def bulk_process_environment(
     telegram: FakeTelegram,
     database: Path,

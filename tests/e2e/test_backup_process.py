@@ -14,10 +14,14 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import pytest
+
+from bot.cli import POSTGRES_BACKUPS
 from tests.e2e.harness import (
     ADMIN,
     bulk_process_environment,
     bulk_sent_by_admin,
+    command_environment,
     start_bot_process,
     stop_bot_process,
     wait_until,
@@ -130,3 +134,22 @@ async def test_restore_is_refused_while_the_bot_runs_and_allowed_after_it_was_ki
     assert str(kept) in done
     assert _read(kept)[2] == {"sent": 1}  # the replaced database, with the send made after the backup
     assert _read(database)[2] == {}  # the backup's state: no message yet
+
+
+@pytest.mark.parametrize(("command", "argument"), [("backup", "backups"), ("restore", "taken.db")])
+async def test_backup_and_restore_with_database_url_set_point_to_pg_dump_without_the_password(
+    tmp_path: Path, command: str, argument: str
+) -> None:
+    database = tmp_path / "smsrelay.db"
+    password = "Qx7-never-printed"
+    # Nothing listens on port 1: the command may not try PostgreSQL, only say how its backups are made.
+    environment = command_environment(database, DATABASE_URL=f"postgresql://smsrelay:{password}@127.0.0.1:1/smsrelay")
+    (tmp_path / "taken.db").write_bytes(b"")
+
+    status, said = await run_cli(environment, command, str(tmp_path / argument))
+
+    assert status == 2, said
+    assert said.strip() == POSTGRES_BACKUPS, said  # one line
+    assert "pg_dump --format=custom" in said and "pg_restore" in said
+    assert password not in said
+    assert not (tmp_path / "backups").exists() and not database.exists()  # nothing written or replaced
