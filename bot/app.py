@@ -66,7 +66,7 @@ from bot.redact import make_redactor, settings_secrets
 from bot.redacting_limiter import RedactingRateLimiter
 from bot.runtime import open_services, utc_now
 from bot.services.registry import ProviderRegistry, build_registry
-from bot.shutdown import ShutdownBudget, start_budget_on_stop_signals
+from bot.shutdown import ShutdownBudget, StopCause, start_budget_on_stop_signals
 from bot.web import WebSide
 from bot.web.instrumented import CountingNotifier, instrument
 from bot.web.telegram_contact import TrackingRequest
@@ -87,10 +87,12 @@ def build_application(
     handle_stop_signals: bool = False,
     lease_lost: Callable[[], bool] | None = None,
     took_over: bool = False,
+    stop_cause: StopCause | None = None,
 ) -> SmsApplication:
     """The bot, ready for ``run_polling``; ``providers``/``clock`` exist for tests and benchmarks.
 
-    ``lease_lost``: polled while running; once True the bot fences its database and stops (``bot/standby.py``).
+    ``lease_lost``: polled while running; once True (or the database fenced or lost) the bot fences its database
+    and stops, saying so in ``stop_cause`` (``bot/standby.py``).
     ``took_over``: this process waited as a standby, so the admins hear that it took over.
 
     ``handle_stop_signals``: under ``run_polling`` (``python -m bot``), start the shutdown clock at SIGTERM/SIGINT
@@ -117,14 +119,15 @@ def build_application(
         # First: after `python -m bot restore`, unfinished work of the backup is settled, not resumed.
         await report_restore(services)
         if lease_lost is not None:
-            watchers.append(asyncio.create_task(watch_lease(application, lease_lost), name="lease-watch"))
+            cause = stop_cause or StopCause()
+            watchers.append(asyncio.create_task(watch_lease(application, lease_lost, cause), name="lease-watch"))
         await report_recovery(
             application.bot, services, reporter_factory(application.bot, services.alerts), took_over=took_over
         )
         await recover_schedules(services)
         schedule_jobs(application, settings)
         if handle_stop_signals:
-            start_budget_on_stop_signals(shutdown, services)
+            start_budget_on_stop_signals(shutdown, services, stop_cause)
         await web.start()  # last: /healthz and the webhook see a bot that is ready
 
     # Both return early when post_init failed (a bad database, say): its own error is the one to show.
@@ -136,6 +139,8 @@ def build_application(
             await shutdown.finish(application.bot_data.services)
 
     async def post_shutdown(application: SmsApplication) -> None:
+        for watcher in watchers:
+            watcher.cancel()
         await web.stop()
         if application.bot_data.ready:
             await application.bot_data.services.aclose(grace=0)
@@ -176,13 +181,26 @@ def build_application(
     return application
 
 
-async def watch_lease(application: SmsApplication, lease_lost: Callable[[], bool]) -> None:
-    """Stop at once when the active lock is lost: from then on no claim or record of this process succeeds."""
-    while not lease_lost():  # noqa: ASYNC110 - set by the lock's own thread: a flag polled four times a second
+async def watch_lease(application: SmsApplication, lease_lost: Callable[[], bool], cause: StopCause) -> None:
+    """Stop at once when the active lock is lost, another process took the lease, or the database connection died:
+    from then on no claim of this process succeeds. The cli loop then waits as a standby (and reopens)."""
+    db = application.bot_data.services.db
+    # Flags set by the lock's own thread and by the database link: polled, four times a second.
+    while not (lease_lost() or db.unusable):  # noqa: ASYNC110
         await asyncio.sleep(LEASE_WATCH_SECONDS)
-    log.error("the active lock is lost (database unreachable?): stopping all work; another replica may take over")
-    if application.bot_data.ready:
-        application.bot_data.services.db.lose_lease()
+    reason = (
+        "the active lock is lost"
+        if lease_lost()
+        else "the database connection is lost"
+        if db.link_broken
+        else "another replica took the lease"
+    )
+    log.error("stopping all work: %s; another replica may take over", reason)
+    cause.lease = True
+    db.lose_lease()
+    # Lost during start-up: stop once started (stop_running before that only marks run_polling, not the webhook).
+    while not application.running:  # noqa: ASYNC110
+        await asyncio.sleep(LEASE_WATCH_SECONDS)
     application.stop_running()
 
 

@@ -24,6 +24,7 @@ from bot.lifecycle import ALLOWED_UPDATES
 from bot.logging_setup import configure_logging
 from bot.notifier import TelegramAdminNotifier
 from bot.redact import make_redactor, settings_secrets
+from bot.shutdown import StopCause
 from bot.web.server import HttpStartError
 from storage import StorageError, open_database
 from storage.copy_to_postgres import MigrateRefusedError, copy_to_postgres
@@ -129,37 +130,44 @@ def run(settings: Settings, redact: Callable[[str], str]) -> int:
             complain(f"smsrelay cannot start: {exc}", redact)
             return 3
     lock = active_lock_for(settings)
+    again = False
     try:
         while True:
             try:
-                activation = become_active(settings, lock)
+                activation = become_active(settings, lock, again=again)
             except HttpStartError as exc:
                 complain(f"smsrelay cannot start: {exc}", redact)
                 return 2
             if activation is None:
                 return 0  # stopped while waiting: nothing was started
+            cause = StopCause()
             application = build_application(
-                settings, handle_stop_signals=True, lease_lost=lock.is_lost, took_over=activation.took_over
+                settings,
+                handle_stop_signals=True,
+                lease_lost=lock.is_lost,
+                took_over=activation.took_over,
+                stop_cause=cause,
             )
             log.info("smsrelay starting; providers: %s", ", ".join(p.value for p in settings.enabled_providers))
             status = run_active(application, settings, redact)
-            if status != 0 or not lock.is_lost():
+            if status != 0 or cause.signal or not cause.lease:
                 return status
-            log.warning("this process lost the active lock and stopped its work; it waits as a standby again")
+            log.warning("this process stopped its work and gives up the active lock; it waits as a standby again")
             lock.rearm()
+            again = True
     finally:
         lock.release()
 
 
 def run_active(application: Any, settings: Settings, redact: Callable[[str], str]) -> int:
     """Poll Telegram (or serve the webhook) until a stop signal, or until the lock is lost; the exit status."""
-    asyncio.set_event_loop(asyncio.new_event_loop())  # a fresh loop: the previous run (if any) closed its own
     try:
         if settings.webhook_url is not None:
             from bot.web.webhook import run_webhook_mode
 
-            run_webhook_mode(application, settings, ALLOWED_UPDATES)
+            run_webhook_mode(application, settings, ALLOWED_UPDATES)  # on a loop of its own
         else:
+            asyncio.set_event_loop(asyncio.new_event_loop())  # a fresh loop: a previous run closed its own
             application.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=poll_timeout(settings))
     except HttpStartError as exc:
         complain(f"smsrelay cannot start: {exc}", redact)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus
 
 from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.providers.parsing import WHOLE_WORD_BELOW
+from storage.postgres_url import passwords_in
 
 
 def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
@@ -63,7 +64,5 @@ def settings_secrets(settings: Settings) -> list[str]:
         secrets.append(settings.sms254_username)
     if settings.database_url is not None:
         # The password on its own too: a driver's message may quote it without the rest of the URL.
-        password = urlsplit(settings.database_url.get_secret_value()).password
-        if password:
-            secrets.append(password)
+        secrets += passwords_in(settings.database_url.get_secret_value())
     return secrets

@@ -15,6 +15,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -98,7 +99,15 @@ def _cut_batches_text(cut: dict[int, int]) -> str:
     )
 
 
-def start_budget_on_stop_signals(budget: ShutdownBudget, services: Services) -> None:
+@dataclass
+class StopCause:
+    """Why a run of the bot ended: a stop signal (the process exits) or the lease (it waits as a standby again)."""
+
+    signal: bool = False
+    lease: bool = False
+
+
+def start_budget_on_stop_signals(budget: ShutdownBudget, services: Services, cause: StopCause | None = None) -> None:
     """Start ``budget`` the moment a stop signal arrives, then stop the way ``run_polling`` would.
 
     ``run_polling`` installed its own handlers before ``post_init``; these replace them and end the same way (a
@@ -109,6 +118,8 @@ def start_budget_on_stop_signals(budget: ShutdownBudget, services: Services) -> 
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
+        if cause is not None:
+            cause.signal = True  # also while already stopping for the lease: then the process exits
         if budget.started:
             log.warning("already stopping; %.1f s of the shutdown grace left", budget.remaining())
             return

@@ -36,12 +36,12 @@ def active_lock_for(settings: Settings) -> ActiveLock:
     return active_lock(settings.database_path)
 
 
-def become_active(settings: Settings, lock: ActiveLock) -> Activation | None:
+def become_active(settings: Settings, lock: ActiveLock, *, again: bool = False) -> Activation | None:
     """The active lock, taken at once or after waiting as a standby; None when a stop signal ended the wait.
-    Raises ``HttpStartError`` when the standby's HTTP server cannot listen."""
+    ``again``: this process was active and stopped its work. Raises ``HttpStartError`` if the HTTP side cannot listen."""
     if lock.try_acquire():
         return Activation(lock, took_over=False)
-    log.warning(STANDBY_LINE)
+    log.warning("waiting for the active lock again, as a standby" if again else STANDBY_LINE)
     if not asyncio.run(_wait_as_standby(lock, settings)):
         log.info("stopped while waiting as standby")
         return None

@@ -8,14 +8,14 @@ this process's lease epoch (``lease.py``): once another process is active they c
 from __future__ import annotations
 
 import builtins
-import dataclasses
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from storage.codec import chunks, decimal_to_text, placeholders, text_to_time
+from storage.codec import chunks, decimal_to_text, placeholders
 from storage.connection import SharedConnection
 from storage.dialect import Dialect
-from storage.lease import FENCE, check_lease
+from storage.lease import check_lease, fence
 from storage.messages import MESSAGE_COLUMNS, message_from_row
 from storage.models import (
     ALLOWED_TRANSITIONS,
@@ -38,23 +38,28 @@ _ALLOWED_PAIRS = "|" + "".join(
     f"{current.value}>{target.value}|" for current, targets in ALLOWED_TRANSITIONS.items() for target in targets
 )
 
-_CLAIM = (
-    # The job's first pending row, only while the job runs; then the pending rows with its text among the next
-    # CLAIM_WINDOW pending rows (an index range: a plain job's batch is its next ``size`` rows).
-    "WITH head AS (SELECT id, body FROM messages WHERE bulk_job_id = ? AND status = 'pending'"
-    f" AND EXISTS (SELECT 1 FROM bulk_jobs WHERE id = ? AND state = 'running') AND {FENCE} ORDER BY id LIMIT 1),"
-    " batch AS (SELECT m.id, blocked_numbers.number AS blocked FROM messages m"
-    " LEFT JOIN blocked_numbers ON blocked_numbers.number = m.recipient"
-    " WHERE m.bulk_job_id = ? AND m.status = 'pending' AND m.id >= (SELECT id FROM head)"
-    " AND m.id < COALESCE((SELECT id FROM messages WHERE bulk_job_id = ? AND status = 'pending'"
-    " ORDER BY id LIMIT 1 OFFSET ?), 9223372036854775807) AND m.body = (SELECT body FROM head)"
-    " ORDER BY m.id LIMIT ?)"
-    " UPDATE messages SET status = CASE WHEN batch.blocked IS NULL THEN ? ELSE ? END,"
-    " error = CASE WHEN batch.blocked IS NULL THEN messages.error ELSE ? END, updated_at = ?"
-    # status again: PostgreSQL re-checks it on a row another statement changed meanwhile (never claimed twice).
-    " FROM batch WHERE messages.id = batch.id AND messages.status = 'pending'"
-    " RETURNING messages.id, messages.recipient, messages.status, messages.body, messages.segments"
-)
+
+@functools.cache
+def _claim_statement(dialect: Dialect) -> str:
+    """The claim: one statement, fenced by the lease."""
+    return (
+        # The job's first pending row, only while the job runs; then the pending rows with its text among the next
+        # CLAIM_WINDOW pending rows (an index range: a plain job's batch is its next ``size`` rows).
+        "WITH head AS (SELECT id, body FROM messages WHERE bulk_job_id = ? AND status = 'pending'"
+        " AND EXISTS (SELECT 1 FROM bulk_jobs WHERE id = ? AND state = 'running')"
+        f" AND {fence(dialect)} ORDER BY id LIMIT 1),"
+        " batch AS (SELECT m.id, blocked_numbers.number AS blocked FROM messages m"
+        " LEFT JOIN blocked_numbers ON blocked_numbers.number = m.recipient"
+        " WHERE m.bulk_job_id = ? AND m.status = 'pending' AND m.id >= (SELECT id FROM head)"
+        " AND m.id < COALESCE((SELECT id FROM messages WHERE bulk_job_id = ? AND status = 'pending'"
+        " ORDER BY id LIMIT 1 OFFSET ?), 9223372036854775807) AND m.body = (SELECT body FROM head)"
+        " ORDER BY m.id LIMIT ?)"
+        " UPDATE messages SET status = CASE WHEN batch.blocked IS NULL THEN ? ELSE ? END,"
+        " error = CASE WHEN batch.blocked IS NULL THEN messages.error ELSE ? END, updated_at = ?"
+        # status again: PostgreSQL re-checks it on a row another statement changed meanwhile (never claimed twice).
+        " FROM batch WHERE messages.id = batch.id AND messages.status = 'pending'"
+        " RETURNING messages.id, messages.recipient, messages.status, messages.body, messages.segments"
+    )
 
 
 def _record_statement(dialect: Dialect, count: int) -> str:
@@ -72,7 +77,7 @@ def _record_statement(dialect: Dialect, count: int) -> str:
         " error = COALESCE(outcome.column6, messages.error), updated_at = ?"
         f" FROM {outcomes} WHERE messages.id = outcome.column1"
         f" AND {dialect.pick(sqlite='instr', postgresql='strpos')}(?, '|' || messages.status || '>' || outcome.column2"
-        f" || '|') > 0 AND {FENCE}"
+        f" || '|') > 0 AND {fence(dialect)}"
     )
 
 
@@ -104,9 +109,9 @@ class BatchOperations:
         rows may be sent, by the caller alone. Empty: nothing pending, or the job is not running."""
         while True:
             rows = await self._conn.write_one(
-                _CLAIM,
-                (job_id, job_id, self._conn.fence(), job_id, job_id, CLAIM_WINDOW, size, _SENDING, _CANCELLED,
-                 BLOCKED_ERROR, self._conn.now_text()),
+                _claim_statement(self._conn.dialect),
+                (job_id, job_id, self._conn.fence(claiming=True), job_id, job_id, CLAIM_WINDOW, size, _SENDING,
+                 _CANCELLED, BLOCKED_ERROR, self._conn.now_text()),
             )  # fmt: skip
             claimed = [
                 ClaimedRow(int(row[0]), str(row[1]), str(row[3]), int(row[4])) for row in rows if row[2] == _SENDING
@@ -127,8 +132,8 @@ class BatchOperations:
                 "UPDATE messages SET status = CASE WHEN EXISTS (SELECT 1 FROM bulk_jobs"
                 " WHERE bulk_jobs.id = messages.bulk_job_id AND bulk_jobs.state IN ('queued', 'running'))"
                 f" THEN ? ELSE ? END, updated_at = ? WHERE status = ? AND id IN ({placeholders(len(chunk))})"
-                f" AND {FENCE}",
-                (_PENDING, _CANCELLED, self._conn.now_text(), _SENDING, *chunk, self._conn.fence()),
+                f" AND {fence(self._conn.dialect)}",
+                (_PENDING, _CANCELLED, self._conn.now_text(), _SENDING, *chunk, self._conn.fence(claiming=False)),
             )
         return moved
 
@@ -139,7 +144,7 @@ class BatchOperations:
             return 0
         applied = await self._conn.write_count(
             _record_statement(self._conn.dialect, len(outcomes)),
-            _record_parameters(self._conn.dialect, outcomes, self._conn.now_text(), self._conn.fence()),
+            _record_parameters(self._conn.dialect, outcomes, self._conn.now_text(), self._conn.fence(claiming=False)),
         )
         if applied < len(outcomes):  # transitions refused, or the lease is gone (then nothing applied: raise)
             await check_lease(self._conn)
@@ -147,18 +152,10 @@ class BatchOperations:
 
     async def mark_stuck_sending_unknown(self, error: str) -> builtins.list[MessageRecord]:
         """The crash rule, at start-up of the active process, before anything is sent: every ``sending`` row
-        (single sends too) becomes ``unknown`` with ``error``; returned for the admins' report."""
-        now = self._conn.now_text()
-        async with self._conn.transaction():
-            rows = await self._conn.fetch_all(
-                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE status = ? ORDER BY id", (_SENDING,)
-            )
-            await self._conn.execute(
-                "UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE status = ?",
-                (MessageStatus.UNKNOWN.value, error, now, _SENDING),
-            )
-        changed_at = text_to_time(now)
-        return [
-            dataclasses.replace(message_from_row(row), status=MessageStatus.UNKNOWN, error=error, updated_at=changed_at)
-            for row in rows
-        ]
+        (single sends too) becomes ``unknown`` with ``error``; returned for the admins' report. One statement:
+        exactly the rows it changed are reported."""
+        rows = await self._conn.write_one(
+            f"UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE status = ? RETURNING {MESSAGE_COLUMNS}",
+            (MessageStatus.UNKNOWN.value, error, self._conn.now_text(), _SENDING),
+        )
+        return sorted((message_from_row(row) for row in rows), key=lambda message: message.id)

@@ -36,9 +36,14 @@ class SharedConnection:
         self.previous_owner: str | None = None  # "host:pid" of the process that held the lease before this one
         self.lease_lost = False
 
-    def fence(self) -> int:
-        """The epoch a claim or record must still find in ``ha_lease``; raises when this process holds none."""
-        if self.lease_lost:
+    @property
+    def link_broken(self) -> bool:
+        return self._link.broken
+
+    def fence(self, *, claiming: bool) -> int:
+        """The epoch a claim or record must still find in ``ha_lease``; raises when this process holds none, and
+        for a claim once the lock is known lost (a record still goes to the database: the epoch there decides)."""
+        if claiming and self.lease_lost:
             raise LeaseLostError("this process is no longer the active one")
         if self.epoch is None:
             raise RuntimeError("only the active process claims or records bulk rows")

@@ -164,14 +164,17 @@ def _q(name: str) -> str:
 
 async def _source_tables(source: aiosqlite.Connection) -> list[_SourceTable]:
     rows = await source.execute_fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+        " ORDER BY name"
     )
     tables = []
-    for (name,) in rows:
+    for name, sql in rows:
         info = list(await source.execute_fetchall("SELECT name, pk FROM pragma_table_info(?) ORDER BY cid", (name,)))
         columns = [str(column) for column, _ in info]
         key = [str(column) for column, pk in sorted(info, key=lambda row: row[1]) if pk]
-        tables.append(_SourceTable(str(name), columns, ["id"] if "id" in columns else key))
+        # Insertion order where SQLite keeps one (rowid): a group's members keep the order they were added in.
+        order = ["id"] if "id" in columns else key if "WITHOUT ROWID" in str(sql).upper() else ["rowid"]
+        tables.append(_SourceTable(str(name), columns, order))
     return tables
 
 

@@ -47,6 +47,7 @@ from storage.tracking import TrackingRepository
 from storage.usage import UsageRepository
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
+COMMAND_TIMEOUT = 60.0  # seconds any one PostgreSQL statement may take (100,000 recipients are stored in ~2 s)
 
 
 class Database:
@@ -98,6 +99,16 @@ class Database:
     def previous_owner(self) -> str | None:
         """``host:pid`` of the process that was active before this one took the lease (None: never any)."""
         return self._shared.previous_owner
+
+    @property
+    def link_broken(self) -> bool:
+        """The connection died (PostgreSQL gone or restarted): every later statement fails too."""
+        return self._shared.link_broken
+
+    @property
+    def unusable(self) -> bool:
+        """Another process took the lease, or the connection died: this process must stop its work and reopen."""
+        return self._shared.lease_lost or self._shared.link_broken
 
     def lose_lease(self) -> None:
         """Another process may be active now: from here on every claim and record of bulk rows fails at once."""
@@ -174,7 +185,10 @@ async def _open_postgres(
     url: str, *, clock: Clock | None, migrations_dir: Traversable | Path | None, upgrade: bool, active: bool
 ) -> Database:
     try:
-        conn = await asyncpg.connect(url, timeout=10, server_settings={"application_name": "smsrelay"})
+        # command_timeout: a statement on a connection that went silent (a network cut) fails instead of hanging.
+        conn = await asyncpg.connect(
+            url, timeout=10, command_timeout=COMMAND_TIMEOUT, server_settings={"application_name": "smsrelay"}
+        )
     except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise DatabaseUnavailableError(f"DATABASE_URL ({safe_url(url)}): cannot connect: {_reason(exc, url)}") from exc
     try:
@@ -211,10 +225,13 @@ async def check_postgres(url: str) -> None:
             " to_regclass('messages') IS NOT NULL"
         )
         if migrated:
-            can_write = await conn.fetchval("SELECT has_table_privilege('messages', 'SELECT, INSERT, UPDATE, DELETE')")
-            if not can_write:
+            missing = await conn.fetchval(
+                "SELECT string_agg(p, ', ') FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p"
+                " WHERE NOT has_table_privilege('messages', p)"
+            )
+            if missing:
                 raise DatabaseUnavailableError(
-                    f"DATABASE_URL ({safe_url(url)}): missing rights: {user} may not write the table messages"
+                    f"DATABASE_URL ({safe_url(url)}): missing rights: {user} may not {missing} on the table messages"
                 )
         elif schema is None or not can_create:
             raise DatabaseUnavailableError(

@@ -38,7 +38,9 @@ class GroupRepository:
         if row is None:
             return None
         rows = await self._conn.fetch_all(
-            "SELECT phone FROM contact_group_members WHERE group_id = ? ORDER BY added_at, rowid", (row["id"],)
+            "SELECT phone FROM contact_group_members WHERE group_id = ? ORDER BY added_at, "
+            + self._conn.dialect.pick(sqlite="rowid", postgresql="seq"),
+            (row["id"],),
         )
         return [r["phone"] for r in rows]
 

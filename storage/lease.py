@@ -10,10 +10,18 @@ import os
 import socket
 
 from storage.connection import SharedConnection
+from storage.dialect import Dialect
 from storage.errors import LeaseLostError
 
-# The fence of a claim or record: true only while the epoch this process took is still the newest.
-FENCE = "EXISTS (SELECT 1 FROM ha_lease WHERE id = 1 AND epoch = ?)"
+
+def fence(dialect: Dialect) -> str:
+    """The fence of a claim or record: true only while the epoch this process took is still the newest. On
+    PostgreSQL it locks the lease row (FOR SHARE): a takeover's epoch waits for a claim already under way, and a
+    claim that waited for the takeover reads the new epoch, so none slips past the next crash rule."""
+    return dialect.pick(
+        sqlite="EXISTS (SELECT 1 FROM ha_lease WHERE id = 1 AND epoch = ?)",
+        postgresql="EXISTS (SELECT 1 FROM ha_lease WHERE id = 1 AND epoch = ? FOR SHARE)",
+    )
 
 
 async def take_lease(conn: SharedConnection) -> int:
@@ -34,7 +42,7 @@ async def take_lease(conn: SharedConnection) -> int:
 
 async def check_lease(conn: SharedConnection) -> None:
     """Raise ``LeaseLostError`` when another process has taken a newer epoch than this one's."""
-    epoch = conn.fence()
+    epoch = conn.fence(claiming=False)
     row = await conn.fetch_one("SELECT epoch FROM ha_lease WHERE id = 1")
     if row is None or int(row[0]) != epoch:
         conn.lease_lost = True

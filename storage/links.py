@@ -28,6 +28,7 @@ class Row(Protocol):
 
 class Link(Protocol):
     dialect: Dialect
+    broken: bool  # the connection died for good
     # Whether a statement outside a transaction must wait for the transaction lock (see SharedConnection._turn).
     statements_need_the_lock: bool
 
@@ -43,6 +44,7 @@ class Link(Protocol):
 
 class SqliteLink:
     dialect = Dialect.SQLITE
+    broken = False  # a file does not go away like a server
     # aiosqlite runs statements in the order they were queued: a statement queued while no transaction is open
     # runs before any BEGIN queued later, so it need not hold the lock while it runs.
     statements_need_the_lock = False
@@ -85,17 +87,7 @@ class SqliteLink:
         await self.conn.close()
 
 
-@contextlib.contextmanager
-def _connection_lost() -> Iterator[None]:
-    """A connection that broke (server gone, restarted, unreachable) becomes ``DatabaseUnavailableError``."""
-    try:
-        yield
-    except (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError, OSError) as exc:
-        raise DatabaseUnavailableError(f"the database connection is lost: {exc}") from exc
-    except asyncpg.InterfaceError as exc:
-        if "closed" not in str(exc):
-            raise
-        raise DatabaseUnavailableError(f"the database connection is lost: {exc}") from exc
+_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError, OSError)
 
 
 class PostgresLink:
@@ -105,32 +97,50 @@ class PostgresLink:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self.broken = False  # the connection died: every later statement fails too (the bot stops and reopens)
 
     def in_transaction(self) -> bool:
         return bool(self.conn.is_in_transaction())
 
+    @contextlib.contextmanager
+    def _connection_lost(self) -> Iterator[None]:
+        """A connection that broke (server gone, restarted, unreachable) becomes ``DatabaseUnavailableError``; a
+        cancelled statement (``statement_timeout``, ``pg_cancel_backend``) is not a lost connection."""
+        try:
+            yield
+        except asyncpg.QueryCanceledError:
+            raise
+        except _LOST as exc:
+            self.broken = True
+            raise DatabaseUnavailableError(f"the database connection is lost: {exc}") from exc
+        except asyncpg.InterfaceError as exc:
+            if not self.conn.is_closed():
+                raise
+            self.broken = True
+            raise DatabaseUnavailableError(f"the database connection is lost: {exc}") from exc
+
     async def begin(self) -> None:
-        with _connection_lost():
+        with self._connection_lost():
             await self.conn.execute("BEGIN")
 
     async def run(self, sql: str, params: Params = ()) -> int:
-        with _connection_lost():
+        with self._connection_lost():
             return _changed(await self.conn.execute(numbered_placeholders(sql), *params))
 
     async def run_insert(self, sql: str, params: Params = ()) -> int:
-        with _connection_lost():
+        with self._connection_lost():
             return int(await self.conn.fetchval(numbered_placeholders(sql) + " RETURNING id", *params))
 
     async def run_many(self, sql: str, rows: Iterable[Params]) -> int:
         statement = numbered_placeholders(sql)
         changed = 0
-        with _connection_lost():
+        with self._connection_lost():
             for params in rows:
                 changed += _changed(await self.conn.execute(statement, *params))
         return changed
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
-        with _connection_lost():
+        with self._connection_lost():
             return list(await self.conn.fetch(numbered_placeholders(sql), *params))
 
     async def rollback(self) -> None:

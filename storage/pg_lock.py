@@ -44,6 +44,9 @@ class PostgresActiveLock:
         self._held = threading.Event()
         self._lost = threading.Event()
         self._stop = threading.Event()
+        self._drop = threading.Event()  # rearm(): give a held lock up, then compete for it again
+        self._dropped = threading.Event()
+        self._wake = threading.Event()  # ends a wait early: set by release() and rearm()
         self._asked = threading.Event()  # the server answered once (or could not be reached)
         self._thread: threading.Thread | None = None
         self.problem: str | None = None  # the last reason the server could not be asked, for the standby's log
@@ -62,16 +65,28 @@ class PostgresActiveLock:
         return self._lost.is_set()
 
     def rearm(self) -> None:
-        """After a loss, when this process has stopped all its work: let it wait for the lock again."""
+        """When this process has stopped all its work (lock lost, lease taken, database gone): give the lock up if
+        it is still held, and wait for it again like any standby."""
+        if self._held.is_set():
+            self._dropped.clear()
+            self._drop.set()
+            self._wake.set()
+            self._dropped.wait(timeout=10)
         self._lost.clear()
 
     def release(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        asyncio.run(self._main())
+        try:
+            asyncio.run(self._main())
+        finally:
+            if self._held.is_set() and not self._stop.is_set():  # the thread itself failed: the session is gone
+                self._held.clear()
+                self._lost.set()
 
     async def _main(self) -> None:
         while not self._stop.is_set():
@@ -83,7 +98,7 @@ class PostgresActiveLock:
                 self.problem = None
                 await self._wait_for_the_lock(conn)
                 await self._hold(conn)
-            except _ERRORS as exc:
+            except Exception as exc:
                 self.problem = hide_password(" ".join(str(exc).split()) or type(exc).__name__, self._url)
                 self._asked.set()
                 if self._held.is_set():
@@ -97,11 +112,18 @@ class PostgresActiveLock:
                         await conn.close(timeout=2)
                     if not conn.is_closed():
                         conn.terminate()
+                if self._drop.is_set():  # the session is closed: the server has freed the lock
+                    self._held.clear()
+                    self._drop.clear()
+                    self._wake.clear()
+                    self._dropped.set()
             await self._sleep(self._poll)
 
     async def _wait_for_the_lock(self, conn: asyncpg.Connection) -> None:
         while not self._stop.is_set():
-            if self._wanted.is_set() and await conn.fetchval("SELECT pg_try_advisory_lock($1)", ACTIVE_LOCK_KEY):
+            if self._wanted.is_set() and await conn.fetchval(
+                "SELECT pg_try_advisory_lock($1)", ACTIVE_LOCK_KEY, timeout=self._ping_timeout
+            ):
                 self._held.set()
                 self._asked.set()
                 return
@@ -109,10 +131,10 @@ class PostgresActiveLock:
             await self._sleep(self._poll)
 
     async def _hold(self, conn: asyncpg.Connection) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not self._drop.is_set():
             await asyncio.wait_for(conn.fetchval("SELECT 1"), timeout=self._ping_timeout)
             await self._sleep(self._ping_every)
 
     async def _sleep(self, seconds: float) -> None:
-        """Wait ``seconds``, or less when ``release()`` is called meanwhile."""
-        await asyncio.to_thread(self._stop.wait, seconds)
+        """Wait ``seconds``, or less when ``release()`` or ``rearm()`` is called meanwhile."""
+        await asyncio.to_thread(self._wake.wait, seconds)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 SCHEMES = ("postgresql", "postgres")
 
@@ -18,18 +18,31 @@ def safe_url(url: str) -> str:
         password = parts.password
     except ValueError:
         return "<unreadable URL>"
-    if not password:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    query = "&".join(
+        f"{name}=***" if name.lower() == "password" else f"{name}={value}"
+        for name, _, value in (field.partition("=") for field in parts.query.split("&") if field)
+    )
+    if password:
+        user = parts.username or ""
+        host = parts.netloc.rsplit("@", 1)[-1]
+        parts = parts._replace(netloc=f"{user}:***@{host}")
+    return urlunsplit(parts._replace(query=query))
 
 
 def hide_password(text: str, url: str) -> str:
     """``text`` with the URL, and its password wherever it appears on its own, made safe to print."""
     text = text.replace(url, safe_url(url))
+    for password in passwords_in(url):
+        text = text.replace(password, "***")
+    return text
+
+
+def passwords_in(url: str) -> list[str]:
+    """The password of the URL's user part, and any ``password=`` in its query string."""
     try:
-        password = urlsplit(url).password
+        parts = urlsplit(url)
+        found = [parts.password] if parts.password else []
     except ValueError:
-        password = None
-    return text.replace(password, "***") if password else text
+        return []
+    found += [value for name, value in parse_qsl(parts.query) if name.lower() == "password" and value]
+    return found

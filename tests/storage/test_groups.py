@@ -29,18 +29,18 @@ def _old_migrations(folder: Path) -> Path:
     return folder
 
 
-async def test_add_remove_delete_and_counts(tmp_path: Path) -> None:
-    async with await open_database(tmp_path / "g.db") as db:
-        assert await db.groups.add("team", [A, B], chat_id=1) == (True, [A, B])
-        assert await db.groups.add("team", [B, C], chat_id=1) == (False, [C])
-        await db.groups.add("alpha", [A], chat_id=1)
-        assert [(g.name, g.members) for g in await db.groups.summaries()] == [("alpha", 1), ("team", 3)]
-        assert await db.groups.remove("team", [A, "254700000000"]) == [A]
-        assert await db.groups.remove("nobody", [A]) is None
-        assert await db.groups.members("team") == [B, C]
-        assert await db.groups.delete("team") == 2
-        assert await db.groups.members("team") is None
-        assert await db.groups.delete("team") is None
+async def test_add_remove_delete_and_counts(db: Database) -> None:
+    assert await db.groups.add("team", [C, A], chat_id=1) == (True, [C, A])
+    assert await db.groups.add("team", [B, C], chat_id=1) == (False, [B])
+    await db.groups.add("alpha", [A], chat_id=1)
+    assert [(g.name, g.members) for g in await db.groups.summaries()] == [("alpha", 1), ("team", 3)]
+    assert await db.groups.members("team") == [C, A, B]  # the order they were added in
+    assert await db.groups.remove("team", [A, "254700000000"]) == [A]
+    assert await db.groups.remove("nobody", [A]) is None
+    assert await db.groups.members("team") == [C, B]
+    assert await db.groups.delete("team") == 2
+    assert await db.groups.members("team") is None
+    assert await db.groups.delete("team") is None
 
 
 async def test_a_database_from_before_groups_upgrades_in_place(tmp_path: Path) -> None:
