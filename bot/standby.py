@@ -38,7 +38,7 @@ def active_lock_for(settings: Settings) -> ActiveLock:
 
 def become_active(settings: Settings, lock: ActiveLock, *, again: bool = False) -> Activation | None:
     """The active lock, taken at once or after waiting as a standby; None when a stop signal ended the wait.
-    ``again``: this process was active and stopped its work. Raises ``HttpStartError`` if the HTTP side cannot listen."""
+    ``again``: this process was active and stopped its work. Raises ``HttpStartError`` if HTTP cannot listen."""
     if lock.try_acquire():
         return Activation(lock, took_over=False)
     log.warning("waiting for the active lock again, as a standby" if again else STANDBY_LINE)
