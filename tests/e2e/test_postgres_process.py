@@ -24,6 +24,7 @@ from tests.e2e.harness import (
 )
 from tests.e2e.http_process import free_port, wait_for_answer
 from tests.e2e.telegram_tap import TelegramTap
+from tests.e2e.test_standby_process import says, stop_all
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.texin_server import TexinFakeServer
 from tests.postgres_cluster import PostgresCluster
@@ -42,16 +43,6 @@ def environment(telegram: FakeTelegram, texin: TexinFakeServer, url: str, tmp_pa
         telegram, tmp_path / "unused.db", texin, batch=BATCH, concurrency=SLOTS, progress=0.5, provider_timeout=5,
         DATABASE_URL=url, LOG_LEVEL="INFO",
     )  # fmt: skip
-
-
-def says(log: Path, text: str) -> bool:
-    return log.exists() and text in log.read_text(errors="replace")
-
-
-def stop_all(*processes: subprocess.Popen[bytes] | None) -> None:
-    for process in processes:
-        if process is not None and process.poll() is None:
-            stop_bot_process(process)
 
 
 async def finished_rows(url: str) -> list[MessageRecord]:
