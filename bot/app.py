@@ -39,6 +39,7 @@ from bot.handlers.commands import Command
 from bot.handlers.data_safety import schedule_data_safety
 from bot.handlers.dispatch import CommandTable
 from bot.handlers.errors import on_error
+from bot.handlers.files import file_without_command
 from bot.handlers.groups import group_button, group_command
 from bot.handlers.guard import guard
 from bot.handlers.history import export_command, history_command
@@ -242,6 +243,8 @@ def add_handlers(application: SmsApplication) -> None:
     # Command() reads texts and documents' captions with the guard's own matcher (bot/handlers/commands.py); the
     # table finds the command's handler with one lookup, and sends commands it does not have to unknown_command.
     application.add_handler(MessageHandler(Command() & NEW_MESSAGES, COMMAND_TABLE))
+    # Same group, so only a file whose caption is no command gets here: it is told what to do with the file.
+    application.add_handler(MessageHandler(filters.Document.ALL & NEW_MESSAGES, file_without_command))
 
     application.add_handler(CallbackQueryHandler(send_button, pattern=r"^(ok|no):send:"))
     application.add_handler(CallbackQueryHandler(bulk_button, pattern=r"^(ok|no|stop):bulk:"))

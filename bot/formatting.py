@@ -10,6 +10,9 @@ import html
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from bot.localtime import show_local
 
 TELEGRAM_TEXT_LIMIT = 4096
 # Room kept for a closing line ("…and 312 more") and for markup added around a body.
@@ -54,7 +57,7 @@ def join_within_limit(
 
 def money(amount: Decimal | None, currency: str = "KES") -> str:
     if amount is None:
-        return "unknown"
+        return "not known"
     return f"{currency} {amount.quantize(Decimal('0.01')):,}"
 
 
@@ -65,8 +68,14 @@ def credits(amount: Decimal) -> str:
     return f"{amount:,}"
 
 
-def when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+def credit_units(amount: Decimal) -> str:
+    """``1 unit``, ``12 units``, ``2.5 units``: a balance in words."""
+    return f"{credits(amount)} {'unit' if amount == 1 else 'units'}"
+
+
+def when(moment: datetime, zone: ZoneInfo) -> str:
+    """``moment`` as people read it: local time in ``zone`` (``BOT_TIMEZONE``) with the zone's name."""
+    return show_local(moment, zone)
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

@@ -118,7 +118,7 @@ def normalise_in_full(raw: str, compact: str) -> str:
     if len(national) > 9:
         raise InvalidPhoneNumberError(raw, "too long: a Kenyan mobile number has 10 digits, like 0712345678")
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhoneNumberError(raw, "not a valid Kenyan number")
+        raise InvalidPhoneNumberError(raw, "not a valid Kenyan number: mobile numbers start 07 or 01, like 0712345678")
     if phonenumbers.number_type(number) not in _MOBILE_TYPES:
         raise InvalidPhoneNumberError(raw, "not a mobile number (SMS needs a 07… or 01… mobile)")
     return f"{KENYA_COUNTRY_CODE}{national}"

@@ -16,7 +16,7 @@ from telegram import Message, Update
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, plural, when
 from bot.handlers.bulk import read_document
-from bot.handlers.common import command_args, reply, sender_ids, usage
+from bot.handlers.common import command_args, refusal, reply, sender_ids
 from bot.ids import parse_id
 from bot.phone import display_phone, split_numbers
 from bot.services.blocklist import BlockChange
@@ -42,7 +42,7 @@ async def block_command(update: Update, context: SmsContext) -> None:
             numbers, reason=reason or None, chat_id=chat_id, user_id=user_id, caller_role=context.role
         )
     except UserInputError as exc:
-        await reply(update, usage(str(exc), BLOCK_USAGE))
+        await reply(update, refusal(exc, BLOCK_USAGE))
         return
     await reply(update, change_text(change, "🚫 Blocked (opted out)", "Already blocked"))
 
@@ -61,7 +61,7 @@ async def unblock_command(update: Update, context: SmsContext) -> None:
             numbers, chat_id=chat_id, user_id=user_id, caller_role=context.role
         )
     except UserInputError as exc:
-        await reply(update, usage(str(exc), UNBLOCK_USAGE))
+        await reply(update, refusal(exc, UNBLOCK_USAGE))
         return
     await reply(update, change_text(change, "✅ Unblocked", "Were not blocked"))
 
@@ -78,14 +78,16 @@ async def blocked_command(update: Update, context: SmsContext) -> None:
             raise UserInputError("Give a page number, like /blocked 2.")
         page = await context.services.blocklist.page(page_number, caller_role=context.role)
     except UserInputError as exc:
-        await reply(update, usage(str(exc), BLOCKED_USAGE))
+        await reply(update, refusal(exc, BLOCKED_USAGE))
         return
     if page.total == 0:
         await reply(update, "Nobody is on the blocklist.")
         return
+    zone = context.services.settings.timezone
     head = f"🚫 <b>Blocked (opted out)</b>: {page.total:,} · page {page.page} of {page.pages}"
     items = [
-        f"• {display_phone(entry.number)} · {when(entry.blocked_at)} · by chat <code>{entry.blocked_by_chat}</code>"
+        f"• {display_phone(entry.number)} · {when(entry.blocked_at, zone)} · "
+        f"by chat <code>{entry.blocked_by_chat}</code>"
         + (f" (user <code>{entry.blocked_by_user}</code>)" if entry.blocked_by_user is not None else "")
         + (f"\n  {esc(entry.reason)}" if entry.reason else "")
         for entry in page.entries

@@ -14,12 +14,13 @@ import asyncio
 from telegram import Document, Message, Update
 
 from bot.context import SmsContext
+from bot.formatting import plural
 from bot.handlers.arguments import split_bulk_text, take_leading
 from bot.handlers.bulk_progress import reporter_factory
-from bot.handlers.common import command_args, keyboard, problem, reply, sender_ids, take_confirmed, usage
+from bot.handlers.common import command_args, keyboard, problem, refusal, reply, sender_ids, take_confirmed
 from bot.handlers.repeats import ignore_repeat, message_key, remember_preview
 from bot.handlers.scheduled import show_bulk_schedule_preview
-from bot.handlers.send_texts import bulk_preview_text
+from bot.handlers.send_texts import bulk_preview_text, over_quota
 from bot.ids import parse_id
 from bot.phone import InvalidPhoneNumberError, normalise_phone, split_numbers
 from bot.services.errors import UserInputError
@@ -67,16 +68,21 @@ async def bulk_command(update: Update, context: SmsContext) -> None:
             columns=columns,
         )
     except (UserInputError, MessageTextError) as exc:
-        await reply(update, usage(str(exc), USAGE))
+        await reply(update, refusal(exc, USAGE))
         return
     if leading.due is not None:
         await show_bulk_schedule_preview(update, context, draft, leading.due, services.requests.staleness(message.date))
         await remember_preview(services.requests, key, chat_id)
         return
+    preview = bulk_preview_text(draft, services.requests.staleness(message.date))
+    if over_quota(draft):
+        await reply(update, preview)  # no Send button: it would only be refused
+        await remember_preview(services.requests, key, chat_id)
+        return
     token = services.bulk_previews.put(draft, owner_user_id=user_id)
     await reply(
         update,
-        bulk_preview_text(draft, services.requests.staleness(message.date)),
+        preview,
         keyboard(
             (f"✅ Send to {len(draft.recipients.valid):,}", f"ok:bulk:{token}"),
             ("✖️ Cancel", f"no:bulk:{token}"),
@@ -156,7 +162,9 @@ async def bulk_button(update: Update, context: SmsContext) -> None:
         services.bulk_previews,
         services.requests,
         expired="This preview has expired or was already used. Send /bulk again.",
-        cancelled=lambda draft: f"✖️ Cancelled. Nothing was sent to the {len(draft.recipients.valid):,} recipients.",
+        cancelled=lambda draft: (
+            f"✖️ Cancelled. Nothing was sent to the {plural(len(draft.recipients.valid), 'recipient')}."
+        ),
     )
     if pressed is None:
         return

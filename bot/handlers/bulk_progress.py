@@ -125,6 +125,7 @@ class TelegramJobReporter:
         self._bot = bot
         self._chat_id = job.chat_id
         self._heading = _HEADINGS.get(reason, _HEADINGS["start"])
+        self._resuming = reason == "resume"
         self._message_id = message_id
         self._last_text: str | None = None
         self._admins = admins
@@ -135,8 +136,9 @@ class TelegramJobReporter:
         if self._message_id is not None:
             await self._edit(text, cancel_markup(job.id))
             return self._message_id
-        if job.progress_message_id is not None:
+        if job.progress_message_id is not None and self._resuming:
             # The message of the run a restart interrupted: its Cancel button must not look alive.
+            # A retry's earlier run finished: its message keeps its final counts.
             self._message_id = job.progress_message_id
             await self._edit("⏸ Interrupted by a restart; the job continues in the message below.", None)
         sent = await self._bot.send_message(self._chat_id, text, reply_markup=cancel_markup(job.id))

@@ -12,7 +12,7 @@ from telegram import Update
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, when
 from bot.handlers.bulk_progress import summary_text
-from bot.handlers.common import command_args, reply, sender_ids, usage
+from bot.handlers.common import command_args, refusal, reply, sender_ids, usage
 from bot.handlers.menus import set_chat_menu
 from bot.ids import parse_chat_id
 from bot.services.alerts import AlertService
@@ -47,8 +47,8 @@ def _bootstrap_note(context: SmsContext, chat_id: int) -> str:
     if chat_id not in context.services.settings.admin_chat_ids:
         return ""
     return (
-        "\n⚠️ This chat is listed in ADMIN_CHAT_IDS, so it becomes admin again when the bot restarts. "
-        "Remove it from ADMIN_CHAT_IDS to make this last."
+        "\n⚠️ This chat is an admin in the bot's settings, so it becomes admin again when the bot restarts. "
+        "Remove it from the settings' admin chats to make this last."
     )
 
 
@@ -72,7 +72,7 @@ async def allow_command(update: Update, context: SmsContext) -> None:
             by_chat_id=by_chat, by_user_id=by_user, chat_id=chat_id, role=role, caller_role=context.role
         )
     except UserInputError as exc:
-        await reply(update, usage(str(exc), ALLOW_USAGE))
+        await reply(update, refusal(exc, ALLOW_USAGE))
         return
     await set_chat_menu(context.bot, chat_id, role)
     if before is None:
@@ -101,7 +101,7 @@ async def deny_command(update: Update, context: SmsContext) -> None:
             by_chat_id=by_chat, by_user_id=by_user, chat_id=chat_id, caller_role=context.role
         )
     except UserInputError as exc:
-        await reply(update, usage(str(exc), DENY_USAGE))
+        await reply(update, refusal(exc, DENY_USAGE))
         return
     if removed:
         services = context.services
@@ -123,12 +123,14 @@ async def deny_command(update: Update, context: SmsContext) -> None:
 async def chats_command(update: Update, context: SmsContext) -> None:
     """The chats that may use the bot, with their roles."""
     records = await context.services.access.chats()
+    zone = context.services.settings.timezone
     items = []
     for record in records:
-        added = "from ADMIN_CHAT_IDS" if record.added_by is None else f"by <code>{record.added_by}</code>"
+        added = "from the settings" if record.added_by is None else f"by <code>{record.added_by}</code>"
         title = f" {esc(record.title)}" if record.title else ""
         items.append(
-            f"<code>{record.chat_id}</code>{title}: <b>{record.role.value}</b>, added {added}, {when(record.added_at)}"
+            f"<code>{record.chat_id}</code>{title}: <b>{record.role.value}</b>, "
+            f"added {added}, {when(record.added_at, zone)}"
         )
     head = f"👥 <b>Chats</b> ({len(records)})"
     await reply(update, join_within_limit(head, items, more=lambda n: f"…and {n} more"))

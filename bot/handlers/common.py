@@ -48,6 +48,11 @@ def problem(text: str) -> str:
     return f"⚠️ {esc(text)}"
 
 
+def refusal(exc: Exception, example: str) -> str:
+    """The error's text, with the usage line only when the error was about how the command was written."""
+    return usage(str(exc), example) if getattr(exc, "about_syntax", True) else problem(str(exc))
+
+
 def usage(what: str, example: str) -> str:
     # Refusals can quote what the user sent; a cap keeps any of them far from Telegram's 4,096 limit.
     return f"⚠️ {esc(truncate(what, 1500))}\nUsage: <code>{esc(example)}</code>"

@@ -14,7 +14,7 @@ from telegram import Message, Update
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, plural
 from bot.handlers.bulk import EXPIRED_BUTTON, read_document
-from bot.handlers.common import command_args, drop_buttons, keyboard, reply, sender_ids, take_confirmed, usage
+from bot.handlers.common import command_args, drop_buttons, keyboard, refusal, reply, sender_ids, take_confirmed
 from bot.phone import display_phone, split_numbers
 from bot.services.errors import UserInputError
 from bot.services.groups import NAME_RULE, GroupChange
@@ -48,7 +48,7 @@ async def group_command(update: Update, context: SmsContext) -> None:
         else:
             raise UserInputError(f"Group names: {NAME_RULE}.")
     except UserInputError as exc:
-        await reply(update, usage(str(exc), USAGE))
+        await reply(update, refusal(exc, USAGE))
         return
     await reply(update, text)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import InputFile, Update
 
 from bot.context import SmsContext
-from bot.formatting import join_within_limit, when
-from bot.handlers.common import command_args, reply, sender_ids, usage
-from bot.handlers.status import message_line
+from bot.formatting import join_within_limit, plural, when
+from bot.handlers.common import command_args, refusal, reply, sender_ids, usage
+from bot.handlers.status import SIMULATED_MARK, message_line, simulated_note
 from bot.ids import parse_id
 from bot.providers.types import ProviderName
 from bot.services.errors import UserInputError
@@ -38,14 +38,15 @@ async def history_command(update: Update, context: SmsContext) -> None:
         items.append("<b>Bulk jobs</b>")
         for job, totals in history.jobs:
             items.append(
-                f"📦 #{job.id} {job.state.value} · {ProviderName(job.provider).shown} · "
+                f"📦 #{job.id} {job.state.value} · {_provider(job.provider)} · "
                 f"{totals.accepted:,}/{job.total_recipients:,} sent, {totals.delivered:,} delivered, "
-                f"{totals.failed:,} failed · {when(job.created_at)}"
+                f"{totals.failed:,} failed · {when(job.created_at, context.services.settings.timezone)}"
                 + (f" · chat <code>{job.chat_id}</code>" if history.all_chats else "")
             )
     if history.messages:
         items.append("<b>Messages</b>")
         items += [message_line(m) for m in history.messages]
+    items += simulated_note([*(job.provider for job, _ in history.jobs), *(m.provider for m in history.messages)])
     head = f"🗂 <b>History</b> of {scope}"
     await reply(update, join_within_limit(head, items, more=lambda n: f"…and {n} more lines"))
 
@@ -66,12 +67,17 @@ async def export_command(update: Update, context: SmsContext) -> None:
         else:
             raise UserInputError("Give a job number, or nothing for this chat's messages.")
     except UserInputError as exc:
-        await reply(update, usage(str(exc), EXPORT_USAGE))
+        await reply(update, refusal(exc, EXPORT_USAGE))
         return
     if export.rows == 0:
         await reply(update, "Nothing to export yet.")
         return
     await message.reply_document(
         InputFile(export.content, filename=export.file_name),
-        caption=f"📄 {export.rows:,} messages",
+        caption=f"📄 {plural(export.rows, 'message')}",
     )
+
+
+def _provider(value: str) -> str:
+    name = ProviderName(value)
+    return f"{name.label} {SIMULATED_MARK}" if name.simulated else name.label

@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.context import SmsContext
-from bot.formatting import esc, join_within_limit
+from bot.formatting import esc, join_within_limit, plural
 from bot.phone import display_phone
 from bot.providers.types import ProviderName
 from bot.runtime import Services
@@ -67,7 +67,8 @@ async def report_recovery(
         ]
         jobs = sorted({m.bulk_job_id for m in stuck if m.bulk_job_id is not None})
         head = (
-            f"❓ <b>{len(stuck):,} messages were being sent when the bot stopped.</b>\n"
+            f"❓ <b>{plural(len(stuck), 'message')} {'was' if len(stuck) == 1 else 'were'} being sent "
+            "when the bot stopped.</b>\n"
             "They may or may not have gone out, so they are marked unknown and were not resent."
         )
         if jobs:

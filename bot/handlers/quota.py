@@ -5,9 +5,10 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import SmsContext
-from bot.handlers.common import command_args, reply, sender_ids, usage
+from bot.formatting import plural
+from bot.handlers.common import command_args, refusal, reply, sender_ids
 from bot.ids import parse_chat_id, parse_id
-from bot.services.errors import NotAllowedError, UserInputError
+from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from bot.services.quotas import QuotaStatus, Setting
 
 USAGE = "/quota [<chat id> <units per day>|off|default]"
@@ -32,13 +33,15 @@ async def quota_command(update: Update, context: SmsContext) -> None:
         if len(words) == 1:
             if not context.is_admin and target != chat_id:
                 raise NotAllowedError("Only an admin chat can see another chat's quota.")
+            if await context.services.access.role_of(target) is None:
+                raise NotFoundError(f"Chat {target} is not allowed to use the bot, so it has no quota. /allow adds it.")
             await reply(update, status_text(await quotas.status(target), own=target == chat_id))
             return
         status = await quotas.set_limit(
             target, _setting(words[1]), by_chat_id=chat_id, by_user_id=user_id, caller_role=context.role
         )
     except UserInputError as exc:
-        await reply(update, usage(str(exc), USAGE))
+        await reply(update, refusal(exc, USAGE))
         return
     await reply(update, "✅ Quota changed.\n" + status_text(status, own=target == chat_id))
 
@@ -59,8 +62,8 @@ def status_text(status: QuotaStatus, *, own: bool) -> str:
     whose = "This chat" if own else f"Chat <code>{status.chat_id}</code>"
     day = status.day.isoformat()
     if status.limit is None:
-        return f"📊 {whose}: {status.used:,} units used today ({day}).\nDaily limit: none — {status.source}."
+        return f"📊 {whose}: {plural(status.used, 'unit')} used today ({day}).\nDaily limit: none — {status.source}."
     return (
-        f"📊 {whose}: {status.used:,} of {status.limit:,} units used today ({day}), "
-        f"{status.remaining:,} left.\nDaily limit: {status.limit:,} units — {status.source}."
+        f"📊 {whose}: {status.used:,} of {plural(status.limit, 'unit')} used today ({day}), "
+        f"{status.remaining:,} left.\nDaily limit: {plural(status.limit, 'unit')} — {status.source}."
     )

@@ -8,7 +8,7 @@ from bot.context import SmsContext
 from bot.formatting import plural
 from bot.handlers.bulk_progress import reporter_factory
 from bot.handlers.chats import SummaryToAdmins
-from bot.handlers.common import command_args, keyboard, problem, reply, sender_ids, take_confirmed, usage
+from bot.handlers.common import command_args, keyboard, problem, refusal, reply, sender_ids, take_confirmed, usage
 from bot.handlers.repeats import ignore_repeat, message_key, remember_preview
 from bot.ids import parse_id
 from bot.services.bulk import ReporterFactory
@@ -37,7 +37,7 @@ async def retry_command(update: Update, context: SmsContext) -> None:
             job_id, chat_id=chat_id, user_id=user_id, caller_role=context.role
         )
     except UserInputError as exc:
-        await reply(update, usage(str(exc), USAGE))
+        await reply(update, refusal(exc, USAGE))
         return
     token = context.services.retry_previews.put(draft, owner_user_id=user_id)
     lines = [

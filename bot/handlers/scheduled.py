@@ -93,11 +93,11 @@ def scheduled_quota_line(quota: QuotaStatus, units: int, day: date) -> str | Non
     raise_it = "it will be refused when it goes out unless an admin raises the quota (/quota)."
     if day == quota.day:
         remaining = max(quota.limit - quota.used, 0)
-        line = f"Quota: checked when it goes out (today); {remaining:,} of {quota.limit:,} units left today"
-        return line + (f"\n⚠️ This needs {units:,}: {raise_it}" if units > remaining else "")
+        line = f"Quota: checked when it goes out (today); {remaining:,} of {plural(quota.limit, 'unit')} left today"
+        return line + (f"\n⚠️ This needs {plural(units, 'unit')}: {raise_it}" if units > remaining else "")
     line = (
         f"Quota: checked on {day:%a %Y-%m-%d}, the day it goes out, against that day's use "
-        f"(limit now {quota.limit:,} units a day; today's use does not count)"
+        f"(limit now {plural(quota.limit, 'unit')} a day; today's use does not count)"
     )
     return line + (f"\n⚠️ This needs {units:,}, more than the daily limit: {raise_it}" if units > quota.limit else "")
 

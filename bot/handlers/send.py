@@ -10,15 +10,15 @@ from decimal import Decimal
 from telegram import Update
 
 from bot.context import SmsContext
-from bot.formatting import esc, money, plural
+from bot.formatting import esc, plural
 from bot.handlers.arguments import parse_send
-from bot.handlers.common import command_args, keyboard, problem, reply, sender_ids, take_confirmed, usage
+from bot.handlers.common import command_args, keyboard, problem, refusal, reply, sender_ids, take_confirmed
 from bot.handlers.repeats import ignore_repeat, message_key, remember_preview, stale_line
 from bot.handlers.scheduled import schedule_single
-from bot.handlers.send_texts import length_line, report_text
+from bot.handlers.send_texts import estimated_cost, length_line, report_text
 from bot.phone import InvalidPhoneNumberError, display_phone
 from bot.services.errors import UserInputError
-from bot.services.merge import has_placeholders
+from bot.services.merge import has_placeholders, literal_braces, no_columns_refusal
 from bot.services.requests import DuplicateRequest
 from bot.services.sending import SingleSend
 from bot.sms_text import MessageTextError
@@ -43,7 +43,8 @@ async def send_command(update: Update, context: SmsContext) -> None:
         )
         text = await services.templates.expand(args.text)  # "#name" as the whole message: that template
         if has_placeholders(text):
-            raise UserInputError("{column} placeholders are filled from a CSV upload: use /bulk with the file.")
+            raise UserInputError(no_columns_refusal(args.text, text))
+        text = literal_braces(text)
         request = services.sending.prepare(
             chat_id=chat_id,
             user_id=user_id,
@@ -54,7 +55,7 @@ async def send_command(update: Update, context: SmsContext) -> None:
         )
         await services.sending.check_recipient(request)
     except (UserInputError, InvalidPhoneNumberError, MessageTextError) as exc:
-        await reply(update, usage(str(exc), USAGE))
+        await reply(update, refusal(exc, USAGE))
         return
     age = services.requests.staleness(message.date)
     if args.due is not None:
@@ -113,7 +114,7 @@ async def send_button(update: Update, context: SmsContext) -> None:
 
 def preview_text(request: SingleSend, unit_price: Decimal | None, limit: int, age: timedelta | None = None) -> str:
     """The Send / Cancel question; ``age`` when the command was typed long ago, which is why it asks."""
-    cost = "unknown" if unit_price is None else money(unit_price * request.units)
+    cost = estimated_cost(None if unit_price is None else unit_price * request.units, request.provider)
     heading = "📝 <b>Send this SMS?</b>" if age is None else f"<b>{stale_line(age, 'send it now?')}</b>"
     if request.units > limit:
         heading += f" It costs more than {plural(limit, 'unit')}."

@@ -4,8 +4,9 @@ report of one SMS."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
-from bot.formatting import credits, esc, join_within_limit, money, plural
+from bot.formatting import credit_units, esc, join_within_limit, money, plural
 from bot.handlers.repeats import stale_line
 from bot.phone import display_phone
 from bot.providers.types import ProviderName
@@ -25,6 +26,15 @@ def length_line(length: SmsLength, recipients: int = 1) -> str:
     return line + f" = {plural(length.units(recipients), 'unit')}"
 
 
+def estimated_cost(amount: Decimal | None, provider: ProviderName) -> str:
+    """The estimate, or the one wording for a cost nobody knows yet, saying why."""
+    if amount is not None:
+        return money(amount)
+    if provider is ProviderName.SMS254:
+        return "not known (254sms does not report prices)"
+    return f"not known ({provider.label} did not give its price)"
+
+
 def personal_lines(personal: Personalised) -> list[str]:
     """A personalised job: units counted per recipient's own text; the quote below is the first one."""
     if personal.smallest_parts == personal.largest_parts:
@@ -42,12 +52,7 @@ def bulk_preview_text(draft: BulkDraft, age: timedelta | None = None, *, quota: 
     ``quota`` replaces the line about today's quota (a scheduled job is checked on the day it goes out)."""
     recipients = draft.recipients
     source = f" from {esc(draft.source)}" if draft.source else ""
-    if draft.estimated_cost is not None:
-        cost = money(draft.estimated_cost)
-    elif draft.provider is ProviderName.SMS254:
-        cost = "not known (254sms does not report prices)"
-    else:
-        cost = f"not known ({draft.provider.label} did not give its price)"
+    cost = estimated_cost(draft.estimated_cost, draft.provider)
     lines = [
         "📨 <b>Bulk SMS preview</b>",
         *([f"<b>{stale_line(age, 'send it now?')}</b>"] if age is not None else []),
@@ -84,12 +89,21 @@ def bulk_preview_text(draft: BulkDraft, age: timedelta | None = None, *, quota: 
 
 
 def quota_line(used: int, limit: int, units: int) -> str:
-    """The chat's quota left today; Send is refused when the job needs more (checked again on Send)."""
+    """The chat's quota left today; a job that needs more is offered no Send button (checked again on Send)."""
     remaining = max(limit - used, 0)
-    line = f"Quota left today: {remaining:,} of {limit:,} units"
+    line = f"Quota left today: {remaining:,} of {plural(limit, 'unit')}"
     if units > remaining:
-        line += f"\n⚠️ This needs {units:,}: Send will be refused. Send to fewer numbers or ask an admin (/quota)."
+        line += (
+            f"\n⚠️ <b>Over the daily quota</b>: this needs {plural(units, 'unit')}, so it cannot be sent today. "
+            "Send to fewer numbers or ask an admin to raise it (/quota)."
+        )
     return line
+
+
+def over_quota(draft: BulkDraft) -> bool:
+    """Whether the job needs more units than the chat has left today."""
+    quota = draft.quota
+    return quota is not None and quota.limit is not None and draft.units > max(quota.limit - quota.used, 0)
 
 
 def units_text(reported: int | None, estimated: int) -> str:
@@ -116,11 +130,10 @@ def report_text(report: SendReport) -> str:
         if report.cost is not None:
             figures += f" · Cost: {money(report.cost)}"
         if report.balance_after is not None:
-            figures += f" · Balance: {credits(report.balance_after)} units"
+            figures += f" · Balance: {credit_units(report.balance_after)}"
         lines.append(figures)
-        if report.simulation:
-            label = request.provider.label
-            lines.append(f"⚠️ {label} is in simulation mode: the SMS was simulated, not really delivered.")
+        if report.simulation and not request.provider.simulated:  # the simulator is named "simulated" above
+            lines.append(f"⚠️ {request.provider.label} is in simulation mode: nothing was really delivered.")
         return "\n".join(lines)
     if report.status is MessageStatus.UNKNOWN:
         return (

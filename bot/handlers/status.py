@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
 from telegram import Update
 
 from bot.context import SmsContext
 from bot.formatting import esc, money, when
-from bot.handlers.common import command_args, reply, sender_ids, usage
+from bot.handlers.common import command_args, refusal, reply, sender_ids, usage
 from bot.phone import display_phone
 from bot.providers.types import ProviderName
 from bot.services.errors import UserInputError
@@ -41,6 +44,7 @@ async def status_command(update: Update, context: SmsContext) -> None:
             return
         lines = ["<b>Latest messages</b> (<code>/status id</code> for details)"]
         lines += [message_line(m) for m in latest]
+        lines += simulated_note(m.provider for m in latest)
         await reply(update, "\n".join(lines))
         return
     if len(ident.split()) > 1:
@@ -49,27 +53,40 @@ async def status_command(update: Update, context: SmsContext) -> None:
     try:
         report = await services.status.lookup(ident, chat_id=chat_id, is_admin=context.is_admin)
     except UserInputError as exc:
-        await reply(update, usage(str(exc), USAGE))
+        await reply(update, refusal(exc, USAGE))
         return
-    await reply(update, report_text(report))
+    await reply(update, report_text(report, services.settings.timezone))
+
+
+SIMULATED_MARK = "🧪"
+
+
+def simulated_note(providers: Iterable[str]) -> list[str]:
+    """One line explaining the mark, when any of the listed items went through the simulator."""
+    return (
+        [f"{SIMULATED_MARK} simulated: nothing really sent"]
+        if any(ProviderName(p).simulated for p in providers)
+        else []
+    )
 
 
 def message_line(message: MessageRecord) -> str:
+    """One message in a list; a simulated one is marked (``simulated_note`` says what the mark means)."""
     preview = message.body[:40] + ("…" if len(message.body) > 40 else "")
     job = f" · job #{message.bulk_job_id}" if message.bulk_job_id else ""
-    simulated = " (simulated)" if ProviderName(message.provider).simulated else ""
+    simulated = f" {SIMULATED_MARK}" if ProviderName(message.provider).simulated else ""
     return (
         f"{STATUS_ICONS[message.status]} #{message.id} {message.status.value}{simulated} · "
         f"{display_phone(message.recipient)}{job} · {esc(preview)}"
     )
 
 
-def report_text(report: StatusReport) -> str:
+def report_text(report: StatusReport, zone: ZoneInfo) -> str:
     message = report.message
-    provider = ProviderName(message.provider).shown
+    provider = ProviderName(message.provider).label  # "simulated" once, in the To line
     lines = [
         f"{STATUS_ICONS[message.status]} <b>Message #{message.id}: {message.status.value}</b>",
-        f"To: {display_phone(message.recipient)} via {provider}",
+        f"To: {display_phone(message.recipient)} via {ProviderName(message.provider).shown}",
     ]
     if message.provider_message_id:
         lines.append(f"{provider} id: <code>{esc(message.provider_message_id)}</code>")
@@ -81,7 +98,7 @@ def report_text(report: StatusReport) -> str:
     if message.cost is not None:
         figures += f" · Cost: {money(message.cost)}"
     lines.append(figures)
-    lines.append(f"Created: {when(message.created_at)} · Updated: {when(message.updated_at)}")
+    lines.append(f"Created: {when(message.created_at, zone)} · Updated: {when(message.updated_at, zone)}")
     if message.error:
         lines.append(f"Error: {esc(message.error)}")
     delivery = report.delivery

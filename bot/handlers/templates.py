@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, truncate, when
-from bot.handlers.common import command_args, reply, sender_ids, usage
+from bot.handlers.common import command_args, refusal, reply, sender_ids
 from bot.services.errors import UserInputError
 from bot.services.templates import PAGE_SIZE
 
@@ -38,7 +38,7 @@ async def template_command(update: Update, context: SmsContext) -> None:
         else:
             raise UserInputError(f"Unknown action “{truncate(action, 40)}”: use list, show, save or delete.")
     except UserInputError as exc:
-        await reply(update, usage(str(exc), SAVE_USAGE if action == "save" else USAGE))
+        await reply(update, refusal(exc, SAVE_USAGE if action == "save" else USAGE))
 
 
 async def _list(update: Update, context: SmsContext, rest: str) -> None:
@@ -68,10 +68,12 @@ def _one_name(rest: str) -> str:
 
 
 async def _show(update: Update, context: SmsContext, rest: str) -> None:
+    zone = context.services.settings.timezone
     record = await context.services.templates.show(_one_name(rest))
     await reply(
         update,
-        f"📄 <b>#{esc(record.name)}</b> (saved {when(record.saved_at)})\n<blockquote>{esc(record.body)}</blockquote>",
+        f"📄 <b>#{esc(record.name)}</b> (saved {when(record.saved_at, zone)})\n"
+        f"<blockquote>{esc(record.body)}</blockquote>",
     )
 
 

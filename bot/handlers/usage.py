@@ -12,7 +12,7 @@ from telegram.error import TelegramError
 from bot.charts import units_chart
 from bot.context import SmsContext
 from bot.formatting import join_within_limit, money, plural
-from bot.handlers.common import command_args, reply, sender_ids, usage
+from bot.handlers.common import command_args, refusal, reply, sender_ids
 from bot.ids import parse_id
 from bot.providers.types import ProviderName
 from bot.services.errors import UserInputError
@@ -38,7 +38,7 @@ async def usage_command(update: Update, context: SmsContext) -> None:
             raise UserInputError(f"Give a number of days from 1 to {MAX_DAYS}.")
         report = await context.services.usage.report(chat_id=chat_id, days=days, caller_role=context.role)
     except UserInputError as exc:
-        await reply(update, usage(str(exc), USAGE))
+        await reply(update, refusal(exc, USAGE))
         return
     await reply(update, report_text(report))
     if report.days_with_data < CHART_MIN_DAYS:

@@ -39,7 +39,7 @@ from bot.sms_text import measure
 _PROVIDER = ProviderName.SIMULATOR
 _NUMBER = re.compile(r"^254[17]\d{8}$")
 _ID = re.compile(r"^sim-(\d{13})-(\d+)$")
-FAILURE_REASON = "simulated failure: the network refused this number (SIMULATOR_FAILURE_RATE)"
+FAILURE_REASON = "made-up failure: the network refused this number (the simulator's failure rate)"
 NOTE = "Simulated: nothing was sent to a phone."
 
 
@@ -144,7 +144,7 @@ class SimulatorProvider:
             provider=_PROVIDER,
             provider_message_id=provider_message_id,
             state=DeliveryState.DELIVERED if delivered else DeliveryState.SENT,
-            provider_status="Delivered (simulated)" if delivered else "Sent (simulated)",
+            provider_status="Delivered" if delivered else "Sent",
             sent_at=sent_text,
             delivered_at=_iso(sent_at + self._delivered_after) if delivered else None,
             raw={"simulated": True},

@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 SMS254_SEND_URL = "https://api.254sms.com/version1/sendsms"
 SMS254_CREDITS_URL = "https://api.254sms.com/version1/credits"
 _PROVIDER = ProviderName.SMS254
-_CREDENTIALS = "SMS254_USERNAME and SMS254_API_KEY"
+_CREDENTIALS = "the 254sms username and API key in the bot's settings"
 _SUCCESS = "101"
 # The numbers the published sample uses for a sent message (``statusMessage: 2``) and for a good call.
 _SUCCESS_NUMBERS = {"2", "101"}
@@ -58,14 +58,17 @@ _SUCCESS_NUMBERS = {"2", "101"}
 _X_CODE = re.compile(r"\bX00[0-3]\b", re.IGNORECASE)
 _X_ERRORS: dict[str, tuple[type[ProviderError], str]] = {
     "X000": (BadRequestError, "254sms: some parameters are missing (X000)."),
-    "X001": (AuthenticationError, "254sms: unknown or expired API key (X001). Check SMS254_API_KEY."),
+    "X001": (
+        AuthenticationError,
+        "254sms: unknown or expired API key (X001). Check the 254sms API key in the settings.",
+    ),
     "X002": (
         AuthenticationError,
-        "254sms: the API key is not valid for this domain (X002). Check SMS254_API_KEY.",
+        "254sms: the API key is not valid for this domain (X002). Check the 254sms API key in the settings.",
     ),
     "X003": (
         AuthenticationError,
-        "254sms: unknown or expired user token (X003). Check SMS254_USERNAME and SMS254_API_KEY.",
+        "254sms: unknown or expired user token (X003). Check the 254sms username and API key in the settings.",
     ),
 }
 _X_FIELDS = ("statusCode", "code", "errorCode", "error", "status", "statusMessage")

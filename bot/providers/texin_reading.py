@@ -31,7 +31,7 @@ from bot.providers.parsing import first, number_key, provider_text, refuses_send
 from bot.providers.types import DeliveryState, GatewayResponse, ProviderName
 
 _PROVIDER = ProviderName.TEXIN
-TEXIN_CREDENTIALS = "TEXIN_API_KEY"
+TEXIN_CREDENTIALS = "the Texin API key in the bot's settings"
 
 _BAD_KEY = re.compile(r"(?:invalid|missing|unknown|expired|wrong)\s+api\s*[-_ ]?key", re.IGNORECASE)
 _INSUFFICIENT = re.compile(

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from decimal import Decimal
 
-from bot.formatting import credits, esc, money
+from bot.formatting import credit_units, credits, esc, money
 from bot.providers.types import Balance, ProviderName
 from bot.services.alerts import AlertService
 from bot.services.balance import BalanceReport, BalanceService
@@ -55,7 +55,7 @@ class BalanceWatcher:
             await self._alerts.notice(_low_text(balance, threshold))
         elif previous == LOW:
             await self._alerts.notice(
-                f"✅ <b>{balance.provider.label} credit is back</b>: {credits(balance.credits)} units "
+                f"✅ <b>{balance.provider.label} credit is back</b>: {credit_units(balance.credits)} "
                 f"(threshold {credits(threshold)})."
             )
 
@@ -87,7 +87,7 @@ class BalanceWatcher:
 def _low_text(balance: Balance, threshold: Decimal) -> str:
     # Credits are SMS units: one single-part SMS to one number takes one unit.
     lines = [
-        f"🔋 <b>{balance.provider.label} credit is low</b>: {credits(balance.credits)} units "
+        f"🔋 <b>{balance.provider.label} credit is low</b>: {credit_units(balance.credits)} "
         f"(threshold {credits(threshold)}).",
         f"That is roughly {credits(balance.credits)} more single-part SMS.",
     ]

@@ -11,9 +11,10 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.formatting import plural
 from bot.phone import RecipientList, RefusedNumber, display_phone, read_recipients
 from bot.services.authorization import require
-from bot.services.errors import UserInputError
+from bot.services.errors import RefusedError, UserInputError
 from storage import BlockedNumber, Database, Role, audit_actions
 
 MAX_REASON_CHARS = 200
@@ -21,7 +22,7 @@ MAX_NUMBERS = 100_000
 PAGE_SIZE = 20
 
 
-class RecipientBlockedError(UserInputError):
+class RecipientBlockedError(RefusedError):
     """The recipient opted out: nothing is stored or sent."""
 
 
@@ -29,7 +30,8 @@ class EveryoneOptedOutError(RecipientBlockedError):
     """Every usable number of a bulk send opted out: there is no one left to send to."""
 
     def __init__(self, blocked: int) -> None:
-        super().__init__(f"All {blocked:,} numbers are blocked (opted out): there is nobody to send to.")
+        are = "is" if blocked == 1 else "are"
+        super().__init__(f"All {plural(blocked, 'number')} {are} blocked (opted out): there is nobody to send to.")
         self.blocked = blocked
 
 

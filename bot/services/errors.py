@@ -6,16 +6,24 @@ from __future__ import annotations
 class UserInputError(ValueError):
     """Bad input from a person: the message says what is wrong and, where it helps, how to write it."""
 
+    about_syntax = True  # the reply shows how to write the command; refusals of a well-written one do not
 
-class NotAllowedError(UserInputError):
+
+class RefusedError(UserInputError):
+    """A well-written command that cannot be done: no usage line under it."""
+
+    about_syntax = False
+
+
+class NotAllowedError(RefusedError):
     """The chat may not do this (role too low, someone else's message or job)."""
 
 
-class NotFoundError(UserInputError):
+class NotFoundError(RefusedError):
     """No such message or job for this chat."""
 
 
-class QuotaExceededError(UserInputError):
+class QuotaExceededError(RefusedError):
     """The send would take the chat past its daily quota: refused before anything is stored or sent."""
 
     def __init__(self, message: str, *, limit: int, used: int, needed: int) -> None:

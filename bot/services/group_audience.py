@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.services.errors import UserInputError
+from bot.services.errors import NotFoundError
 from storage import Database
 
 _GROUP_TOKEN = re.compile(r"@[A-Za-z0-9_-]{1,32}")
@@ -48,5 +48,5 @@ async def expand_groups(db: Database, tokens: Iterable[str]) -> Audience:
         numbers += members
     if missing:
         known = ", ".join(f"@{g.name}" for g in await db.groups.summaries()) or "none yet"
-        raise UserInputError(f"There is no group {', '.join(missing)}. Groups: {known} (see /group).")
+        raise NotFoundError(f"There is no group {', '.join(missing)}. Groups: {known} (see /group).")
     return Audience(tuple(numbers), tuple(groups.items()))

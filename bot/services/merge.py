@@ -62,6 +62,32 @@ def has_placeholders(text: str) -> bool:
     return any(match.group(1) is not None for match in _TOKEN.finditer(text))
 
 
+def literal_braces(text: str) -> str:
+    """A text without placeholders as it is sent: ``{{`` → ``{`` and ``}}`` → ``}``."""
+    return _TOKEN.sub(lambda match: match.group()[0], text)
+
+
+def placeholder_names(text: str) -> list[str]:
+    """The placeholders of ``text`` as written (``{Name}``), each once, in order; ``{{`` and ``}}`` are none."""
+    names = [f"{{{match.group(1)}}}" for match in _TOKEN.finditer(text) if match.group(1) is not None]
+    return list(dict.fromkeys(names))
+
+
+def no_columns_refusal(typed: str, text: str) -> str:
+    """Why a text with placeholders cannot go without a CSV: a template needs one; typed braces may be literal."""
+    names = truncate(", ".join(placeholder_names(text)), 200)
+    if typed.strip() != text.strip():
+        template = truncate(typed.strip(), 40)
+        return (
+            f"Template {template} has placeholders ({names}): it needs a CSV with those columns. "
+            f"Upload the file with the caption /bulk {template}."
+        )
+    return (
+        f"{names}: braces are placeholders, filled from a CSV's columns, and there is no CSV here. "
+        "For literal braces write {{ and }} ({{code}} sends {code}); to fill them, use /bulk with a CSV."
+    )
+
+
 def parse(text: str, header: Sequence[str]) -> MergeText:
     """Split ``text`` on its placeholders; ``UserInputError`` names an unknown one and the columns there are."""
     columns: dict[str, int] = {}

@@ -71,10 +71,9 @@ class QuotaService:
         if record is None:
             return None, "no limit (the chat has no role)"
         default = self._defaults.get(record.role)
-        variable = f"{record.role.value.upper()}_DAILY_UNITS"
         if default is None:
-            return None, f"no limit ({variable} is not set)"
-        return default, f"the {record.role.value} default ({variable})"
+            return None, f"no limit (none is set for {record.role.value} chats)"
+        return default, f"the {record.role.value} default"
 
     async def status(self, chat_id: int) -> QuotaStatus:
         """Today's use and limit (the local day in ``BOT_TIMEZONE``)."""
@@ -102,8 +101,9 @@ class QuotaService:
         current = await self._today(chat_id, limit, source)  # the limit read once per check
         if current.used > limit:
             before = max(current.used - units, 0)
+            head = "Daily quota reached" if before >= limit else "Not enough daily quota left"
             raise QuotaExceededError(
-                f"Daily quota reached: this chat may send {plural(limit, 'unit')} a day ({source}); "
+                f"{head}: this chat may send {plural(limit, 'unit')} a day ({source}); "
                 f"{before:,} used today, {max(limit - before, 0):,} left, and this needs {units:,}. "
                 f"It starts again at midnight ({self._zone.key}).",
                 limit=limit,
@@ -134,7 +134,7 @@ class QuotaService:
         else:
             return
         await self._alerts.notice(
-            f"{head}: {used:,} of {limit:,} units on {reserved.day.isoformat()} ({reserved.source}).\n"
+            f"{head}: {used:,} of {plural(limit, 'unit')} on {reserved.day.isoformat()} ({reserved.source}).\n"
             f"To change it: <code>/quota {reserved.chat_id} &lt;units&gt;</code> or "
             f"<code>/quota {reserved.chat_id} off</code>"
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.services.errors import NotAllowedError, UserInputError
+from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
 from bot.sms_text import is_blank
 from storage import Database, Role, TemplateRecord
 
@@ -87,4 +87,4 @@ def _require_editor(caller_role: Role | None) -> None:
 
 
 def _unknown(name: str) -> UserInputError:
-    return UserInputError(f"There is no template “#{name}”. /template list shows the saved ones.")
+    return NotFoundError(f"There is no template “#{name}”. /template list shows the saved ones.")

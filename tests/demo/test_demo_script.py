@@ -96,7 +96,7 @@ def test_replies_are_the_bots_as_plain_text_and_say_simulated(transcript: str) -
     assert "<b>" not in transcript and "&lt;" not in transcript  # formatting removed, entities decoded
     # SIMULATOR_DELIVERY_SECONDS=0 from the environment: the simulator already says delivered.
     assert "Message #1: delivered" in answer_to(said, "/status 1")
-    assert "#1 delivered (simulated)" in answer_to(said, "/status")
+    assert "#1 delivered 🧪" in answer_to(said, "/status")
     assert "Simulator (simulated):" in answer_to(said, "/balance")
     export = answer_to(said, "/export 1")
     assert "📎 smsrelay-job-1.csv" in export and ",simulated" in export
@@ -110,7 +110,7 @@ def test_buttons_are_numbered_and_pressed_by_number(transcript: str) -> None:
     [send, retry] = [t.answer for t in said if t.typed == ":press 1"]
     assert "bot (pop-up): Starting…" in send
     assert "Bulk job #1 finished via Simulator (simulated)" in send
-    assert "Sent: 1" in send and "Failed: 1" in send and "simulated failure" in send
+    assert "Sent: 1" in send and "Failed: 1" in send and "made-up failure" in send
     assert "[1] ✅ Send again" in answer_to(said, "/retry 1")
     # The same text to the same number fails the same way again: the simulator is deterministic.
     assert "Retrying 1 recipient of job #1" in retry and "Failed: 1" in retry
@@ -133,7 +133,7 @@ def test_a_bulk_from_an_uploaded_csv_is_previewed_sent_and_summarised() -> None:
     assert "Recipients: 4 from contacts.csv" in preview and "Hello Amina" in preview
     sent = answer_to(said, ":press 1")
     assert "Bulk job #1 finished via Simulator (simulated)" in sent and "Sent: 4" in sent
-    assert "#1 done · Simulator (simulated) · 4/4 sent" in answer_to(said, "/history")
+    assert "#1 done · Simulator 🧪 · 4/4 sent" in answer_to(said, "/history")
 
 
 def test_demo_commands_help_mistakes_and_quit() -> None:

@@ -145,6 +145,7 @@ async def test_caption_can_choose_the_provider(bot: BotHarness) -> None:
 
 async def test_bulk_as_a_reply_to_an_uploaded_document_reads_that_document(bot: BotHarness) -> None:
     document = bot.telegram.send_document(SENDER, table("Name;Phone", PEOPLE, ";").encode(), "team.csv")
+    await bot.settle()  # the bot's answer to the bare file comes first
     preview = await bot.say(SENDER, "/bulk Meeting moved to 10:00", reply_to_message_id=document)
     assert "Recipients: 3 from team.csv" in preview.text and "Meeting moved to 10:00" in preview.text
     await send_and_summarise(bot, preview)
@@ -187,6 +188,7 @@ async def test_bulk_as_a_reply_to_a_spreadsheet_is_refused_without_downloading_i
         "team.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+    await bot.settle()  # the bot's answer to the bare file comes first
     reply = await bot.say(SENDER, "/bulk Hello", reply_to_message_id=document)
     assert "is a spreadsheet" in reply.text and "CSV" in reply.text
     assert bot.telegram.requests("getFile") == []

@@ -37,7 +37,9 @@ async def test_viewer_caption_without_a_command_entity_is_no_command_and_the_fil
     bot.telegram.send_document(VIEWER, b"0712345678\n", "numbers.csv", caption=CAPTION, caption_entities=[])
     await bot.settle()
     assert bot.telegram.requests("getFile") == []
-    assert bot.telegram.messages(VIEWER) == []  # no preview, and nothing to refuse: it is not a command
+    # Not a command, so no preview and nothing to refuse: only the answer to a bare file.
+    [answer] = bot.telegram.messages(VIEWER)
+    assert "this chat cannot send SMS" in answer.text
     assert bot.texin.requests_to("/api/send_bulk_sms") == []
 
 

@@ -43,9 +43,9 @@ async def test_quota_alone_shows_todays_use_the_limit_and_where_it_comes_from(bo
     await bot.say(SENDER, "/send 0712345678 Hello")
     answer = await bot.say(SENDER, "/quota")
     assert "1 of 5 units used today" in answer.text and "4 left" in answer.text
-    assert "sender default (SENDER_DAILY_UNITS)" in answer.text
+    assert "the sender default" in answer.text and "_DAILY_UNITS" not in answer.text
     admin = await bot.say(ADMIN, "/quota")
-    assert "Daily limit: none" in admin.text and "ADMIN_DAILY_UNITS is not set" in admin.text
+    assert "Daily limit: none" in admin.text and "none is set for admin chats" in admin.text
 
 
 async def test_a_send_past_the_quota_is_refused_naming_the_figures_and_nothing_is_stored_or_sent(
@@ -102,20 +102,20 @@ async def test_a_send_preview_pressed_after_the_quota_ran_out_is_refused(bot: Bo
 
     answer = await bot.press(SENDER, preview, "Send", predicate=lambda m: "Sending" not in m.text)
 
-    assert "Daily quota reached" in answer.text and "needs 4" in answer.text
+    assert "Not enough daily quota left" in answer.text and "needs 4" in answer.text
     assert A not in bot.texin.received
 
 
 async def test_the_bulk_preview_shows_the_quota_left_and_send_is_refused_past_it(bot: BotHarness) -> None:
     await bot.say(SENDER, "/send 0712345678 Hi")
     preview = await bot.say(SENDER, "/bulk 0712345678, 0722000000, 0733000000\nHello")
-    assert "Quota left today: 4 of 5 units" in preview.text and "Send will be refused" not in preview.text
+    assert "Quota left today: 4 of 5 units" in preview.text and "Over the daily quota" not in preview.text
     await bot.say(SENDER, "/send 0712345678 Hi")
     await bot.say(SENDER, "/send 0712345678 Hi")  # 2 left now, the job needs 3
 
     answer = await bot.press(SENDER, preview, "Send")
 
-    assert "Daily quota reached" in answer.text and "2 left" in answer.text and "needs 3" in answer.text
+    assert "Not enough daily quota left" in answer.text and "2 left" in answer.text and "needs 3" in answer.text
     assert await bot.services.db.jobs.list_for_chat(SENDER) == []
     assert bot.texin.requests_to("/api/send_bulk_sms") == []
 
@@ -123,7 +123,10 @@ async def test_the_bulk_preview_shows_the_quota_left_and_send_is_refused_past_it
 async def test_a_bulk_preview_past_the_quota_warns_before_send(bot: BotHarness) -> None:
     numbers = ", ".join(f"07{n:08d}" for n in range(12345678, 12345684))
     preview = await bot.say(SENDER, f"/bulk {numbers}\nHello")
-    assert "Quota left today: 5 of 5 units" in preview.text and "This needs 6: Send will be refused" in preview.text
+    assert "Quota left today: 5 of 5 units" in preview.text and "Over the daily quota" in preview.text
+    assert "this needs 6 units" in preview.text
+    labels = [b["text"] for row in (preview.reply_markup or {}).get("inline_keyboard", []) for b in row]
+    assert not any("Send" in label for label in labels), labels
 
 
 async def test_admins_set_switch_off_and_reset_a_chats_quota_and_it_is_audited(bot: BotHarness) -> None:
@@ -181,7 +184,7 @@ async def test_a_retry_past_the_quota_is_refused_and_nothing_is_requeued(bot: Bo
 
     answer = await bot.press(ADMIN, retry_preview, "Send again")
 
-    assert "Daily quota reached" in answer.text and "needs 2" in answer.text
+    assert "Not enough daily quota left" in answer.text and "needs 2" in answer.text
     assert bot.texin.received == {A: 1}
     assert (await bot.services.db.jobs.totals(job.id)).failed == 2
 

@@ -300,7 +300,8 @@ async def test_a_scheduled_template_merge_is_checked_against_the_quota_when_it_f
     clock.now += timedelta(hours=1, minutes=1)
     note = await bot.telegram.wait_for_message(SENDER, fired(1), timeout=15)
 
-    assert "was not sent" in note.text and "Daily quota reached" in note.text
+    assert "was not sent" in note.text and "Not enough daily quota left" in note.text
+    assert "Daily quota reached" not in note.text  # 0 of 2 used: not reached
     assert bot.texin.received.total() == 0 and await bot.services.db.jobs.list_for_chat(SENDER) == []
     record = await bot.services.db.schedules.get(1)
     assert record is not None and record.state is ScheduleState.REFUSED
@@ -339,7 +340,7 @@ async def test_a_scheduled_bulk_preview_says_the_quota_is_checked_on_the_day_it_
 
     today = await bot.say(SENDER, f"/bulk in:1h {numbers}\nHello")
     assert "Quota: checked when it goes out (today); 2 of 3 units left today" in today.text
-    assert "This needs 3: it will be refused when it goes out" in today.text
+    assert "This needs 3 units: it will be refused when it goes out" in today.text
 
     too_big = await bot.say(SENDER, f"/bulk in:1d {numbers}, 0744000000\nHello")
     assert "This needs 4, more than the daily limit" in too_big.text

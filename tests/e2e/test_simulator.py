@@ -68,16 +68,17 @@ async def test_send_status_and_balance_say_simulated(sim: BotHarness) -> None:
     [number] = passing(1, "Hello")
     sent = await sim.say(SENDER, f"/send {number} Hello")
     assert "Sent" in sent.text and "via Simulator (simulated)" in sent.text
-    assert "simulation mode" in sent.text and "Balance: 499 units" in sent.text
+    assert sent.text.count("simulated") == 1 and "Balance: 499 units" in sent.text
     [record] = await sim.services.db.messages.list_for_chat(SENDER)
     assert record.provider == ProviderName.SIMULATOR.value and record.status is MessageStatus.SENT
 
     # SIMULATOR_DELIVERY_SECONDS=0: the first /status already reads delivered, and stores it.
     status = await sim.say(SENDER, f"/status {record.id}")
-    assert "delivered" in status.text and "Simulator (simulated) says: Delivered (simulated)" in status.text
+    assert "delivered" in status.text and "Simulator says: Delivered" in status.text
+    assert status.text.count("simulated") == 1
     assert (await sim.services.db.messages.get(record.id)).status is MessageStatus.DELIVERED  # type: ignore[union-attr]
     listing = await sim.say(SENDER, "/status")
-    assert f"#{record.id} delivered (simulated)" in listing.text
+    assert f"#{record.id} delivered 🧪" in listing.text and listing.text.count("simulated") == 1
 
     balance = await sim.say(VIEWER, "/balance")
     assert "Simulator (simulated): 499 units" in balance.text
@@ -86,7 +87,7 @@ async def test_send_status_and_balance_say_simulated(sim: BotHarness) -> None:
 async def test_a_simulated_failure_is_reported_as_failed(sim: BotHarness) -> None:
     number = failing("Hi there")
     reply = await sim.say(SENDER, f"/send {number} Hi there")
-    assert "Not sent" in reply.text and "simulated failure" in reply.text
+    assert "Not sent" in reply.text and "made-up failure" in reply.text
     [record] = await sim.services.db.messages.list_for_chat(SENDER)
     assert record.status is MessageStatus.FAILED and record.error == FAILURE_REASON
 
@@ -101,7 +102,8 @@ async def test_bulk_through_the_simulator_sends_counts_fails_and_exports_as_simu
     [job] = await sim.services.db.jobs.list_for_chat(SENDER)
     await sim.services.bulk.wait(job.id)
     assert "finished via Simulator (simulated)" in summary.text
-    assert "Sent: 3" in summary.text and "Failed: 1" in summary.text and "simulated failure" in summary.text
+    assert "Sent: 3" in summary.text and "Failed: 1" in summary.text and "made-up failure" in summary.text
+    assert summary.text.count("simulated") == 1
 
     balance = await sim.say(SENDER, "/balance")
     assert f"{BALANCE - 3} units" in balance.text

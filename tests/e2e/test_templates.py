@@ -28,7 +28,7 @@ async def test_template_as_the_whole_bulk_message_is_previewed_and_sent(bot: Bot
 
 async def test_unknown_template_is_refused_and_nothing_is_sent(bot: BotHarness) -> None:
     reply = await bot.say(SENDER, "/send 0712345678 #nosuch")
-    assert "no template “#nosuch”" in reply.text and "Usage:" in reply.text
+    assert "no template “#nosuch”" in reply.text and "Usage:" not in reply.text
     bulk = await bot.say(SENDER, "/bulk 0712345678\n#nosuch")
     assert "no template “#nosuch”" in bulk.text
     assert bot.texin.requests_to("/api/send_sms") == []
@@ -80,6 +80,11 @@ async def test_viewer_may_read_but_not_change_templates(bot: BotHarness) -> None
     assert await bot.services.db.templates.get("mine") is None
 
 
+async def test_deleting_an_unknown_template_is_refused_without_a_usage_line(bot: BotHarness) -> None:
+    reply = await bot.say(SENDER, "/template delete nosuch")
+    assert "no template “#nosuch”" in reply.text and "Usage:" not in reply.text
+
+
 @pytest.mark.parametrize(
     ("command", "explanation"),
     [
@@ -89,7 +94,6 @@ async def test_viewer_may_read_but_not_change_templates(bot: BotHarness) -> None
         (f"/template save {'x' * 33} text", "is not a template name"),
         ("/template save loop #other", "cannot be only another template"),
         ("/template show", "Give one template name"),
-        ("/template delete nosuch", "no template “#nosuch”"),
         ("/template rename a b", "Unknown action"),
         ("/template list two", "is not a page number"),
     ],
@@ -103,5 +107,5 @@ async def test_bad_template_commands_get_a_readable_refusal(bot: BotHarness, com
 async def test_send_refuses_a_template_with_placeholders(bot: BotHarness) -> None:
     await bot.say(SENDER, "/template save bill Hi {name}, KES {amount} due.")
     reply = await bot.say(SENDER, "/send 0712345678 #bill")
-    assert "placeholders are filled from a CSV upload" in reply.text
+    assert "Template #bill has placeholders ({name}, {amount}): it needs a CSV" in reply.text
     assert bot.texin.requests_to("/api/send_sms") == []

@@ -113,13 +113,13 @@ async def test_status_is_sent_then_delivered_after_the_delay_even_after_a_restar
 
     clock.now += 4.9
     early = await provider.status(message_id)
-    assert early.state is DeliveryState.SENT and early.provider_status == "Sent (simulated)"
+    assert early.state is DeliveryState.SENT and early.provider_status == "Sent"
 
     clock.now += 0.1
     restarted = simulator(clock=clock, delivered_after=5.0)  # a new process: the id alone tells
     late = await restarted.status(message_id)
     assert late.state is DeliveryState.DELIVERED
-    assert late.provider_status == "Delivered (simulated)" and late.delivered_at is not None
+    assert late.provider_status == "Delivered" and late.delivered_at is not None
 
 
 async def test_status_of_an_unknown_id_is_not_found() -> None:

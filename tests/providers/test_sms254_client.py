@@ -173,16 +173,20 @@ async def test_credits_text_is_read_as_a_decimal_balance(
     ("fault", "error", "text"),
     [
         ("x000", BadRequestError, "254sms: some parameters are missing (X000)."),
-        ("x001", AuthenticationError, "254sms: unknown or expired API key (X001). Check SMS254_API_KEY."),
+        (
+            "x001",
+            AuthenticationError,
+            "254sms: unknown or expired API key (X001). Check the 254sms API key in the settings.",
+        ),
         (
             "x002",
             AuthenticationError,
-            "254sms: the API key is not valid for this domain (X002). Check SMS254_API_KEY.",
+            "254sms: the API key is not valid for this domain (X002). Check the 254sms API key in the settings.",
         ),
         (
             "x003",
             AuthenticationError,
-            "254sms: unknown or expired user token (X003). Check SMS254_USERNAME and SMS254_API_KEY.",
+            "254sms: unknown or expired user token (X003). Check the 254sms username and API key in the settings.",
         ),
     ],
 )

@@ -301,7 +301,7 @@ async def test_too_little_balance_is_insufficient_credit(
 @pytest.mark.parametrize(
     ("fault", "error", "words"),
     [
-        ("auth", AuthenticationError, "Check TEXIN_API_KEY"),
+        ("auth", AuthenticationError, "Check the Texin API key"),
         ("forbidden", PermissionDeniedError, "HTTP 403"),
         ("not_found", NotFoundError, "HTTP 404"),
         ("bad_request", BadRequestError, "HTTP 400"),

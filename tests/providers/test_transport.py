@@ -226,7 +226,7 @@ async def test_texin_key_echoed_by_the_provider_never_reaches_an_error(
     for caught in (on_send, on_balance):
         assert "Invalid API key '***'" in str(caught.value)
         assert texin_server.api_key not in _shown(caught.value)
-        assert "Check TEXIN_API_KEY" in str(caught.value)
+        assert "Check the Texin API key" in str(caught.value)
 
 
 async def test_254sms_key_and_username_echoed_by_the_provider_never_reach_an_error(

@@ -35,6 +35,6 @@ def test_join_within_limit_cuts_and_says_how_many_were_left_out() -> None:
 def test_money_and_credits() -> None:
     assert money(Decimal("0.3")) == "KES 0.30"
     assert money(Decimal("1234.5")) == "KES 1,234.50"
-    assert money(None) == "unknown"
+    assert money(None) == "not known"
     assert credits(Decimal("8823")) == "8,823"
     assert credits(Decimal("12.5")) == "12.5"

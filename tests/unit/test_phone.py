@@ -37,6 +37,7 @@ def test_accepted_forms_normalise_to_twelve_digits(raw: str, expected: str) -> N
         ("0201234567", "not a mobile number"),
         ("+447911123456", "not a Kenyan number"),
         ("0800123456", "not a valid Kenyan number"),
+        ("0812345678", "mobile numbers start 07 or 01"),
         ("0712x45678", "not a phone number"),
     ],
 )
