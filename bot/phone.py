@@ -79,16 +79,26 @@ _PLAIN_KENYAN = re.compile(r"(?:\+254|0)?([0-9]{9})")  # ASCII digits only: othe
 _is_plain_mobile = _plain_mobile_check()
 
 
+def missing_phone(row: int) -> str:
+    """What a file's row without a phone number stands as among the numbers: refused, so it is counted."""
+    return f"row {row}"
+
+
 def normalise_phone(raw: str) -> str:
     """Return ``254XXXXXXXXX`` for a Kenyan mobile number, or raise ``InvalidPhoneNumberError``."""
     text = raw.strip()
     if not text:
         raise InvalidPhoneNumberError(raw, "empty")
+    if _MISSING.fullmatch(text):
+        raise InvalidPhoneNumberError(raw, "no phone number in this row of the file")
     compact = compact_number(text)
     plain = _PLAIN_KENYAN.fullmatch(compact)
     if plain is not None and _is_plain_mobile(plain.group(1)):
         return f"{KENYA_COUNTRY_CODE}{plain.group(1)}"
     return normalise_in_full(raw, compact)
+
+
+_MISSING = re.compile(r"row \d+")
 
 
 def compact_number(text: str) -> str:

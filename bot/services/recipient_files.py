@@ -32,7 +32,7 @@ from decimal import Decimal
 from pathlib import PurePath
 
 from bot.formatting import truncate
-from bot.phone import InvalidPhoneNumberError, normalise_phone
+from bot.phone import InvalidPhoneNumberError, missing_phone, normalise_phone
 from bot.services.errors import UserInputError
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # the most this module reads; uploads are limited by MAX_UPLOAD_BYTES first
@@ -307,8 +307,12 @@ def _collect(rows: Iterable[list[str]], layout: _Layout, values: list[list[str]]
             value = clean_cell(row[layout.column]) if layout.column < len(row) else ""
             if _filled(value):
                 numbers.append(_checked(value))
-                if values is not None:
-                    values.append([cell.strip() for cell in row])
+            elif any(_filled(cell) for cell in row):
+                numbers.append(missing_phone(layout.skip + count))  # refused later, so the row is counted
+            else:
+                continue  # a blank line
+            if values is not None:
+                values.append([cell.strip() for cell in row])
     return numbers, count
 
 

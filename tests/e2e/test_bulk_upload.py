@@ -112,13 +112,14 @@ async def test_upload_preview_counts_refusals_and_duplicates_and_send_skips_both
     preview = await bot.upload(SENDER, content, "contacts.csv", CAPTION)
     text = preview.text
     assert "Recipients: 2 from contacts.csv" in text
-    assert "Refused: 3 numbers" in text and "Duplicates removed: 2" in text
+    assert "Refused: 4 numbers" in text and "Duplicates removed: 2" in text
+    assert "row 9: no phone number" in text  # counted, not dropped
     assert "07123: too short" in text and "+447911123456: not a Kenyan number" in text
     assert "0201234567: not a mobile number" in text
     assert "× 2 recipients = 2 units" in text
     assert bot.texin.requests_to("/api/send_bulk_sms") == []
     summary = await send_and_summarise(bot, preview)
-    assert "Sent: 2" in summary.text and "Refused before sending: 3" in summary.text
+    assert "Sent: 2" in summary.text and "Refused before sending: 4" in summary.text
     assert bot.texin.received == {A: 1, B: 1}
 
 

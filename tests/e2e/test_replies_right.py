@@ -128,3 +128,10 @@ async def test_a_file_without_a_caption_is_answered_with_what_to_do(bot: BotHarn
 async def test_a_spreadsheet_without_a_caption_is_told_to_be_saved_as_csv(bot: BotHarness) -> None:
     answer = await bot.upload(SENDER, b"PK\x03\x04", "team.xlsx", "", mime_type="application/vnd.ms-excel")
     assert "is a spreadsheet" in answer.text and "CSV" in answer.text
+
+
+async def test_csv_rows_without_a_phone_are_counted_as_refused(bot: BotHarness) -> None:
+    content = b"Name,Phone\nAnn,0712345678\nBob,\nCy,0722000000\n"
+    preview = await bot.upload(SENDER, content, "people.csv", "/bulk Hello {name}")
+    assert "Recipients: <b>2</b>" in preview.html or "Recipients: 2" in preview.text
+    assert "Refused: 1 number" in preview.text and "row 3: no phone number" in preview.text

@@ -85,3 +85,20 @@ def test_any_bytes_give_numbers_or_a_readable_refusal(content: bytes, file_name:
 @given(content=table_files(), file_name=FILE_NAMES)
 def test_any_table_of_numbers_and_junk_gives_numbers_or_a_readable_refusal(content: bytes, file_name: str) -> None:
     read_within_budget(content, file_name)
+
+
+NAMES = st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll")), min_size=1, max_size=10)
+PHONES = st.sampled_from(["0712345678", "0722000000", "+254 733 000 000", ""])
+
+
+@given(rows=st.lists(st.tuples(NAMES, PHONES), min_size=1, max_size=30))
+def test_every_filled_row_of_a_table_is_counted_with_or_without_a_phone(rows: list[tuple[str, str]]) -> None:
+    """A row whose phone cell is empty is one refused number (``row N``), never dropped without a word."""
+    if all(not phone for _, phone in rows):
+        rows = [*rows, ("Last", "0712345678")]
+    content = "\n".join(["Name,Phone", *(f"{name},{phone}" for name, phone in rows)]).encode()
+    read = numbers_from_file(content, "people.csv")
+    assert len(read.numbers) == len(rows)
+    assert read.values is not None and len(read.values) == len(rows)
+    for line, ((_, phone), number) in enumerate(zip(rows, read.numbers, strict=True), start=2):
+        assert number == (phone or f"row {line}")
