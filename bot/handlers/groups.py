@@ -73,7 +73,11 @@ async def _show(context: SmsContext, name: str, page_text: str) -> str:
     head = f"👥 <b>@{esc(name)}</b>: {plural(len(members), 'number')}"
     if pages > 1:
         head += f" (page {page} of {pages}; next: <code>/group show {esc(name)} {min(page + 1, pages)}</code>)"
-    return join_within_limit(head, [esc(display_phone(n)) for n in shown], more=lambda n: f"…and {n:,} more")
+    blocked = await context.services.groups.blocked_among(shown)
+    items = [esc(display_phone(n)) + (" 🚫 blocked (opted out)" if n in blocked else "") for n in shown]
+    if blocked:
+        head += f"\n{plural(len(blocked), 'number')} on this page blocked: /bulk leaves them out."
+    return join_within_limit(head, items, more=lambda n: f"…and {n:,} more")
 
 
 async def _change(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.phone import RecipientList, read_recipients
@@ -54,6 +54,10 @@ class GroupService:
         if members is None:
             raise NotFoundError(f"There is no group @{name}.")
         return name, members
+
+    async def blocked_among(self, numbers: Sequence[str]) -> set[str]:
+        """Which of these members opted out: they stay in the group, and /bulk leaves them out."""
+        return await self._db.blocklist.blocked_among(numbers)
 
     async def add(
         self, raw_name: str, numbers: Iterable[str], *, chat_id: int, user_id: int | None, caller_role: Role | None

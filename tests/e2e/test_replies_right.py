@@ -135,3 +135,12 @@ async def test_csv_rows_without_a_phone_are_counted_as_refused(bot: BotHarness) 
     preview = await bot.upload(SENDER, content, "people.csv", "/bulk Hello {name}")
     assert "Recipients: <b>2</b>" in preview.html or "Recipients: 2" in preview.text
     assert "Refused: 1 number" in preview.text and "row 3: no phone number" in preview.text
+
+
+async def test_group_show_marks_blocked_members(bot: BotHarness) -> None:
+    await bot.say(SENDER, "/group add oncall 0712345678 0722000000")
+    await bot.say(SENDER, "/block 0722000000 asked to stop")
+    shown = await bot.say(SENDER, "/group show oncall")
+    [blocked_line] = [line for line in shown.text.splitlines() if "722" in line]
+    assert "blocked" in blocked_line
+    assert "blocked" not in next(line for line in shown.text.splitlines() if "712" in line)
