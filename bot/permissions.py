@@ -54,8 +54,26 @@ COMMANDS: tuple[Command, ...] = (
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
 
 
+# Where a role may use only part of a command: the usage and description /help shows that role.
+_PARTS: dict[tuple[str, Role], tuple[str, str]] = {
+    ("group", Role.VIEWER): ("/group [show <name> [page]]", "Number lists to send to as @name (read only)"),
+    ("template", Role.VIEWER): ("/template [list [page]|show <name>]", "Saved message texts (read only)"),
+    ("quota", Role.SENDER): ("/quota", "This chat's use today and daily limit"),
+    ("status", Role.VIEWER): ("/status [id]", "Delivery status of the team's messages (read only)"),
+    ("history", Role.VIEWER): ("/history [n]", "The team's latest messages and bulk jobs (read only)"),
+    ("history", Role.ADMIN): ("/history [n]", "Every chat's latest messages and bulk jobs"),
+}
+
+
 def commands_for(role: Role) -> list[Command]:
-    return [command for command in COMMANDS if role in command.roles]
+    """The commands ``role`` may use, each with the usage and description of the part it may use."""
+    shown = []
+    for command in COMMANDS:
+        if role not in command.roles:
+            continue
+        usage, description = _PARTS.get((command.name, role), (command.usage, command.description))
+        shown.append(Command(command.name, usage, description, command.roles))
+    return shown
 
 
 def may_use(role: Role, command_name: str) -> bool:

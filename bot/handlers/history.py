@@ -7,7 +7,7 @@ from telegram import InputFile, Update
 from bot.context import SmsContext
 from bot.formatting import join_within_limit, plural, when
 from bot.handlers.common import command_args, refusal, reply, sender_ids, usage
-from bot.handlers.status import SIMULATED_MARK, message_line, simulated_note
+from bot.handlers.status import SIMULATED_MARK, message_line, sees_team, simulated_note
 from bot.ids import parse_id
 from bot.providers.types import ProviderName
 from bot.services.errors import UserInputError
@@ -28,7 +28,7 @@ async def history_command(update: Update, context: SmsContext) -> None:
     if limit is None or not 1 <= limit <= MAX_HISTORY:
         await reply(update, usage(f"Give a number from 1 to {MAX_HISTORY}.", HISTORY_USAGE))
         return
-    history = await context.services.history.recent(chat_id=chat_id, is_admin=context.is_admin, limit=limit)
+    history = await context.services.history.recent(chat_id=chat_id, all_chats=sees_team(context), limit=limit)
     scope = "all chats" if history.all_chats else "this chat"
     if not history.messages and not history.jobs:
         await reply(update, f"Nothing sent from {scope} yet.")

@@ -14,7 +14,7 @@ from bot.phone import display_phone
 from bot.providers.types import ProviderName
 from bot.services.errors import UserInputError
 from bot.services.status import StatusReport
-from storage import MessageRecord, MessageStatus
+from storage import MessageRecord, MessageStatus, Role
 
 USAGE = "/status [message id]"
 
@@ -38,11 +38,13 @@ async def status_command(update: Update, context: SmsContext) -> None:
     services = context.services
     ident = command_args(message)
     if not ident:
-        latest = await services.status.latest(chat_id=chat_id, limit=10)
+        team = sees_team(context)
+        latest = await services.status.latest(chat_id=chat_id, limit=10, all_chats=team)
         if not latest:
-            await reply(update, "No messages sent from this chat yet.")
+            await reply(update, "No messages sent yet." if team else "No messages sent from this chat yet.")
             return
-        lines = ["<b>Latest messages</b> (<code>/status id</code> for details)"]
+        scope = " of the team" if team else ""
+        lines = [f"<b>Latest messages{scope}</b> (<code>/status id</code> for details)"]
         lines += [message_line(m) for m in latest]
         lines += simulated_note(m.provider for m in latest)
         await reply(update, "\n".join(lines))
@@ -51,7 +53,7 @@ async def status_command(update: Update, context: SmsContext) -> None:
         await reply(update, usage("Give one message id.", USAGE))
         return
     try:
-        report = await services.status.lookup(ident, chat_id=chat_id, is_admin=context.is_admin)
+        report = await services.status.lookup(ident, chat_id=chat_id, all_chats=sees_team(context))
     except UserInputError as exc:
         await reply(update, refusal(exc, USAGE))
         return
@@ -68,6 +70,11 @@ def simulated_note(providers: Iterable[str]) -> list[str]:
         if any(ProviderName(p).simulated for p in providers)
         else []
     )
+
+
+def sees_team(context: SmsContext) -> bool:
+    """Admins and viewers read every chat's messages (viewers read only); senders their own chat's."""
+    return context.role in (Role.ADMIN, Role.VIEWER)
 
 
 def message_line(message: MessageRecord) -> str:

@@ -51,16 +51,16 @@ class HistoryService:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def recent(self, *, chat_id: int, is_admin: bool, limit: int) -> History:
-        """This chat's latest messages and jobs; everyone's for admins."""
-        if is_admin:
+    async def recent(self, *, chat_id: int, all_chats: bool, limit: int) -> History:
+        """This chat's latest messages and jobs, or the whole team's (admins and viewers)."""
+        if all_chats:
             messages = await self._db.messages.list_recent(limit=limit)
             jobs = await self._db.jobs.list_recent(limit=min(limit, 10))
         else:
             messages = await self._db.messages.list_for_chat(chat_id, limit=limit)
             jobs = await self._db.jobs.list_for_chat(chat_id, limit=min(limit, 10))
         with_totals = [(job, await self._db.jobs.totals(job.id)) for job in jobs]
-        return History(messages, with_totals, is_admin)
+        return History(messages, with_totals, all_chats)
 
     async def export_chat(self, chat_id: int, *, caller_role: Role | None) -> Export:
         require(caller_role, "export")

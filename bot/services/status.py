@@ -30,8 +30,8 @@ class StatusService:
         self._db = db
         self._providers = providers
 
-    async def find(self, ident: str, *, chat_id: int, is_admin: bool) -> MessageRecord:
-        """Our id (digits) or a provider's message id; other chats' messages only for admins."""
+    async def find(self, ident: str, *, chat_id: int, all_chats: bool) -> MessageRecord:
+        """Our id (digits) or a provider's message id; other chats' messages only with ``all_chats``."""
         ident = ident.strip().lstrip("#")
         candidates: list[MessageRecord] = []
         number = parse_id(ident)
@@ -44,12 +44,12 @@ class StatusService:
             if by_provider is not None:
                 candidates.append(by_provider)
         for message in candidates:
-            if is_admin or message.chat_id == chat_id:
+            if all_chats or message.chat_id == chat_id:
                 return message
         raise NotFoundError(f"No message “{ident}” in this chat. /status alone lists the latest ones.")
 
-    async def lookup(self, ident: str, *, chat_id: int, is_admin: bool) -> StatusReport:
-        return await self.refresh(await self.find(ident, chat_id=chat_id, is_admin=is_admin))
+    async def lookup(self, ident: str, *, chat_id: int, all_chats: bool) -> StatusReport:
+        return await self.refresh(await self.find(ident, chat_id=chat_id, all_chats=all_chats))
 
     async def refresh(self, message: MessageRecord) -> StatusReport:
         """Ask the provider (when it can tell) and store what it says; never raises for provider faults."""
@@ -81,5 +81,8 @@ class StatusService:
         except InvalidTransitionError:
             return message
 
-    async def latest(self, *, chat_id: int, limit: int = 10) -> list[MessageRecord]:
+    async def latest(self, *, chat_id: int, limit: int = 10, all_chats: bool = False) -> list[MessageRecord]:
+        """This chat's latest messages, or the whole team's."""
+        if all_chats:
+            return await self._db.messages.list_recent(limit=limit)
         return await self._db.messages.list_for_chat(chat_id, limit=limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.harness import ADMIN, SENDER, BotHarness
+from tests.e2e.harness import ADMIN, SENDER, VIEWER, BotHarness
 
 UTC_TIME = re.compile(r"\d{2}:\d{2} UTC")
 
@@ -144,3 +144,27 @@ async def test_group_show_marks_blocked_members(bot: BotHarness) -> None:
     [blocked_line] = [line for line in shown.text.splitlines() if "722" in line]
     assert "blocked" in blocked_line
     assert "blocked" not in next(line for line in shown.text.splitlines() if "712" in line)
+
+
+async def test_a_viewer_reads_the_teams_messages(bot: BotHarness) -> None:
+    await bot.say(SENDER, "/send 0712345678 Server back up")
+    [stored] = await bot.services.db.messages.list_for_chat(SENDER)
+    listing = await bot.say(VIEWER, "/status")
+    assert f"#{stored.id}" in listing.text and "team" in listing.text
+    detail = await bot.say(VIEWER, f"/status {stored.id}")
+    assert f"Message #{stored.id}" in detail.text
+    history = await bot.say(VIEWER, "/history")
+    assert f"#{stored.id}" in history.text
+    assert "not for viewer chats" in (await bot.say(VIEWER, "/send 0712345678 Hi")).text
+    other = await bot.say(SENDER, "/status")  # a sender still sees its own chat only
+    assert "team" not in other.text
+
+
+async def test_help_lists_only_what_the_role_can_do(bot: BotHarness) -> None:
+    viewer = (await bot.say(VIEWER, "/help")).text
+    assert "/group [show" in viewer and "add" not in viewer and "save" not in viewer and "delete" not in viewer
+    assert "/send" not in viewer and "/quota" not in viewer
+    sender = (await bot.say(SENDER, "/help")).text
+    assert "units per day" not in sender and "/send" in sender
+    admin = (await bot.say(ADMIN, "/help")).text
+    assert "units per day" in admin and "/allow" in admin

@@ -60,9 +60,10 @@ async def test_status_alone_lists_this_chats_latest_messages(bot: BotHarness) ->
     assert "second" in lines[1] and "first" in lines[2]  # latest first
 
 
-async def test_status_of_another_chats_message_is_not_found_for_non_admins(bot: BotHarness) -> None:
+async def test_status_of_another_chats_message_is_not_found_for_senders(bot: BotHarness) -> None:
     our_id = await sent_message_id(bot, ADMIN, "/send 0712345678 admin only")
-    assert "No message" in (await bot.say(VIEWER, f"/status {our_id}")).text
+    assert "No message" in (await bot.say(SENDER, f"/status {our_id}")).text
+    assert f"#{our_id}" in (await bot.say(VIEWER, f"/status {our_id}")).text  # viewers read the team's messages
     assert f"#{our_id}" in (await bot.say(ADMIN, f"/status {our_id}")).text
     assert "No message" in (await bot.say(VIEWER, "/status 999")).text
 
