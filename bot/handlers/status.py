@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -10,6 +11,7 @@ from telegram import Update
 from bot.context import SmsContext
 from bot.formatting import esc, money, when
 from bot.handlers.common import command_args, refusal, reply, sender_ids, usage
+from bot.localtime import show_local
 from bot.phone import display_phone
 from bot.providers.types import ProviderName
 from bot.services.errors import UserInputError
@@ -72,6 +74,15 @@ def simulated_note(providers: Iterable[str]) -> list[str]:
     )
 
 
+def provider_time(text: str, zone: ZoneInfo) -> str:
+    """A provider's timestamp in ``zone`` when it says its own zone (ISO offset or "UTC"); else as it came."""
+    try:
+        moment = datetime.fromisoformat(text.removesuffix(" UTC") + ("+00:00" if text.endswith(" UTC") else ""))
+    except ValueError:
+        return text
+    return text if moment.tzinfo is None else show_local(moment, zone)
+
+
 def sees_team(context: SmsContext) -> bool:
     """Admins and viewers read every chat's messages (viewers read only); senders their own chat's."""
     return context.role in (Role.ADMIN, Role.VIEWER)
@@ -112,9 +123,9 @@ def report_text(report: StatusReport, zone: ZoneInfo) -> str:
     if delivery is not None:
         said = f"{provider} says: <b>{esc(delivery.provider_status or 'no status')}</b>"
         if delivery.delivered_at:
-            said += f", delivered {esc(delivery.delivered_at)}"
+            said += f", delivered {esc(provider_time(delivery.delivered_at, zone))}"
         elif delivery.sent_at:
-            said += f", sent {esc(delivery.sent_at)}"
+            said += f", sent {esc(provider_time(delivery.sent_at, zone))}"
         lines.append(said)
         if delivery.error_message:
             lines.append(f"{provider} error: {esc(delivery.error_message)}")

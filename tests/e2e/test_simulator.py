@@ -76,6 +76,7 @@ async def test_send_status_and_balance_say_simulated(sim: BotHarness) -> None:
     status = await sim.say(SENDER, f"/status {record.id}")
     assert "delivered" in status.text and "Simulator says: Delivered" in status.text
     assert status.text.count("simulated") == 1
+    assert "UTC" not in status.text and "EAT" in status.text  # the simulator's UTC time, in BOT_TIMEZONE
     assert (await sim.services.db.messages.get(record.id)).status is MessageStatus.DELIVERED  # type: ignore[union-attr]
     listing = await sim.say(SENDER, "/status")
     assert f"#{record.id} delivered 🧪" in listing.text and listing.text.count("simulated") == 1
