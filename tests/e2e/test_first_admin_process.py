@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from storage import Role, audit_actions, open_database
@@ -92,3 +93,19 @@ async def test_the_first_admin_claims_the_bot_with_the_code_from_its_log(tmp_pat
         assert text_of(log).count("No admin yet") == 1
         async with await open_database(database) as db:
             assert await db.chats.role(7007) is None
+
+
+def test_notify_without_admin_chat_ids_reaches_the_admins_in_the_database(tmp_path: Path) -> None:
+    database = tmp_path / "smsrelay.db"
+
+    async def claimed_admin() -> None:
+        async with await open_database(database, active=True) as db:
+            await db.chats.grant(FIRST, Role.ADMIN, added_by=None, note="claimed with the start-up code")
+
+    asyncio.run(claimed_admin())
+    with FakeTelegram() as telegram, TexinFakeServer() as texin:
+        environment = process_environment(telegram, database, texin, ADMIN_CHAT_IDS="")
+        command = [sys.executable, "-m", "bot", "notify", "disk full"]
+        finished = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, timeout=60)
+        assert finished.returncode == 0, finished.stderr
+        assert telegram.last_message(FIRST).text == "📣 disk full"
