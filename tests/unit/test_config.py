@@ -155,3 +155,11 @@ def test_an_empty_admin_list_is_allowed_the_first_admin_claims_the_bot(monkeypat
     monkeypatch.setenv("ADMIN_CHAT_IDS", "")
     monkeypatch.setenv("TEXIN_API_KEY", "k")
     assert load_settings().admin_chat_ids == []
+
+
+def test_env_example_leaves_the_docker_image_paths_alone() -> None:
+    """``docker run --env-file .env`` must not replace the image's DATABASE_PATH (/data) or HTTP_HOST (0.0.0.0)."""
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    set_lines = [line for line in example.splitlines() if not line.lstrip().startswith("#")]
+    for name in ("DATABASE_PATH", "HTTP_HOST"):
+        assert not any(line.startswith(f"{name}=") for line in set_lines), name
