@@ -44,7 +44,7 @@ class FirstAdminClaim:
         if expected is None or not secrets.compare_digest(code.strip().encode(), expected.encode()):
             return ClaimOutcome.WRONG if expected is not None else ClaimOutcome.CLOSED
         self._code = None  # dead before any await: two claims at once cannot both pass
-        await self._db.chats.grant(
-            chat_id, Role.ADMIN, added_by=None, actor_user_id=user_id, note="claimed with the start-up code"
+        await self._db.chats.grant(  # added by itself: /chats says "by <its id>", not "from ADMIN_CHAT_IDS"
+            chat_id, Role.ADMIN, added_by=chat_id, actor_user_id=user_id, note="claimed with the start-up code"
         )
         return ClaimOutcome.GRANTED

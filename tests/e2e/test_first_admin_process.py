@@ -70,6 +70,10 @@ async def test_the_first_admin_claims_the_bot_with_the_code_from_its_log(tmp_pat
             telegram.send_text(FIRST, f"/allow {OTHER} sender")
             allowed = await answered(telegram, FIRST, 3)
             assert str(OTHER) in allowed and "sender" in allowed, allowed
+
+            telegram.send_text(FIRST, "/chats")
+            listed = await answered(telegram, FIRST, 4)
+            assert f"{FIRST}: admin, added by {FIRST}," in listed, listed
         finally:
             stop_bot_process(process)
         assert text_of(log).count("No admin yet") == 1
@@ -80,6 +84,7 @@ async def test_the_first_admin_claims_the_bot_with_the_code_from_its_log(tmp_pat
             records = await db.audit.list(limit=20)
         grants = [r for r in records if r.action == audit_actions.GRANT and r.target == str(FIRST)]
         assert grants and "claimed with the start-up code" in (grants[0].detail or "")
+        assert grants[0].actor_chat_id == FIRST
         refused = [r for r in records if r.action == audit_actions.REFUSED and r.actor_chat_id == FIRST]
         assert refused and "wrongcode1" not in (refused[0].detail or "")
 
