@@ -19,6 +19,7 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.backup import make_backup, restore
 from bot.config import ConfigError, Settings, load_settings
+from bot.database_folder import database_folder_problem
 from bot.formatting import esc, truncate
 from bot.lifecycle import ALLOWED_UPDATES
 from bot.logging_setup import configure_logging
@@ -129,6 +130,9 @@ def run(settings: Settings, redact: Callable[[str], str]) -> int:
         except StorageError as exc:
             complain(f"smsrelay cannot start: {exc}", redact)
             return 3
+    elif (problem := database_folder_problem(settings.database_path)) is not None:
+        complain(f"smsrelay cannot start: {problem}", redact)
+        return 3
     lock = active_lock_for(settings)
     again = False
     try:

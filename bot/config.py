@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
-    admin_chat_ids: Annotated[list[int], NoDecode]
+    # Empty: the first admin claims the bot with the one-time code it logs at start-up (/claim <code>).
+    admin_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     database_path: Path = Path("data/smsrelay.db")
     # PostgreSQL instead of the SQLite file (README "High availability"): postgresql://user:pass@host:5432/db.
     database_url: SecretStr | None = None
@@ -211,8 +212,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _providers_usable(self) -> Settings:
-        if not self.admin_chat_ids:
-            raise ValueError("ADMIN_CHAT_IDS: at least one admin chat id is needed, e.g. ADMIN_CHAT_IDS=123456789")
         if (self.sms254_username is None) != (self.sms254_api_key is None):
             missing = "SMS254_API_KEY" if self.sms254_api_key is None else "SMS254_USERNAME"
             raise ValueError(f"{missing}: 254sms needs both SMS254_USERNAME and SMS254_API_KEY")
@@ -286,7 +285,6 @@ def _describe(error: dict[str, Any]) -> str:
 
 _MISSING_HINTS = {
     "TELEGRAM_BOT_TOKEN": " (the token @BotFather gave you)",
-    "ADMIN_CHAT_IDS": " (comma-separated chat ids of the admins, e.g. 123456789)",
 }
 
 

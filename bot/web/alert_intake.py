@@ -4,8 +4,9 @@ optionally an SMS.
 SMS goes out when the alert carries ``sms_group=<contact group>`` (its members), or is ``severity=critical`` and
 ``ALERT_SMS_NUMBERS`` is set (those numbers); firing and resolved both, so people also learn it is over. Each SMS
 takes the normal path (``SendingService.prepare`` as an admin, then ``send``): number checks, the blocklist, the
-records. The records' chat is the first of ``ADMIN_CHAT_IDS`` (an alert has no chat of its own). The request key
-holds the alert's fingerprint, status and start, so Alertmanager repeating a notification sends no second SMS.
+records. The records' chat is the first of ``ADMIN_CHAT_IDS``, else the first admin (an alert has no chat of its
+own). The request key holds the alert's fingerprint, status and start, so Alertmanager repeating a notification
+sends no second SMS.
 Alerts of the group that did not come in (Alertmanager's ``max_alerts``, or past ``MAX_ALERTS``) get one notice
 with their count, folded per group, so the admins know the messages they see are not the whole story.
 """
@@ -111,12 +112,18 @@ class AlertIntake:
             numbers += self._services.settings.alert_sms_numbers
         return list(dict.fromkeys(numbers))
 
+    async def _records_chat(self) -> int:
+        """The first of ADMIN_CHAT_IDS, else the first admin in the database (a bot whose admin claimed it)."""
+        listed = self._services.settings.admin_chat_ids
+        admins = listed or await self._services.access.admin_chat_ids()
+        return admins[0] if admins else 0
+
     async def _sms(self, alert: IncomingAlert) -> int:
         numbers = await self._numbers(alert)
         if not numbers:
             return 0
         sending = self._services.sending
-        chat_id = self._services.settings.admin_chat_ids[0]
+        chat_id = await self._records_chat()
         text = alert_sms(alert)
         started = "" if alert.starts_at is None else alert.starts_at.isoformat()
         identity = hashlib.sha256(f"{alert.fingerprint}|{alert.status}|{started}".encode()).hexdigest()[:24]

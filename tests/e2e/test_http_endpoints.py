@@ -258,3 +258,30 @@ async def test_an_alert_sms_that_cannot_go_is_told_to_the_admins(
     assert bot.texin.received[ON_CALL] == 0
     notice = await bot.telegram.wait_for_message(ADMIN, lambda m: "SMS not sent" in m.text, timeout=10)
     assert "SiteDown" in notice.text and "1 of 1" in notice.text and "quota" in notice.text.lower()
+
+
+async def test_critical_alert_sms_without_admin_chat_ids_is_recorded_under_the_claimed_admin(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    application, settings = await start_bot(
+        telegram,
+        texin,
+        sms254,
+        database_path,
+        admin_chat_ids=[],
+        http_port=0,
+        alert_webhook_token=TOKEN,
+        alert_sms_numbers=[ON_CALL],
+    )
+    async with running(application):
+        harness = BotHarness(telegram, texin, sms254, application, settings)
+        await harness.services.db.chats.grant(ADMIN, Role.ADMIN, added_by=None, note="claimed with the start-up code")
+        web = application.bot_data.web
+        assert web is not None
+        body = alertmanager_body(labels={"alertname": "SiteDown", "severity": "critical", "instance": "web1"})
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web.port}", timeout=10) as client:
+            answer = await client.post("/alerts/alertmanager", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert answer.status_code == 200, answer.text
+        assert texin.received[ON_CALL] == 1
+        records = await harness.services.db.messages.list_for_chat(ADMIN)
+        assert [record.recipient for record in records] == [ON_CALL]
