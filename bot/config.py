@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,7 +36,9 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-class Settings(BaseSettings):
+class DatabaseSettings(BaseSettings):
+    """What ``backup``, ``restore`` and ``migrate-to`` read: the database and the log level, nothing that signs in."""
+
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
@@ -45,14 +47,66 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
+    database_path: Path = Path("data/smsrelay.db")
+    # PostgreSQL instead of the SQLite file (README "High availability"): postgresql://user:pass@host:5432/db.
+    database_url: SecretStr | None = None
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # The URL holds the password: never quoted back.
+        if value is None:
+            return None
+        url = value.get_secret_value().strip()
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError:
+            raise ValueError(
+                "is not a readable URL; write it as postgresql://user:password@host:5432/database"
+            ) from None
+        if not is_postgres_url(url) or not parts.hostname or not parts.path.strip("/"):
+            raise ValueError("must be postgresql://user:password@host:5432/database (or postgres://…)")
+        return SecretStr(url)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @property
+    def database_target(self) -> str | Path:
+        """What ``open_database`` opens: the PostgreSQL URL when DATABASE_URL is set, else the SQLite file."""
+        return self.database_path if self.database_url is None else self.database_url.get_secret_value()
+
+
+class NotifySettings(DatabaseSettings):
+    """What ``notify`` reads besides: Telegram and the admins; no SMS provider."""
+
     telegram_bot_token: SecretStr
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     # Empty: the first admin claims the bot with the one-time code it logs at start-up (/claim <code>).
     admin_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    database_path: Path = Path("data/smsrelay.db")
-    # PostgreSQL instead of the SQLite file (README "High availability"): postgresql://user:pass@host:5432/db.
-    database_url: SecretStr | None = None
+
+    @field_validator("admin_chat_ids", mode="before")
+    @classmethod
+    def _split_chat_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.replace(";", ",").split(",")]
+            return [part for part in parts if part]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+
+class Settings(NotifySettings):
+    """Everything the bot reads (``.env.example`` tells each setting)."""
+
     # How soon a standby replica takes over from an active one that died or lost its database connection.
     ha_takeover_seconds: float = Field(default=10.0, ge=2, le=300)
     default_provider: ProviderName | None = None
@@ -86,7 +140,6 @@ class Settings(BaseSettings):
     delivery_first_check: float = Field(default=60.0, gt=0)
     delivery_give_up_hours: float = Field(default=24.0, gt=0)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)
-    log_level: str = "INFO"
     # Times people type (`at:18:30`) and read (schedules, /usage days, alerts) are in this IANA zone.
     bot_timezone: str = "Africa/Nairobi"
     # Units a chat may spend per local day, by role, unless /quota sets its own limit (None: no limit).
@@ -119,16 +172,6 @@ class Settings(BaseSettings):
     # A scheduled send that came due while the bot was down goes out at start-up if at most this late, else missed.
     schedule_grace_seconds: float = Field(default=3600.0, ge=0)
 
-    @field_validator("admin_chat_ids", mode="before")
-    @classmethod
-    def _split_chat_ids(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            parts = [part.strip() for part in value.replace(";", ",").split(",")]
-            return [part for part in parts if part]
-        if isinstance(value, int):
-            return [value]
-        return value
-
     @field_validator("alert_sms_numbers", mode="before")
     @classmethod
     def _split_numbers(cls, value: Any) -> Any:
@@ -158,24 +201,6 @@ class Settings(BaseSettings):
             raise ValueError("must be a full URL such as https://bot.example.com/telegram")
         return value.strip()
 
-    @field_validator("database_url")
-    @classmethod
-    def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        # The URL holds the password: never quoted back.
-        if value is None:
-            return None
-        url = value.get_secret_value().strip()
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-        except ValueError:
-            raise ValueError(
-                "is not a readable URL; write it as postgresql://user:password@host:5432/database"
-            ) from None
-        if not is_postgres_url(url) or not parts.hostname or not parts.path.strip("/"):
-            raise ValueError("must be postgresql://user:password@host:5432/database (or postgres://…)")
-        return SecretStr(url)
-
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
@@ -191,14 +216,6 @@ class Settings(BaseSettings):
             lowered = value.strip().lower()
             return {"254sms": "sms254"}.get(lowered, lowered)
         return value
-
-    @field_validator("log_level")
-    @classmethod
-    def _known_log_level(cls, value: str) -> str:
-        level = value.strip().upper()
-        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-        return level
 
     @field_validator("bot_timezone")
     @classmethod
@@ -247,11 +264,6 @@ class Settings(BaseSettings):
         return enabled
 
     @property
-    def database_target(self) -> str | Path:
-        """What ``open_database`` opens: the PostgreSQL URL when DATABASE_URL is set, else the SQLite file."""
-        return self.database_path if self.database_url is None else self.database_url.get_secret_value()
-
-    @property
     def timezone(self) -> ZoneInfo:
         """``BOT_TIMEZONE`` as a zone (cached by ``zoneinfo``)."""
         return ZoneInfo(self.bot_timezone)
@@ -290,8 +302,16 @@ _MISSING_HINTS = {
 
 def load_settings(**overrides: Any) -> Settings:
     """Read and check the settings, raising ``ConfigError`` with readable lines."""
+    return load(Settings, **overrides)
+
+
+AnySettings = TypeVar("AnySettings", bound=DatabaseSettings)
+
+
+def load(kind: type[AnySettings], **overrides: Any) -> AnySettings:
+    """Read and check only what ``kind`` holds (a command needs less than the bot); ``ConfigError`` as above."""
     try:
-        return Settings(**overrides)
+        return kind(**overrides)
     except ValidationError as exc:
         problems = list(dict.fromkeys(_describe(dict(error)) for error in exc.errors()))
         raise ConfigError(problems) from None
