@@ -117,6 +117,24 @@ async def test_bulk_pending_gauge_reads_unfinished_jobs(web_bot: tuple[BotHarnes
     assert metric((await client.get("/metrics")).text, "smsrelay_bulk_recipients_pending") == 2
 
 
+async def test_a_scrape_reads_the_pending_rows_in_one_query_not_one_per_job(
+    web_bot: tuple[BotHarness, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot, client = web_bot
+    jobs = bot.services.db.jobs
+    for _ in range(3):
+        await jobs.create(NewBulkJob(SENDER, SENDER, "Hi", "gsm7", 1, "texin", "SMSRELAY"), ["254712345678"])
+    per_job: list[int] = []
+
+    async def counted_totals(job_id: int) -> Any:
+        per_job.append(job_id)
+        raise AssertionError("a scrape must not total each job")
+
+    monkeypatch.setattr(jobs, "totals", counted_totals)
+    assert metric((await client.get("/metrics")).text, "smsrelay_bulk_recipients_pending") == 3
+    assert per_job == []
+
+
 async def test_telegram_errors_are_counted_by_method(web_bot: tuple[BotHarness, httpx.AsyncClient]) -> None:
     bot, client = web_bot
     bot.telegram.fail_next("sendMessage", 400, "Bad Request: injected failure")
