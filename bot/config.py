@@ -28,6 +28,9 @@ DEFAULT_SMS254_CREDITS_URL = "https://api.254sms.com/version1/credits"
 WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
+_RESERVED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # served by bot/web/routes.py
+
+
 class ConfigError(Exception):
     """The settings cannot be used; ``problems`` holds one readable line per variable."""
 
@@ -163,6 +166,7 @@ class Settings(NotifySettings):
     # The HTTP side (bot/web/): off while HTTP_PORT is empty. The Docker image sets HTTP_HOST=0.0.0.0.
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=None, ge=0, le=65535)
+    http_max_connections: int = Field(default=100, ge=1)  # open sockets at once; more wait in the backlog
     health_stale_seconds: float = Field(default=120.0, gt=0)
     alert_webhook_token: SecretStr | None = None
     alert_sms_numbers: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -199,6 +203,9 @@ class Settings(NotifySettings):
         url = urlsplit(value.strip())
         if url.scheme not in {"https", "http"} or not url.hostname:
             raise ValueError("must be a full URL such as https://bot.example.com/telegram")
+        path = url.path.rstrip("/") or "/"
+        if path in _RESERVED_PATHS or path == "/alerts" or path.startswith("/alerts/"):
+            raise ValueError(f"its path {path} is the HTTP server's own (/healthz, /readyz, /metrics, /alerts/…)")
         return value.strip()
 
     @field_validator("webhook_secret")
