@@ -15,13 +15,21 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HTTP_HOST=0.0.0.0
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY storage ./storage
-RUN pip install . \
+# The dependencies first, read from pyproject.toml alone: a change to the code reuses this layer instead of
+# reinstalling them. The user and its folders do not depend on the code either.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep=chr(10))" \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt 'setuptools>=70.1' \
+    && rm /tmp/requirements.txt \
     && useradd --create-home --uid 10001 smsrelay \
     && mkdir -p /data /backups \
     && chown smsrelay:smsrelay /data /backups
+# Then the code, installed without its dependencies (already there) and without a build environment download.
+COPY README.md ./
+COPY bot ./bot
+COPY storage ./storage
+RUN pip install --no-deps --no-build-isolation .
 
 USER smsrelay
 # /backups: for BACKUP_DIR=/backups (README "Backups and retention"); mount another disk there.

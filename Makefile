@@ -1,26 +1,35 @@
 # Every target sets up .venv on first use, so a fresh clone needs nothing but `make test` or `make run`.
+# Two stamps: `make run` and `make demo` install only what running needs; `make test`, `lint` and `bench` add the
+# dev tools (pytest, ruff, mypy, …) on top.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run demo test lint bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: $(STAMP)
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(DEV_STAMP): pyproject.toml $(RUNTIME_STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
+
+run: $(RUNTIME_STAMP)
 	$(BIN)/python -m bot
 
 # The real bot in this terminal, on a stand-in Telegram and the SMS simulator; no token, no credit, no network.
 # Scriptable: printf '/send 0712345678 Hello\n/balance\n' | make demo
-demo: $(STAMP)
+demo: $(RUNTIME_STAMP)
 	@$(BIN)/python -m bot.demo
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -29,7 +38,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.storage
 	$(BIN)/python -m bench.commands
 	$(BIN)/python -m bench.bulk

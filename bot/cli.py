@@ -18,7 +18,8 @@ from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.backup import make_backup, restore
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, DatabaseSettings, NotifySettings, Settings, load
+from bot.database_folder import database_folder_problem
 from bot.formatting import esc, truncate
 from bot.lifecycle import ALLOWED_UPDATES
 from bot.logging_setup import configure_logging
@@ -49,8 +50,16 @@ def main(argv: list[str]) -> int:
     )
     migrate_parser.add_argument("url", metavar="DATABASE_URL", help="postgresql://user:password@host:5432/database")
     args = parser.parse_args(argv)
+    # Each command reads only what it uses: a backup needs no bot token, a notify no SMS provider.
+    kinds: dict[str | None, type[DatabaseSettings]] = {
+        "notify": NotifySettings,
+        "backup": DatabaseSettings,
+        "restore": DatabaseSettings,
+        "migrate-to": DatabaseSettings,
+    }
+    kind = kinds.get(args.command, Settings)
     try:
-        settings = load_settings()
+        settings = load(kind)
     except ConfigError as exc:
         print("smsrelay cannot start: the configuration has problems:", file=sys.stderr)
         for problem in exc.problems:
@@ -60,6 +69,7 @@ def main(argv: list[str]) -> int:
     redact = make_redactor(settings_secrets(settings))
     configure_logging(settings.log_level, redact)
     if args.command == "notify":
+        assert isinstance(settings, NotifySettings)
         if not args.text.strip():
             print("notify: the text is empty", file=sys.stderr)
             return 2
@@ -75,6 +85,7 @@ def main(argv: list[str]) -> int:
         return restore(settings.database_path, args.backup)
     if args.command == "migrate-to":
         return migrate_to(settings.database_path, args.url, redact)
+    assert isinstance(settings, Settings)
     return run(settings, redact)
 
 
@@ -129,6 +140,9 @@ def run(settings: Settings, redact: Callable[[str], str]) -> int:
         except StorageError as exc:
             complain(f"smsrelay cannot start: {exc}", redact)
             return 3
+    elif (problem := database_folder_problem(settings.database_path)) is not None:
+        complain(f"smsrelay cannot start: {problem}", redact)
+        return 3
     lock = active_lock_for(settings)
     again = False
     try:
@@ -194,7 +208,7 @@ def poll_timeout(settings: Settings) -> int:
     return max(1, min(10, int(settings.health_stale_seconds / 3)))
 
 
-async def admin_chat_ids(settings: Settings) -> list[int]:
+async def admin_chat_ids(settings: NotifySettings) -> list[int]:
     """ADMIN_CHAT_IDS plus admins granted in the bot; the database is optional here."""
     ids = list(dict.fromkeys(settings.admin_chat_ids))
     try:
@@ -206,7 +220,7 @@ async def admin_chat_ids(settings: Settings) -> list[int]:
     return ids
 
 
-async def notify(settings: Settings, text: str) -> int:
+async def notify(settings: NotifySettings, text: str) -> int:
     bot = Bot(
         settings.telegram_bot_token.get_secret_value(),
         base_url=settings.telegram_api_url,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +28,9 @@ DEFAULT_SMS254_CREDITS_URL = "https://api.254sms.com/version1/credits"
 WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
+_RESERVED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # served by bot/web/routes.py
+
+
 class ConfigError(Exception):
     """The settings cannot be used; ``problems`` holds one readable line per variable."""
 
@@ -36,7 +39,9 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-class Settings(BaseSettings):
+class DatabaseSettings(BaseSettings):
+    """What ``backup``, ``restore`` and ``migrate-to`` read: the database and the log level, nothing that signs in."""
+
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
@@ -45,13 +50,66 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    telegram_bot_token: SecretStr
-    telegram_api_url: str = "https://api.telegram.org/bot"
-    telegram_file_url: str = "https://api.telegram.org/file/bot"
-    admin_chat_ids: Annotated[list[int], NoDecode]
     database_path: Path = Path("data/smsrelay.db")
     # PostgreSQL instead of the SQLite file (README "High availability"): postgresql://user:pass@host:5432/db.
     database_url: SecretStr | None = None
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # The URL holds the password: never quoted back.
+        if value is None:
+            return None
+        url = value.get_secret_value().strip()
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError:
+            raise ValueError(
+                "is not a readable URL; write it as postgresql://user:password@host:5432/database"
+            ) from None
+        if not is_postgres_url(url) or not parts.hostname or not parts.path.strip("/"):
+            raise ValueError("must be postgresql://user:password@host:5432/database (or postgres://…)")
+        return SecretStr(url)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @property
+    def database_target(self) -> str | Path:
+        """What ``open_database`` opens: the PostgreSQL URL when DATABASE_URL is set, else the SQLite file."""
+        return self.database_path if self.database_url is None else self.database_url.get_secret_value()
+
+
+class NotifySettings(DatabaseSettings):
+    """What ``notify`` reads besides: Telegram and the admins; no SMS provider."""
+
+    telegram_bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    # Empty: the first admin claims the bot with the one-time code it logs at start-up (/claim <code>).
+    admin_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    @field_validator("admin_chat_ids", mode="before")
+    @classmethod
+    def _split_chat_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.replace(";", ",").split(",")]
+            return [part for part in parts if part]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+
+class Settings(NotifySettings):
+    """Everything the bot reads (``.env.example`` tells each setting)."""
+
     # How soon a standby replica takes over from an active one that died or lost its database connection.
     ha_takeover_seconds: float = Field(default=10.0, ge=2, le=300)
     default_provider: ProviderName | None = None
@@ -85,7 +143,6 @@ class Settings(BaseSettings):
     delivery_first_check: float = Field(default=60.0, gt=0)
     delivery_give_up_hours: float = Field(default=24.0, gt=0)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)
-    log_level: str = "INFO"
     # Times people type (`at:18:30`) and read (schedules, /usage days, alerts) are in this IANA zone.
     bot_timezone: str = "Africa/Nairobi"
     # Units a chat may spend per local day, by role, unless /quota sets its own limit (None: no limit).
@@ -109,6 +166,7 @@ class Settings(BaseSettings):
     # The HTTP side (bot/web/): off while HTTP_PORT is empty. The Docker image sets HTTP_HOST=0.0.0.0.
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=None, ge=0, le=65535)
+    http_max_connections: int = Field(default=100, ge=1)  # open sockets at once; more wait in the backlog
     health_stale_seconds: float = Field(default=120.0, gt=0)
     alert_webhook_token: SecretStr | None = None
     alert_sms_numbers: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -117,16 +175,6 @@ class Settings(BaseSettings):
 
     # A scheduled send that came due while the bot was down goes out at start-up if at most this late, else missed.
     schedule_grace_seconds: float = Field(default=3600.0, ge=0)
-
-    @field_validator("admin_chat_ids", mode="before")
-    @classmethod
-    def _split_chat_ids(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            parts = [part.strip() for part in value.replace(";", ",").split(",")]
-            return [part for part in parts if part]
-        if isinstance(value, int):
-            return [value]
-        return value
 
     @field_validator("alert_sms_numbers", mode="before")
     @classmethod
@@ -155,25 +203,10 @@ class Settings(BaseSettings):
         url = urlsplit(value.strip())
         if url.scheme not in {"https", "http"} or not url.hostname:
             raise ValueError("must be a full URL such as https://bot.example.com/telegram")
+        path = url.path.rstrip("/") or "/"
+        if path in _RESERVED_PATHS or path == "/alerts" or path.startswith("/alerts/"):
+            raise ValueError(f"its path {path} is the HTTP server's own (/healthz, /readyz, /metrics, /alerts/…)")
         return value.strip()
-
-    @field_validator("database_url")
-    @classmethod
-    def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        # The URL holds the password: never quoted back.
-        if value is None:
-            return None
-        url = value.get_secret_value().strip()
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-        except ValueError:
-            raise ValueError(
-                "is not a readable URL; write it as postgresql://user:password@host:5432/database"
-            ) from None
-        if not is_postgres_url(url) or not parts.hostname or not parts.path.strip("/"):
-            raise ValueError("must be postgresql://user:password@host:5432/database (or postgres://…)")
-        return SecretStr(url)
 
     @field_validator("webhook_secret")
     @classmethod
@@ -191,14 +224,6 @@ class Settings(BaseSettings):
             return {"254sms": "sms254"}.get(lowered, lowered)
         return value
 
-    @field_validator("log_level")
-    @classmethod
-    def _known_log_level(cls, value: str) -> str:
-        level = value.strip().upper()
-        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-        return level
-
     @field_validator("bot_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -211,8 +236,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _providers_usable(self) -> Settings:
-        if not self.admin_chat_ids:
-            raise ValueError("ADMIN_CHAT_IDS: at least one admin chat id is needed, e.g. ADMIN_CHAT_IDS=123456789")
         if (self.sms254_username is None) != (self.sms254_api_key is None):
             missing = "SMS254_API_KEY" if self.sms254_api_key is None else "SMS254_USERNAME"
             raise ValueError(f"{missing}: 254sms needs both SMS254_USERNAME and SMS254_API_KEY")
@@ -248,11 +271,6 @@ class Settings(BaseSettings):
         return enabled
 
     @property
-    def database_target(self) -> str | Path:
-        """What ``open_database`` opens: the PostgreSQL URL when DATABASE_URL is set, else the SQLite file."""
-        return self.database_path if self.database_url is None else self.database_url.get_secret_value()
-
-    @property
     def timezone(self) -> ZoneInfo:
         """``BOT_TIMEZONE`` as a zone (cached by ``zoneinfo``)."""
         return ZoneInfo(self.bot_timezone)
@@ -286,14 +304,21 @@ def _describe(error: dict[str, Any]) -> str:
 
 _MISSING_HINTS = {
     "TELEGRAM_BOT_TOKEN": " (the token @BotFather gave you)",
-    "ADMIN_CHAT_IDS": " (comma-separated chat ids of the admins, e.g. 123456789)",
 }
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Read and check the settings, raising ``ConfigError`` with readable lines."""
+    return load(Settings, **overrides)
+
+
+AnySettings = TypeVar("AnySettings", bound=DatabaseSettings)
+
+
+def load(kind: type[AnySettings], **overrides: Any) -> AnySettings:
+    """Read and check only what ``kind`` holds (a command needs less than the bot); ``ConfigError`` as above."""
     try:
-        return Settings(**overrides)
+        return kind(**overrides)
     except ValidationError as exc:
         problems = list(dict.fromkeys(_describe(dict(error)) for error in exc.errors()))
         raise ConfigError(problems) from None

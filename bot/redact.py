@@ -9,7 +9,7 @@ from urllib.parse import quote, quote_plus
 
 from pydantic import SecretStr
 
-from bot.config import Settings
+from bot.config import DatabaseSettings, NotifySettings, Settings
 from bot.providers.parsing import WHOLE_WORD_BELOW
 from storage.postgres_url import passwords_in
 
@@ -43,24 +43,28 @@ def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
     return redact_all
 
 
-def settings_secrets(settings: Settings) -> list[str]:
+def settings_secrets(settings: DatabaseSettings) -> list[str]:
     """Everything that signs in somewhere; 254sms's username counts, it is half of its credentials.
 
     The bot token's part after the colon is a secret on its own (the part before is the bot's public user id):
     a text that cut or re-encoded the token around the colon must not show it either.
     """
-    values: list[SecretStr | None] = [
-        settings.telegram_bot_token,
-        settings.texin_api_key,
-        settings.sms254_api_key,
-        settings.alert_webhook_token,
-        settings.webhook_secret,
-    ]
+    values: list[SecretStr | None] = []
+    if isinstance(settings, NotifySettings):
+        values.append(settings.telegram_bot_token)
+    if isinstance(settings, Settings):
+        values += [
+            settings.texin_api_key,
+            settings.sms254_api_key,
+            settings.alert_webhook_token,
+            settings.webhook_secret,
+        ]
     secrets = [value.get_secret_value() for value in values if value is not None]
-    _, colon, token_secret = settings.telegram_bot_token.get_secret_value().partition(":")
-    if colon and token_secret:
-        secrets.append(token_secret)
-    if settings.sms254_username:
+    if isinstance(settings, NotifySettings):
+        _, colon, token_secret = settings.telegram_bot_token.get_secret_value().partition(":")
+        if colon and token_secret:
+            secrets.append(token_secret)
+    if isinstance(settings, Settings) and settings.sms254_username:
         secrets.append(settings.sms254_username)
     if settings.database_url is not None:
         # The password on its own too: a driver's message may quote it without the rest of the URL.

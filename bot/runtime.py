@@ -108,6 +108,9 @@ async def open_services(
         )
         access = AccessService(db, alerts, clock=clock)
         await access.seed_admins(settings.admin_chat_ids)
+        code = await access.first_admin.open_if_needed()
+        if code is not None:
+            log.warning("No admin yet: send /claim %s to the bot from the chat that should be its admin", code)
         # Telegram redelivers an update for at most 24 hours: older keys can never match again.
         await db.spend_requests.forget_older_than(timedelta(days=2))
         balances = BalanceService(

@@ -70,6 +70,12 @@ def due_at(text: str, now: datetime, zone: ZoneInfo) -> datetime:
     if both is None:
         raise UserInputError(f"“{value[:30]}” is not a time. {AT_HELP}")
     day = _read_date(both.group(1))
+    today = now.astimezone(zone).date()
+    # Before building the moment: year 1 or 9999 minus the zone's offset is out of datetime's range.
+    if day < today - timedelta(days=1):
+        raise UserInputError(f"{day:%Y-%m-%d} has already passed.")
+    if day > today + MAX_AHEAD + timedelta(days=1):
+        raise UserInputError(_too_far())
     clock = _CLOCK.fullmatch(both.group(2))
     if clock is None:
         raise UserInputError(f"“{both.group(2)[:10]}” is not a time of day (HH:MM). {AT_HELP}")

@@ -188,6 +188,18 @@ def split_parts(text: str) -> list[str]:
     return [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
 
 
+def cut_to_parts(text: str, parts: int) -> str:
+    """``text``, or its start with an ellipsis, in at most ``parts`` SMS parts; cut between whole characters."""
+    starts = _layout(text)[2]
+    if len(starts) <= parts:
+        return text
+    clusters = _CLUSTER.findall(text[: starts[parts]])
+    ellipsis = "..." if encoding_of(text) is Encoding.GSM7 else "…"
+    while clusters and len(_layout("".join(clusters) + ellipsis)[2]) > parts:
+        clusters.pop()
+    return "".join(clusters).rstrip() + ellipsis
+
+
 def is_blank(text: str) -> bool:
     """True when a reader would see nothing: only whitespace and invisible characters (U+200B, U+FEFF, U+2060…)."""
     return _BLANK.fullmatch(text) is not None

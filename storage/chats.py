@@ -148,11 +148,10 @@ class ChatRepository:
         title: str | None = None,
         *,
         actor_user_id: int | None = None,
+        note: str | None = None,
     ) -> ChatRecord:
-        """Allow a chat or change its role; ``added_by`` is the admin chat doing it (kept from the first).
-
-        Raises ``LastAdminError`` when this would demote the only admin.
-        """
+        """Allow a chat or change its role; ``added_by`` is the admin chat doing it (kept from the first), ``note``
+        says how in the audit record. Raises ``LastAdminError`` when this would demote the only admin."""
         async with self._change():
             existing = await self.get(chat_id)
             now = self._conn.now_text()
@@ -168,6 +167,8 @@ class ChatRepository:
                     await self._refuse_if_last_admin(chat_id)
                 await self._set_role(chat_id, role, title, now)
                 detail = f"{role.value} (was {existing.role.value})"
+            if note:
+                detail = f"{detail}, {note}"
             await self._audit.record(
                 audit.GRANT,
                 actor_chat_id=added_by,

@@ -186,6 +186,15 @@ class BulkJobRepository(BatchOperations):
         )
         return [job_from_row(row) for row in rows]
 
+    async def pending_in_unfinished(self) -> int:
+        """Rows still ``pending`` in queued or running jobs, in one query (the ``/metrics`` gauge)."""
+        rows = await self._conn.fetch_all(
+            "SELECT COUNT(*) AS n FROM messages JOIN bulk_jobs ON bulk_jobs.id = messages.bulk_job_id"
+            " WHERE bulk_jobs.state IN (?, ?) AND messages.status = ?",
+            (JobState.QUEUED.value, JobState.RUNNING.value, _PENDING),
+        )
+        return int(rows[0]["n"]) if rows else 0
+
     async def start_running(self, job_id: int) -> bool:
         """``queued → running`` (a job already running stays so); False when the job was cancelled or finished."""
         rows = await self._conn.write_one(

@@ -72,8 +72,8 @@ class MessageRepository:
         async with self._conn.transaction():
             message_id = await self._conn.insert(
                 "INSERT INTO messages (chat_id, user_id, provider, provider_message_id, recipient, body,"
-                " encoding, segments, units, cost, status, error, bulk_job_id, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " encoding, segments, units, cost, status, error, bulk_job_id, created_at, updated_at, outside_quota)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.chat_id,
                     new.user_id,
@@ -90,6 +90,7 @@ class MessageRepository:
                     new.bulk_job_id,
                     now,
                     now,
+                    int(new.outside_quota),
                 ),
             )
             if request_key is not None:

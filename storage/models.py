@@ -101,6 +101,7 @@ class NewMessage:
     cost: Decimal | None = None
     error: str | None = None
     bulk_job_id: int | None = None
+    outside_quota: bool = False  # an alert SMS: the bot's own, no chat's quota counts it
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,10 @@ COUNTED_UNITS = (
 # Two range scans, one per index of migration 0008: rows counted when written, and rows a retry requeued.
 _USED_SQL = (
     f"SELECT (SELECT COALESCE(SUM({COUNTED_UNITS}), 0) FROM messages"
-    " WHERE chat_id = ? AND created_at >= ? AND created_at < ? AND counted_at IS NULL)"
+    " WHERE chat_id = ? AND created_at >= ? AND created_at < ? AND counted_at IS NULL AND outside_quota = 0)"
     f" + (SELECT COALESCE(SUM({COUNTED_UNITS}), 0) FROM messages"
-    " WHERE chat_id = ? AND counted_at >= ? AND counted_at < ? AND counted_at IS NOT NULL) AS used"
+    " WHERE chat_id = ? AND counted_at >= ? AND counted_at < ? AND counted_at IS NOT NULL AND outside_quota = 0)"
+    " AS used"
 )
 
 

@@ -1,4 +1,4 @@
-"""Removing old message texts while keeping every figure (RETENTION_DAYS).
+"""Removing old message texts (messages, bulk jobs, finished schedules) while keeping every figure (RETENTION_DAYS).
 
 A removed body is replaced by a placeholder such as ``(removed after 30 days)``, so every screen and export that
 shows a body shows that instead, with no special case; ``text_removed_at`` (migration 0009) marks the row, so
@@ -17,10 +17,14 @@ from datetime import datetime
 from storage.codec import placeholders, time_to_text
 from storage.connection import SharedConnection
 from storage.models import FINAL_JOB_STATES, MessageStatus
+from storage.schedules import ScheduleState
 
 _UNSENT = (MessageStatus.PENDING, MessageStatus.SENDING)
 _FINAL_MESSAGES = sorted(status.value for status in MessageStatus if status not in _UNSENT)
 _FINAL_JOBS = sorted(state.value for state in FINAL_JOB_STATES)
+_FINAL_SCHEDULES = sorted(
+    state.value for state in ScheduleState if state not in (ScheduleState.PENDING, ScheduleState.FIRING)
+)
 
 
 def removed_text(days: int) -> str:
@@ -49,6 +53,12 @@ class RetentionRepository:
         """The same for finished bulk jobs' texts."""
         return await self._prune("bulk_jobs", _FINAL_JOBS, start_id, cutoff, placeholder, batch, now)
 
+    async def prune_schedules(
+        self, start_id: int, cutoff: datetime, placeholder: str, batch: int, now: datetime
+    ) -> PruneStep:
+        """The same for finished schedules: their text and each recipient's own text (``texts``) go."""
+        return await self._prune("schedules", _FINAL_SCHEDULES, start_id, cutoff, placeholder, batch, now)
+
     async def _prune(
         self,
         table: str,
@@ -61,6 +71,7 @@ class RetentionRepository:
     ) -> PruneStep:
         # ``table`` and the status column come from this module, never from input.
         column = "status" if table == "messages" else "state"
+        texts = ", texts = NULL" if table == "schedules" else ""
         limit = time_to_text(cutoff)
         first = await self._conn.fetch_one(
             f"SELECT id, created_at FROM {table} WHERE id >= ? ORDER BY id LIMIT 1", (start_id,)
@@ -69,7 +80,7 @@ class RetentionRepository:
             return PruneStep(0, None)
         low = int(first["id"])
         rows = await self._conn.write_one(
-            f"UPDATE {table} SET body = ?, text_removed_at = ? WHERE id >= ? AND id < ? AND created_at < ?"
+            f"UPDATE {table} SET body = ?{texts}, text_removed_at = ? WHERE id >= ? AND id < ? AND created_at < ?"
             f" AND {column} IN ({placeholders(len(final))}) AND text_removed_at IS NULL RETURNING id",
             (placeholder, time_to_text(now), low, low + batch, limit, *final),
         )

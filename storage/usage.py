@@ -29,6 +29,7 @@ class UsageBucket:
     messages: int
     units: int
     cost: Decimal | None  # None: no row of the bucket has a cost
+    outside_quota: bool = False  # alert SMS, the bot's own (``messages.outside_quota``)
 
 
 class UsageRepository:
@@ -49,16 +50,16 @@ class UsageRepository:
             where = "chat_id = ? AND " + where
             params = (chat_id, *params)
         rows = await self._conn.fetch_all(
-            f"SELECT chat_id, provider, substr({_MOMENT}, 1, 13) AS hour,"
+            f"SELECT chat_id, provider, outside_quota, substr({_MOMENT}, 1, 13) AS hour,"
             f" CAST(substr({_MOMENT}, 15, 2) AS INTEGER) / 15 AS quarter, cost,"
             f" COUNT(*) AS n, COALESCE(SUM({COUNTED_UNITS}), 0) AS units"
-            f" FROM messages WHERE {where} GROUP BY chat_id, provider, hour, quarter, cost",
+            f" FROM messages WHERE {where} GROUP BY chat_id, provider, outside_quota, hour, quarter, cost",
             params,
         )
-        merged: dict[tuple[int, str, datetime], UsageBucket] = {}
+        merged: dict[tuple[int, str, datetime, bool], UsageBucket] = {}
         for row in rows:
             moment = datetime.fromisoformat(row["hour"]).replace(tzinfo=UTC) + timedelta(minutes=15 * row["quarter"])
-            key = (int(row["chat_id"]), str(row["provider"]), moment)
+            key = (int(row["chat_id"]), str(row["provider"]), moment, bool(row["outside_quota"]))
             amount = text_to_decimal(row["cost"])
             cost = None if amount is None else amount * int(row["n"])
             old = merged.get(key)
@@ -71,5 +72,6 @@ class UsageRepository:
                 int(row["n"]) + (old.messages if old else 0),
                 int(row["units"]) + (old.units if old else 0),
                 cost,
+                key[3],
             )
-        return sorted(merged.values(), key=lambda b: (b.start, b.chat_id, b.provider))
+        return sorted(merged.values(), key=lambda b: (b.start, b.chat_id, b.provider, b.outside_quota))

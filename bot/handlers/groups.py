@@ -15,6 +15,7 @@ from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, plural
 from bot.handlers.bulk import EXPIRED_BUTTON, read_document
 from bot.handlers.common import command_args, drop_buttons, keyboard, refusal, reply, sender_ids, take_confirmed
+from bot.ids import parse_id
 from bot.phone import display_phone, split_numbers
 from bot.services.errors import UserInputError
 from bot.services.groups import NAME_RULE, GroupChange
@@ -62,9 +63,9 @@ async def _list(context: SmsContext) -> str:
 
 
 async def _show(context: SmsContext, name: str, page_text: str) -> str:
-    if not page_text.isdigit() or int(page_text) < 1:
+    page = parse_id(page_text)  # bounded: "²" is a digit to str.isdigit, not to int()
+    if page is None or page < 1:
         raise UserInputError(f"“{page_text[:20]}” is not a page number.")
-    page = int(page_text)
     name, members = await context.services.groups.members(name, caller_role=context.role)
     pages = max(1, -(-len(members) // PAGE_SIZE))
     if page > pages:

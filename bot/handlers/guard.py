@@ -17,6 +17,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import SmsContext
 from bot.formatting import esc
+from bot.handlers.claim import claimed, refusal_text
 from bot.handlers.commands import our_command, read_command
 from bot.permissions import COMMANDS_BY_NAME, may_use
 from storage import Role
@@ -50,12 +51,15 @@ async def guard(update: Update, context: SmsContext) -> None:
         raise ApplicationHandlerStop
     services = context.services
     role = await services.access.role_of(chat.id)
+    call = None
     if query is not None:
         command = callback_command(query.data)
     else:
         call = our_command(message, context.bot.username) if message is not None else None
         command = None if call is None else call.name
     if role is None:
+        if command == "claim" and call is not None and await claimed(update, context, chat.id, call.args):
+            raise ApplicationHandlerStop
         await _refuse(update, context, chat.id, command)
         raise ApplicationHandlerStop
     context.role = role
@@ -80,20 +84,22 @@ async def _refuse(update: Update, context: SmsContext, chat_id: int, command: st
         attempted = f"button {query.data}"
     else:
         attempted = (message.text or message.caption or "(no text)") if message is not None else "(unknown)"
+    if command == "claim":
+        attempted = "/claim with a wrong code"  # the guess itself is kept out of the audit and the alerts
     # Audited and reported before the answer, so the record exists by the time the stranger reads it.
     answer = await context.services.access.refused(
         chat_id=chat_id,
         user_id=None if user is None else user.id,
         name=_describe(update),
         attempted=attempted,
-        asks_for_id=command in ("start", "help"),
+        asks_for_id=command in ("start", "help", "claim"),
     )
     if not answer:
         return  # answered a moment ago: a flood costs the role lookup above and nothing more
     if query is not None:
         await query.answer("This chat may not use this bot.", show_alert=True)
     elif message is not None:
-        await message.reply_text(REFUSAL.format(chat_id=chat_id))
+        await message.reply_text(refusal_text(context, chat_id, command) or REFUSAL.format(chat_id=chat_id))
 
 
 def _may_be_for_us(message: Message, bot_username: str) -> bool:

@@ -9,6 +9,7 @@ from telegram import Update
 from bot.context import SmsContext
 from bot.formatting import esc, join_within_limit, truncate, when
 from bot.handlers.common import command_args, refusal, reply, sender_ids
+from bot.ids import parse_id
 from bot.services.errors import UserInputError
 from bot.services.templates import PAGE_SIZE
 
@@ -42,9 +43,9 @@ async def template_command(update: Update, context: SmsContext) -> None:
 
 
 async def _list(update: Update, context: SmsContext, rest: str) -> None:
-    if rest and not (rest.isdigit() and int(rest) >= 1):
+    page = parse_id(rest) if rest else 1  # bounded: "²" is a digit to str.isdigit, not to int()
+    if page is None or page < 1:
         raise UserInputError(f"“{truncate(rest, 40)}” is not a page number.")
-    page = int(rest) if rest else 1
     records, total = await context.services.templates.page(page)
     if total == 0:
         await reply(update, "📄 No templates yet. Save one with <code>/template save &lt;name&gt; &lt;text&gt;</code>.")

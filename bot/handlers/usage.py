@@ -63,6 +63,8 @@ def report_text(report: UsageReport) -> str:
         head.append(
             "By provider: " + "; ".join(f"{_provider(p)} {_tally(t)}" for p, t in sorted(report.by_provider.items()))
         )
+    if report.alerts.messages:
+        head.append(f"Alert SMS (the bot's own, outside every quota): {_tally(report.alerts)}")
     if not report.total.messages:
         return "\n".join([*head, "Nothing was sent in these days."])
     items = []

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from bot.services.alerts import AlertService
 from bot.services.authorization import require
 from bot.services.errors import UserInputError
+from bot.services.first_admin import FirstAdminClaim
 from bot.services.recent import RecentTimes
 from storage import ChatRecord, Database, LastAdminError, Role, audit_actions
 from storage.chats import ChatMove
@@ -35,6 +36,7 @@ class AccessService:
         self._clock = clock
         self._refused: RecentTimes[int] = RecentTimes(REMEMBERED_STRANGERS)
         self._shown_id: RecentTimes[int] = RecentTimes(REMEMBERED_STRANGERS)
+        self.first_admin = FirstAdminClaim(db)  # /claim <code> while there is no admin at all
 
     async def seed_admins(self, chat_ids: list[int]) -> None:
         """ADMIN_CHAT_IDS are admins (added or promoted, never demoted); the repository audits the change."""

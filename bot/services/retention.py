@@ -24,6 +24,7 @@ BATCH_ROWS = 500
 class RetentionReport:
     messages: int
     jobs: int
+    schedules: int
 
 
 class RetentionService:
@@ -37,16 +38,22 @@ class RetentionService:
         self._pause = pause
 
     async def prune(self) -> RetentionReport:
-        """Remove the texts of messages and finished bulk jobs created more than ``days`` days ago."""
+        """Remove the texts of messages, finished bulk jobs and finished schedules created over ``days`` days ago."""
         now = self._clock()
         cutoff = now - timedelta(days=self._days)
         placeholder = removed_text(self._days)
         repository = self._db.retention
         messages = await self._sweep(lambda at: repository.prune_messages(at, cutoff, placeholder, self._batch, now))
         jobs = await self._sweep(lambda at: repository.prune_jobs(at, cutoff, placeholder, self._batch, now))
-        if messages or jobs:
-            log.info("retention: removed the texts of %d messages and %d bulk jobs", messages, jobs)
-        return RetentionReport(messages, jobs)
+        schedules = await self._sweep(lambda at: repository.prune_schedules(at, cutoff, placeholder, self._batch, now))
+        if messages or jobs or schedules:
+            log.info(
+                "retention: removed the texts of %d messages, %d bulk jobs and %d finished schedules",
+                messages,
+                jobs,
+                schedules,
+            )
+        return RetentionReport(messages, jobs, schedules)
 
     async def _sweep(self, step: Callable[[int], Awaitable[PruneStep]]) -> int:
         removed = 0

@@ -97,11 +97,12 @@ class SendingService:
         """Refuse an opted-out recipient before a preview is shown (``send`` checks again)."""
         await refuse_if_blocked(self._db, request.recipient)
 
-    async def send(self, request: SingleSend, *, request_key: str | None = None) -> SendReport:
-        """Send now. ``request_key`` is the identity of the update that asked; it is stored with the row, and a
-        key already stored raises ``DuplicateRequest`` (``bot.services.requests``) and nothing is written or sent.
-        A recipient blocked since the preview raises ``RecipientBlockedError``, also before anything is written,
-        and so does a send past the chat's daily quota (``QuotaExceededError``, checked in the row's transaction)."""
+    async def send(
+        self, request: SingleSend, *, request_key: str | None = None, count_quota: bool = True
+    ) -> SendReport:
+        """Send now; a ``request_key`` already stored raises ``DuplicateRequest``, a blocked recipient or one past the
+        chat's quota ``RecipientBlockedError``/``QuotaExceededError``, all before anything is written or sent.
+        ``count_quota=False`` (alert SMS, the bot's own) marks the row outside every quota and checks none."""
         await refuse_if_blocked(self._db, request.recipient)
         client = self._providers.get(request.provider)
         async with self._db.transaction():
@@ -115,13 +116,15 @@ class SendingService:
                     encoding=request.length.encoding.value,
                     segments=request.length.segments,
                     status=MessageStatus.SENDING,
+                    outside_quota=not count_quota,
                 ),
                 request_key=request_key,
             )
-            reserved = None if self._quotas is None else await self._quotas.reserve(request.chat_id, request.units)
+            quotas = self._quotas if count_quota else None
+            reserved = None if quotas is None else await quotas.reserve(request.chat_id, request.units)
         report = await self._call_provider(request, client, record.id)
-        if self._quotas is not None:
-            await self._quotas.announce(reserved)  # after the SMS left: a slow Telegram must not hold it up
+        if quotas is not None:
+            await quotas.announce(reserved)  # after the SMS left: a slow Telegram must not hold it up
         return report
 
     async def _call_provider(self, request: SingleSend, client: SmsProvider, message_id: int) -> SendReport:

@@ -52,8 +52,9 @@ class UsageReport:
     chat_id: int | None  # None: every chat (an admin's report)
     days: list[DayUsage]  # every day of the span, oldest first, empty ones included
     by_provider: dict[str, Tally]
-    by_chat: dict[int, Tally]
+    by_chat: dict[int, Tally]  # what counts against each chat's quota
     total: Tally
+    alerts: Tally = field(default_factory=Tally)  # alert SMS: the bot's own, in no chat's line
 
     @property
     def days_with_data(self) -> int:
@@ -83,7 +84,7 @@ class UsageService:
         days = {first + timedelta(days=n): DayUsage(first + timedelta(days=n)) for n in range((last - first).days + 1)}
         by_provider: defaultdict[str, Tally] = defaultdict(Tally)
         by_chat: defaultdict[int, Tally] = defaultdict(Tally)
-        total = Tally()
+        total, alerts = Tally(), Tally()
         for bucket in buckets:
             day = days.get(local_day(bucket.start, self._zone))
             if day is None:  # pragma: no cover - the query's bounds are these days' bounds
@@ -91,6 +92,6 @@ class UsageService:
             day.total.add(bucket)
             day.by_provider.setdefault(bucket.provider, Tally()).add(bucket)
             by_provider[bucket.provider].add(bucket)
-            by_chat[bucket.chat_id].add(bucket)
+            (alerts if bucket.outside_quota else by_chat[bucket.chat_id]).add(bucket)
             total.add(bucket)
-        return UsageReport(first, last, scope, list(days.values()), dict(by_provider), dict(by_chat), total)
+        return UsageReport(first, last, scope, list(days.values()), dict(by_provider), dict(by_chat), total, alerts)

@@ -3,7 +3,8 @@
 Started in ``post_init`` and stopped in ``post_shutdown`` (python-telegram-bot's customwebhookbot runs the two the
 same way, side by side in one loop). uvicorn gets a socket we bound ourselves (a busy port is a clear start-up
 error, and port 0 works in tests), installs no signal handlers (``bot/shutdown.py`` owns SIGTERM), configures no
-logging and writes no access log: a webhook path or query could carry a secret.
+logging and writes no access log: a webhook path or query could carry a secret. Its protocol
+(``bot/web/connections.py``) closes connections whose headers are late and those past ``HTTP_MAX_CONNECTIONS``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from bot.config import Settings
+from bot.web.connections import accept_loop, guarded_protocol
 from bot.web.metrics import Metrics
 from bot.web.routes import build_routes
 from bot.web.telegram_contact import TelegramContact
@@ -48,6 +50,7 @@ class HttpServer:
         self.settings = settings
         self._server: _QuietServer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._accepting: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
 
     @property
@@ -69,7 +72,14 @@ class HttpServer:
             raise HttpStartError(f"HTTP_HOST/HTTP_PORT: cannot listen on {host}:{port}: {reason}") from None
         sock.setblocking(False)
         self._socket = sock
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", server_header=False)
+        config = uvicorn.Config(
+            app,
+            http=guarded_protocol(),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+        )
         self._server = _QuietServer(config)
         self._task = asyncio.create_task(self._serve(sock), name="http-server")
         while not self._server.started:
@@ -77,16 +87,34 @@ class HttpServer:
                 await self._task
                 raise HttpStartError(f"HTTP_HOST/HTTP_PORT: the server on {host}:{port} did not start")
             await asyncio.sleep(0.01)
+        self._accepting = asyncio.create_task(self._accept(sock), name="http-accept")
         log.info("HTTP server listening on %s:%d", host, self.port)
 
     async def _serve(self, sock: socket.socket) -> None:
         assert self._server is not None
         try:
-            await self._server.serve(sockets=[sock])
+            await self._server.serve(sockets=[])  # uvicorn listens on nothing: ``_accept`` hands it connections
         except SystemExit:  # uvicorn exits the process on a start-up failure; here it only ends this task
             log.error("the HTTP server stopped at start-up")
 
+    async def _accept(self, sock: socket.socket) -> None:
+        server = self._server
+        assert server is not None
+        config, loop = server.config, asyncio.get_running_loop()
+
+        def make_protocol() -> asyncio.Protocol:  # what uvicorn's own create_server would make
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=server.server_state, app_state=server.lifespan.state, _loop=loop
+            )
+
+        await accept_loop(sock, make_protocol, server.server_state.connections, self.settings.http_max_connections)
+
     async def stop(self) -> None:
+        if self._accepting is not None:
+            self._accepting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._accepting
+            self._accepting = None
         if self._server is None or self._task is None:
             return
         self._server.should_exit = True
@@ -131,11 +159,8 @@ class WebSide:
         await self._http.stop()
 
     async def refresh_gauges(self, services: Services) -> None:
-        """Gauges read at scrape time from the database: what is pending is a fact there, not a counter."""
-        pending = 0
-        for job in await services.db.jobs.list_unfinished():
-            pending += (await services.db.jobs.totals(job.id)).pending
-        self.metrics.bulk_pending.set(pending)
+        """Gauges read at scrape time from the database (one query): what is pending is a fact there."""
+        self.metrics.bulk_pending.set(await services.db.jobs.pending_in_unfinished())
 
 
 def _family(host: str) -> socket.AddressFamily:

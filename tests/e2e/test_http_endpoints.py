@@ -117,6 +117,24 @@ async def test_bulk_pending_gauge_reads_unfinished_jobs(web_bot: tuple[BotHarnes
     assert metric((await client.get("/metrics")).text, "smsrelay_bulk_recipients_pending") == 2
 
 
+async def test_a_scrape_reads_the_pending_rows_in_one_query_not_one_per_job(
+    web_bot: tuple[BotHarness, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot, client = web_bot
+    jobs = bot.services.db.jobs
+    for _ in range(3):
+        await jobs.create(NewBulkJob(SENDER, SENDER, "Hi", "gsm7", 1, "texin", "SMSRELAY"), ["254712345678"])
+    per_job: list[int] = []
+
+    async def counted_totals(job_id: int) -> Any:
+        per_job.append(job_id)
+        raise AssertionError("a scrape must not total each job")
+
+    monkeypatch.setattr(jobs, "totals", counted_totals)
+    assert metric((await client.get("/metrics")).text, "smsrelay_bulk_recipients_pending") == 3
+    assert per_job == []
+
+
 async def test_telegram_errors_are_counted_by_method(web_bot: tuple[BotHarness, httpx.AsyncClient]) -> None:
     bot, client = web_bot
     bot.telegram.fail_next("sendMessage", 400, "Bad Request: injected failure")
@@ -249,7 +267,8 @@ async def test_an_alert_sms_that_cannot_go_is_told_to_the_admins(
     web_bot: tuple[BotHarness, httpx.AsyncClient],
 ) -> None:
     bot, client = web_bot
-    await bot.say(ADMIN, f"/quota {ADMIN} 0")  # the alert SMS are recorded under the first admin chat
+    services = bot.services
+    await services.blocklist.block([ON_CALL], reason=None, chat_id=ADMIN, user_id=ADMIN, caller_role=Role.ADMIN)
     body = alertmanager_body(labels={"alertname": "SiteDown", "severity": "critical", "instance": "web1"})
 
     answer = await client.post("/alerts/alertmanager", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
@@ -257,4 +276,31 @@ async def test_an_alert_sms_that_cannot_go_is_told_to_the_admins(
     assert answer.status_code == 200 and answer.json()["sms"] == 0
     assert bot.texin.received[ON_CALL] == 0
     notice = await bot.telegram.wait_for_message(ADMIN, lambda m: "SMS not sent" in m.text, timeout=10)
-    assert "SiteDown" in notice.text and "1 of 1" in notice.text and "quota" in notice.text.lower()
+    assert "SiteDown" in notice.text and "1 of 1" in notice.text
+
+
+async def test_critical_alert_sms_without_admin_chat_ids_is_recorded_under_the_claimed_admin(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    application, settings = await start_bot(
+        telegram,
+        texin,
+        sms254,
+        database_path,
+        admin_chat_ids=[],
+        http_port=0,
+        alert_webhook_token=TOKEN,
+        alert_sms_numbers=[ON_CALL],
+    )
+    async with running(application):
+        harness = BotHarness(telegram, texin, sms254, application, settings)
+        await harness.services.db.chats.grant(ADMIN, Role.ADMIN, added_by=None, note="claimed with the start-up code")
+        web = application.bot_data.web
+        assert web is not None
+        body = alertmanager_body(labels={"alertname": "SiteDown", "severity": "critical", "instance": "web1"})
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web.port}", timeout=10) as client:
+            answer = await client.post("/alerts/alertmanager", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert answer.status_code == 200, answer.text
+        assert texin.received[ON_CALL] == 1
+        records = await harness.services.db.messages.list_for_chat(ADMIN)
+        assert [record.recipient for record in records] == [ON_CALL]

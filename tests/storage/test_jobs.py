@@ -203,6 +203,7 @@ async def test_unfinished_jobs_are_the_queued_and_running_ones(db: Database) -> 
     await db.jobs.cancel_pending(cancelled.id)
 
     assert [j.id for j in await db.jobs.list_unfinished()] == [untouched.id, partial.id]
+    assert await db.jobs.pending_in_unfinished() == 2 + 1  # the claimed rows are sending, not pending
 
 
 async def test_rows_stuck_in_sending_become_unknown_and_are_never_resent(db: Database) -> None:

@@ -74,6 +74,16 @@ async def test_a_retried_row_counts_on_the_day_of_the_retry_not_of_the_original(
     assert await db.quotas.used_units(SENDER_CHAT, *yesterday) == 2  # the sent row stays where it was
 
 
+async def test_alert_sms_count_in_no_quota_and_come_apart_in_usage(db: Database, clock: FakeClock) -> None:
+    alert = dataclasses.replace(a_message(chat_id=ADMIN_CHAT, status=MessageStatus.SENT, units=2), outside_quota=True)
+    await db.messages.add(alert)
+    await db.messages.add(a_message(chat_id=ADMIN_CHAT, status=MessageStatus.SENT, units=1))
+    start, end = today(clock)
+    assert await db.quotas.used_units(ADMIN_CHAT, start, end) == 1
+    buckets = await db.usage.buckets(start, end)
+    assert sorted((b.outside_quota, b.units) for b in buckets) == [(False, 1), (True, 2)]
+
+
 async def test_an_override_is_a_limit_or_off_and_clearing_it_goes_back_to_the_default(db: Database) -> None:
     assert await db.quotas.override(SENDER_CHAT) is None
     await db.quotas.set_override(SENDER_CHAT, 50, by_chat_id=ADMIN_CHAT)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 
 from bot.services.retention import RetentionService
-from storage import Database, MessageStatus
+from storage import Database, MessageStatus, NewSchedule, ScheduleKind, ScheduleState
 
 from .conftest import FakeClock
-from .factories import a_job, a_message, numbers
+from .factories import SENDER_CHAT, USER, a_job, a_message, numbers
 
 DAY = 86_400
 
@@ -114,3 +115,31 @@ async def test_an_sms_that_reads_like_the_placeholder_is_still_an_sms(db: Databa
     moved = await db.messages.requeue([failed.id])
 
     assert moved == 1  # only a row the retention sweep marked is kept from going out again
+
+
+async def test_finished_schedules_lose_their_texts_pending_ones_keep_them(db: Database, clock: FakeClock) -> None:
+    """A one-time PIN sent by ``/send at:`` must not stay in the schedules table forever."""
+
+    def pin(body: str, texts: tuple[str, ...] | None = None, *, in_days: int = 0) -> NewSchedule:
+        due = clock.now + timedelta(days=in_days)
+        return NewSchedule(SENDER_CHAT, USER, ScheduleKind.SEND, "texin", body, tuple(numbers(2)), due, texts=texts)
+
+    sent = await db.schedules.add(pin("PIN 4471", ("PIN 1111", "PIN 2222")))
+    assert [due.id for due in await db.schedules.claim_due(clock.now)] == [sent.id]
+    await db.schedules.finish(sent.id, ScheduleState.DONE, "sent 2")
+    cancelled = await db.schedules.add(pin("PIN 9000", in_days=1))
+    await db.schedules.cancel(cancelled.id, "cancelled by the sender")
+    waiting = await db.schedules.add(pin("Meeting moved to 10:00", ("Hi A, 10:00", "Hi B, 10:00"), in_days=40))
+    clock.advance(31 * DAY)
+
+    report = await RetentionService(db, 30, clock=clock).prune()
+
+    assert report.schedules == 2
+    for schedule_id in (sent.id, cancelled.id):
+        after = await db.schedules.get(schedule_id)
+        assert after is not None and after.body == "(removed after 30 days)" and after.recipients == pin("").recipients
+        assert await db.schedules.texts(schedule_id) is None
+    kept = await db.schedules.get(waiting.id)
+    assert kept is not None and kept.body == "Meeting moved to 10:00"
+    assert await db.schedules.texts(waiting.id) == ("Hi A, 10:00", "Hi B, 10:00")
+    assert (await RetentionService(db, 30, clock=clock).prune()).schedules == 0  # a second sweep changes nothing

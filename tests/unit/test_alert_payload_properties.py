@@ -87,3 +87,37 @@ def test_go_zero_time_means_not_set() -> None:
 def test_plain_form_needs_a_text(body: bytes) -> None:
     with pytest.raises(PayloadError):
         parse_plain(body)
+
+
+def _last_second(year: int, hours: int, minutes: int) -> str:
+    return f"{year:04d}-12-31T23:59:59{'-' if hours < 0 else '+'}{abs(hours):02d}:{minutes:02d}"
+
+
+junk_alerts = json_values | st.fixed_dictionaries({"status": json_values, "labels": json_values})
+any_starts = (
+    st.text(max_size=40)
+    | st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat())
+    | st.builds(_last_second, st.sampled_from([1, 2, 9998, 9999]), st.integers(-23, 23), st.integers(0, 59))
+)
+
+
+def _subsequence(small: list[Any], big: list[Any]) -> bool:
+    rest = iter(big)
+    return all(any(item == other for other in rest) for item in small)
+
+
+@given(st.lists(st.tuples(st.booleans(), alerts, junk_alerts, any_starts), min_size=1, max_size=8))
+def test_each_alert_stands_alone(items: list[tuple[bool, dict[str, Any], Any, str]]) -> None:
+    """Every readable alert is kept, in order, whatever stands beside it; any start is a UTC time or a problem."""
+    body = json.dumps({"version": "4", "alerts": [{**a, "startsAt": t} if good else j for good, a, j, t in items]})
+    readable = [(a["status"], a["labels"], a["fingerprint"]) for good, a, _, _ in items if good]
+    try:
+        notification = parse_alertmanager(body.encode())
+    except PayloadError:
+        assert not readable  # only a body with nothing readable is refused
+        return
+    assert _subsequence(readable, [(a.status, a.labels, a.fingerprint) for a in notification.alerts])
+    assert len(notification.alerts) + len(notification.unreadable) == len(items)
+    for alert in notification.alerts:
+        assert alert.starts_at is None or alert.starts_at.utcoffset() == timedelta(0)
+        assert alert.problem is None or (alert.starts_at is None and "startsAt" in alert.problem)

@@ -148,3 +148,18 @@ def test_python_m_bot_without_configuration_prints_readable_error(tmp_path: Path
     assert "TELEGRAM_BOT_TOKEN: required" in result.stderr
     assert "Traceback" not in result.stderr
     assert "ValidationError" not in result.stderr
+
+
+def test_an_empty_admin_list_is_allowed_the_first_admin_claims_the_bot(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("ADMIN_CHAT_IDS", "")
+    monkeypatch.setenv("TEXIN_API_KEY", "k")
+    assert load_settings().admin_chat_ids == []
+
+
+def test_env_example_leaves_the_docker_image_paths_alone() -> None:
+    """``docker run --env-file .env`` must not replace the image's DATABASE_PATH (/data) or HTTP_HOST (0.0.0.0)."""
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    set_lines = [line for line in example.splitlines() if not line.lstrip().startswith("#")]
+    for name in ("DATABASE_PATH", "HTTP_HOST"):
+        assert not any(line.startswith(f"{name}=") for line in set_lines), name

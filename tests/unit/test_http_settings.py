@@ -44,3 +44,17 @@ def test_alert_sms_numbers_are_checked_and_normalised_at_start_up() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(**BASE, alert_sms_numbers="0712345678,020123")
     assert caught.value.problems[0].startswith("ALERT_SMS_NUMBERS: number 2 is not a Kenyan mobile number")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://b.example.com/healthz", "https://b.example.com/metrics/", "https://b.example.com/alerts/plain"]
+)
+def test_webhook_path_may_not_take_the_servers_own_paths(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(**BASE, webhook_url=url, webhook_secret="s", http_port=8080)
+    assert any(p.startswith("WEBHOOK_URL:") for p in caught.value.problems)
+
+
+def test_webhook_path_beside_the_servers_own_is_fine() -> None:
+    settings = load_settings(**BASE, webhook_url="https://b.example.com/alertsbot", webhook_secret="s", http_port=8080)
+    assert settings.webhook_url == "https://b.example.com/alertsbot"

@@ -13,7 +13,7 @@ import regex
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.sms_text import Encoding, measure, split_parts
+from bot.sms_text import Encoding, cut_to_parts, measure, split_parts
 
 PROPERTY = settings(max_examples=150, deadline=None)
 
@@ -200,3 +200,16 @@ def test_split_parts_rebuild_the_text_and_never_cut_a_pair_or_cluster(text: str)
         for piece in parts[:-1]:
             cut += len(piece)
             assert cut in boundaries or cut in oversized
+
+
+@PROPERTY
+@given(st.text(ANY_CHAR, max_size=700) | st.text(alphabet="🔥👨‍👩‍👧‍👦a{", max_size=400), st.integers(1, 3))
+@example("🔥👨‍👩‍👧‍👦" * 70, 2)
+def test_a_cut_fits_its_parts_and_is_the_texts_start_between_whole_characters(text: str, parts: int) -> None:
+    cut = cut_to_parts(text, parts)
+    assert measure(cut).segments <= parts
+    if cut != text:
+        kept = cut.removesuffix("…").removesuffix("...")
+        assert text.startswith(kept) and cut != kept
+        ends = {m.end() for m in regex.finditer(r"\X", text)} | {0}
+        assert len(kept) in ends or len(kept.rstrip()) != len(kept)
