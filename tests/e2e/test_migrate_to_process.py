@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage import open_database
+from storage.migrations import load_migrations
 from tests.e2e.harness import command_environment, process_environment, start_bot_process, stop_bot_process
 from tests.e2e.test_backup_process import run_cli
 from tests.fakes.telegram_server import FakeTelegram
@@ -51,7 +52,7 @@ async def test_migrate_to_copies_every_table_prints_a_summary_and_refuses_a_seco
         assert f"{table}: {count:,} row{'' if count == 1 else 's'}" in lines, output
     total = sum(len(rows) for rows in before.values())
     assert f"copied {total:,} rows in {len(TABLES)} tables from {database} into " in lines[-2], output
-    assert "postgres:***@127.0.0.1" in lines[-2] and "(schema version 15)" in lines[-2]
+    assert "postgres:***@127.0.0.1" in lines[-2] and f"(schema version {len(load_migrations())})" in lines[-2]
     assert lines[-1].startswith("next: set DATABASE_URL in .env"), output
     assert PASSWORD not in output
 
