@@ -18,7 +18,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.backup import make_backup, restore
-from bot.config import ConfigError, DatabaseSettings, NotifySettings, Settings, load
+from bot.config import ConfigError, DatabaseSettings, NotifySettings, SecretSettings, Settings, load
 from bot.database_folder import database_folder_problem
 from bot.formatting import esc, truncate
 from bot.lifecycle import ALLOWED_UPDATES
@@ -66,7 +66,8 @@ def main(argv: list[str]) -> int:
             print(f"  - {problem}", file=sys.stderr)
         print("Set them in the environment or in .env (see .env.example).", file=sys.stderr)
         return 2
-    redact = make_redactor(settings_secrets(settings))
+    # A command redacts every secret the settings hold, also those it does not read itself.
+    redact = make_redactor(settings_secrets(settings if isinstance(settings, Settings) else load(SecretSettings)))
     configure_logging(settings.log_level, redact)
     if args.command == "notify":
         assert isinstance(settings, NotifySettings)

@@ -87,6 +87,18 @@ class DatabaseSettings(BaseSettings):
         return self.database_path if self.database_url is None else self.database_url.get_secret_value()
 
 
+class SecretSettings(DatabaseSettings):
+    """Every secret the settings may hold, all optional: what a command redacts from what it prints or sends, even
+    the secrets it does not use itself (a script may paste a log line with the provider key into ``notify``)."""
+
+    telegram_bot_token: SecretStr | None = None
+    texin_api_key: SecretStr | None = None
+    sms254_username: str | None = None
+    sms254_api_key: SecretStr | None = None
+    alert_webhook_token: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+
+
 class NotifySettings(DatabaseSettings):
     """What ``notify`` reads besides: Telegram and the admins; no SMS provider."""
 

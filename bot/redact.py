@@ -9,7 +9,7 @@ from urllib.parse import quote, quote_plus
 
 from pydantic import SecretStr
 
-from bot.config import DatabaseSettings, NotifySettings, Settings
+from bot.config import DatabaseSettings
 from bot.providers.parsing import WHOLE_WORD_BELOW
 from storage.postgres_url import passwords_in
 
@@ -49,24 +49,21 @@ def settings_secrets(settings: DatabaseSettings) -> list[str]:
     The bot token's part after the colon is a secret on its own (the part before is the bot's public user id):
     a text that cut or re-encoded the token around the colon must not show it either.
     """
-    values: list[SecretStr | None] = []
-    if isinstance(settings, NotifySettings):
-        values.append(settings.telegram_bot_token)
-    if isinstance(settings, Settings):
-        values += [
-            settings.texin_api_key,
-            settings.sms254_api_key,
-            settings.alert_webhook_token,
-            settings.webhook_secret,
-        ]
-    secrets = [value.get_secret_value() for value in values if value is not None]
-    if isinstance(settings, NotifySettings):
-        _, colon, token_secret = settings.telegram_bot_token.get_secret_value().partition(":")
+    values = [getattr(settings, name, None) for name in _SECRET_FIELDS]
+    secrets = [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
+    token = getattr(settings, "telegram_bot_token", None)
+    if isinstance(token, SecretStr):
+        _, colon, token_secret = token.get_secret_value().partition(":")
         if colon and token_secret:
             secrets.append(token_secret)
-    if isinstance(settings, Settings) and settings.sms254_username:
-        secrets.append(settings.sms254_username)
+    username = getattr(settings, "sms254_username", None)
+    if username:
+        secrets.append(str(username))
     if settings.database_url is not None:
         # The password on its own too: a driver's message may quote it without the rest of the URL.
         secrets += passwords_in(settings.database_url.get_secret_value())
     return secrets
+
+
+# The settings that hold a secret (``Settings``, and ``SecretSettings`` for the commands).
+_SECRET_FIELDS = ("telegram_bot_token", "texin_api_key", "sms254_api_key", "alert_webhook_token", "webhook_secret")

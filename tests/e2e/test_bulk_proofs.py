@@ -112,7 +112,7 @@ async def test_sigkill_while_batches_are_out_leaves_them_unknown_and_sends_the_r
         second = start_bot_process(environment, log)
         try:
             summary = await telegram.wait_for_message(ADMIN, finished(1), after=mark, timeout=60)
-            report = [m for m in telegram.messages(ADMIN) if "were being sent when the bot stopped" in m.text]
+            report = [m for m in telegram.messages(ADMIN) if "being sent when the bot stopped" in m.text]
             after = await statuses(database, 1)
             assert all(texin.received[kenyan(n)] == 1 for n in recipients), "a recipient got the SMS twice"
             assert {n for n, s in after.items() if s is MessageStatus.UNKNOWN} == in_flight

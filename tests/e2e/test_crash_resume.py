@@ -74,7 +74,7 @@ async def test_bulk_resumes_after_kill_without_duplicates(tmp_path: Path) -> Non
                 assert count == 1, f"{row.recipient} received {count} times"
         assert f"Sent: {totals.accepted:,}" in summary.text
         if unknown:
-            report = [m for m in telegram.messages(ADMIN) if "were being sent when the bot stopped" in m.text]
+            report = [m for m in telegram.messages(ADMIN) if "being sent when the bot stopped" in m.text]
             assert report, "the admins were not given the unknown rows"
             assert f"/retry {job.id}" in report[0].text
         assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]

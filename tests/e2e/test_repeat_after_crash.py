@@ -55,7 +55,7 @@ async def test_send_redelivered_after_a_kill_is_not_sent_again(tmp_path: Path) -
         second = start_bot_process(environment, log)
         try:
             notice = await telegram.wait_for_message(
-                ADMIN, lambda m: "were being sent when the bot stopped" in m.text, after=mark, timeout=30
+                ADMIN, lambda m: "being sent when the bot stopped" in m.text, after=mark, timeout=30
             )
             assert "+254 712 345 678" in notice.text
             await wait_until(

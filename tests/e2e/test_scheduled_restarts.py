@@ -55,7 +55,7 @@ async def test_a_schedule_killed_while_sending_goes_out_exactly_once(tmp_path: P
         second = start_bot_process(environment, log)
         try:
             await telegram.wait_for_message(
-                ADMIN, lambda m: "were being sent when the bot stopped" in m.text, after=mark, timeout=30
+                ADMIN, lambda m: "being sent when the bot stopped" in m.text, after=mark, timeout=30
             )
             # Start-up settles the claimed schedule by its request key, which the send path stored with its row.
             await wait_until(
