@@ -1,15 +1,23 @@
-"""Fixtures shared by every test folder: loopback only, never a proxy; a real PostgreSQL when one is installed."""
+"""Fixtures shared by every test folder: loopback only, never a proxy; a real PostgreSQL and a real Alertmanager
+when they are installed (skipped otherwise, and said once at the end of the run)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.alertmanager_server import find_alertmanager
 from tests.postgres_cluster import PostgresCluster, find_postgres_bin
 
 POSTGRES_SKIP_REASON = (
     "PostgreSQL tests skipped: no initdb/pg_ctl found; install the postgresql package (apt-get install postgresql)"
+    " to run them"
+)
+
+ALERTMANAGER_SKIP_REASON = (
+    "Alertmanager tests skipped: no prometheus-alertmanager found; install Debian's prometheus-alertmanager package"
     " to run them"
 )
 
@@ -53,8 +61,18 @@ def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
     postgres_cluster.drop_database(url)
 
 
+@pytest.fixture(scope="session")
+def alertmanager_binary() -> Path:
+    """The real Alertmanager program; skips (said again at the end of the run) when it is not installed."""
+    binary = find_alertmanager()
+    if binary is None:
+        pytest.skip(ALERTMANAGER_SKIP_REASON)
+    return binary
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    # Never a silent skip: with -q the skip reasons are not listed, so the missing server is said once at the end.
+    # Never a silent skip: with -q the skip reasons are not listed, so a missing server is said once at the end.
     skipped = terminalreporter.stats.get("skipped", [])
-    if any(POSTGRES_SKIP_REASON in str(getattr(report, "longrepr", "")) for report in skipped):
-        terminalreporter.write_line(POSTGRES_SKIP_REASON, yellow=True, bold=True)
+    for reason in (POSTGRES_SKIP_REASON, ALERTMANAGER_SKIP_REASON):
+        if any(reason in str(getattr(report, "longrepr", "")) for report in skipped):
+            terminalreporter.write_line(reason, yellow=True, bold=True)
