@@ -16,11 +16,11 @@ from typing import Any
 import aiosqlite
 import asyncpg
 
-from storage.database import open_database
+from storage.database import connect_postgres, open_database
 from storage.db_lock import BotRunningError, FileLock, active_lock_path
-from storage.errors import DatabaseUnavailableError, StorageError
+from storage.errors import StorageError
 from storage.pg_lock import ACTIVE_LOCK_KEY
-from storage.postgres_url import hide_password, is_postgres_url, safe_url
+from storage.postgres_url import is_postgres_url, one_line_reason, safe_url
 
 CHUNK_ROWS = 5000
 # The target's own rows: its lease (the epoch goes on from there) and its migration number.
@@ -100,14 +100,7 @@ async def copy_to_postgres(database: Path, url: str, *, chunk_rows: int = CHUNK_
 
 
 async def _connect(url: str) -> asyncpg.Connection:
-    try:
-        return await asyncpg.connect(url, timeout=10, server_settings={"application_name": "smsrelay-migrate-to"})
-    except (*_DRIVER_ERRORS, ValueError) as exc:
-        raise DatabaseUnavailableError(f"{safe_url(url)}: cannot connect: {_reason(exc, url)}") from exc
-
-
-def _reason(exc: BaseException, url: str) -> str:
-    return hide_password(" ".join(str(exc).split()) or type(exc).__name__, url)
+    return await connect_postgres(url, application_name="smsrelay-migrate-to", named=safe_url(url))
 
 
 async def _copy(
@@ -142,7 +135,9 @@ async def _copy(
             with contextlib.suppress(*_DRIVER_ERRORS):  # a broken session has let go of it anyway
                 await target.execute("SELECT pg_advisory_unlock($1)", ACTIVE_LOCK_KEY)
     except _DRIVER_ERRORS as exc:
-        raise MigrateFailedError(f"copy into {safe_url(url)} failed, nothing was kept: {_reason(exc, url)}") from exc
+        raise MigrateFailedError(
+            f"copy into {safe_url(url)} failed, nothing was kept: {one_line_reason(exc, url)}"
+        ) from exc
     for name in order:
         with contextlib.suppress(*_DRIVER_ERRORS):  # planner statistics now, not when autovacuum gets to it
             await target.execute(f"ANALYZE {_q(name)}")

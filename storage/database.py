@@ -36,7 +36,7 @@ from storage.lease import take_lease
 from storage.links import Link, PostgresLink, SqliteLink
 from storage.messages import MessageRepository
 from storage.migrations import migrate, migrate_postgres
-from storage.postgres_url import hide_password, is_postgres_url, safe_url
+from storage.postgres_url import is_postgres_url, one_line_reason, safe_url
 from storage.quotas import QuotaRepository
 from storage.restore_marker import RestoreMarkerRepository
 from storage.retention import RetentionRepository
@@ -181,16 +181,25 @@ async def open_database(
     return database
 
 
+async def connect_postgres(
+    url: str, *, application_name: str, named: str, command_timeout: float | None = None
+) -> asyncpg.Connection:
+    """A connection to ``url``, or ``DatabaseUnavailableError``: "<named>: cannot connect: …", no password."""
+    try:
+        return await asyncpg.connect(
+            url, timeout=10, command_timeout=command_timeout, server_settings={"application_name": application_name}
+        )
+    except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise DatabaseUnavailableError(f"{named}: cannot connect: {one_line_reason(exc, url)}") from exc
+
+
 async def _open_postgres(
     url: str, *, clock: Clock | None, migrations_dir: Traversable | Path | None, upgrade: bool, active: bool
 ) -> Database:
-    try:
-        # command_timeout: a statement on a connection that went silent (a network cut) fails instead of hanging.
-        conn = await asyncpg.connect(
-            url, timeout=10, command_timeout=COMMAND_TIMEOUT, server_settings={"application_name": "smsrelay"}
-        )
-    except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise DatabaseUnavailableError(f"DATABASE_URL ({safe_url(url)}): cannot connect: {_reason(exc, url)}") from exc
+    # command_timeout: a statement on a connection that went silent (a network cut) fails instead of hanging.
+    conn = await connect_postgres(
+        url, application_name="smsrelay", named=f"DATABASE_URL ({safe_url(url)})", command_timeout=COMMAND_TIMEOUT
+    )
     try:
         if upgrade:
             await migrate_postgres(conn, migrations_dir)
@@ -199,12 +208,14 @@ async def _open_postgres(
             await take_lease(database._shared)
     except asyncpg.InsufficientPrivilegeError as exc:
         await conn.close(timeout=5)
-        raise DatabaseUnavailableError(f"DATABASE_URL ({safe_url(url)}): missing rights: {_reason(exc, url)}") from exc
+        raise DatabaseUnavailableError(
+            f"DATABASE_URL ({safe_url(url)}): missing rights: {one_line_reason(exc, url)}"
+        ) from exc
     except StorageError as exc:
         await conn.close(timeout=5)
         if isinstance(exc.__cause__, asyncpg.InsufficientPrivilegeError):
             raise DatabaseUnavailableError(
-                f"DATABASE_URL ({safe_url(url)}): missing rights: {_reason(exc.__cause__, url)}"
+                f"DATABASE_URL ({safe_url(url)}): missing rights: {one_line_reason(exc.__cause__, url)}"
             ) from exc
         raise
     except BaseException:
@@ -215,10 +226,7 @@ async def _open_postgres(
 
 async def check_postgres(url: str) -> None:
     """Connect once and check the rights the bot needs; ``DatabaseUnavailableError`` (one line) when it cannot."""
-    try:
-        conn = await asyncpg.connect(url, timeout=10, server_settings={"application_name": "smsrelay-check"})
-    except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise DatabaseUnavailableError(f"DATABASE_URL ({safe_url(url)}): cannot connect: {_reason(exc, url)}") from exc
+    conn = await connect_postgres(url, application_name="smsrelay-check", named=f"DATABASE_URL ({safe_url(url)})")
     try:
         user, schema, can_create, migrated = await conn.fetchrow(
             "SELECT current_user, current_schema(), has_schema_privilege(current_schema(), 'CREATE'),"
@@ -240,11 +248,6 @@ async def check_postgres(url: str) -> None:
             )
     finally:
         await conn.close(timeout=5)
-
-
-def _reason(exc: BaseException, url: str) -> str:
-    """The driver's words on one line, with the URL's password (if it quoted it) taken out."""
-    return hide_password(" ".join(str(exc).split()) or type(exc).__name__, url)
 
 
 async def _enable_wal(conn: aiosqlite.Connection, busy_timeout_ms: int) -> str:

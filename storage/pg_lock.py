@@ -14,7 +14,7 @@ import threading
 
 import asyncpg
 
-from storage.postgres_url import hide_password, safe_url
+from storage.postgres_url import one_line_reason, safe_url
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class PostgresActiveLock:
                 await self._wait_for_the_lock(conn)
                 await self._hold(conn)
             except Exception as exc:
-                self.problem = hide_password(" ".join(str(exc).split()) or type(exc).__name__, self._url)
+                self.problem = one_line_reason(exc, self._url)
                 self._asked.set()
                 if self._held.is_set():
                     log.error("lost the active lock on %s: %s", safe_url(self._url), self.problem)

@@ -37,6 +37,11 @@ def hide_password(text: str, url: str) -> str:
     return text
 
 
+def one_line_reason(error: BaseException, url: str) -> str:
+    """A driver's words about ``url`` on one line, with its password taken out wherever it was quoted."""
+    return hide_password(" ".join(str(error).split()) or type(error).__name__, url)
+
+
 def passwords_in(url: str) -> list[str]:
     """The password of the URL's user part, and any ``password=`` in its query string."""
     try:
