@@ -42,7 +42,7 @@ from bot.phone import read_recipients
 from bot.providers.errors import ProviderError
 from bot.providers.texin import TexinClient
 from bot.providers.types import ProviderName
-from bot.services.alerts import AlertService
+from bot.services.alerts import AlertService, Buttons
 from bot.services.balance import BalanceService
 from bot.services.bulk import BulkDraft, BulkService
 from bot.services.bulk_runner import Progress
@@ -74,6 +74,13 @@ class CountingNotifier:
 
     async def to_chat(self, chat_id: int, html: str) -> bool:
         self.alerts += 1
+        return True
+
+    async def post_to_admins(self, html: str, buttons: Buttons) -> list[tuple[int, int]]:
+        self.alerts += 1
+        return [(1, 1)]
+
+    async def edit_post(self, chat_id: int, message_id: int, html: str, buttons: Buttons) -> bool:
         return True
 
 

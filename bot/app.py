@@ -30,6 +30,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import AppState, SmsContext
+from bot.handlers.alerts import alert_button, alerts_command, escalate_alerts
 from bot.handlers.balance import balance_command
 from bot.handlers.blocklist import block_command, blocked_command, unblock_command
 from bot.handlers.bulk import bulk_button, bulk_command
@@ -206,6 +207,7 @@ async def watch_lease(application: SmsApplication, lease_lost: Callable[[], bool
 
 
 LEASE_WATCH_SECONDS = 0.25
+ESCALATION_TICK_SECONDS = 2.0  # one indexed read of the firing alerts that escalate
 
 COMMAND_TABLE = CommandTable(
     {
@@ -229,6 +231,7 @@ COMMAND_TABLE = CommandTable(
         "quota": quota_command,
         "usage": usage_command,
         "scheduled": scheduled_command,
+        "alerts": alerts_command,
     },
     unknown=unknown_command,
 )
@@ -252,6 +255,7 @@ def add_handlers(application: SmsApplication) -> None:
     application.add_handler(CallbackQueryHandler(group_button, pattern=r"^(ok|no):group:"))
     application.add_handler(CallbackQueryHandler(scheduled_bulk_button, pattern=r"^(ok|no):sbulk:"))
     application.add_handler(CallbackQueryHandler(cancel_schedule_button, pattern=r"^no:scheduled:"))
+    application.add_handler(CallbackQueryHandler(alert_button, pattern=r"^(ack|sil|exp):alerts:"))
     application.add_error_handler(on_error)
 
 
@@ -274,5 +278,8 @@ def schedule_jobs(application: SmsApplication, settings: Settings) -> None:
             name="delivery-tracking",
         )
     schedule_data_safety(job_queue, settings, application.bot_data.services)
+    if settings.alert_escalation:
+        # First round at once: steps that came due while the bot was down go out at start-up.
+        job_queue.run_repeating(escalate_alerts, interval=ESCALATION_TICK_SECONDS, first=0, name="alert-escalation")
     # First round at once: schedules that came due while the bot was down go out (or are missed) at start-up.
     job_queue.run_repeating(fire_schedules, interval=TICK_SECONDS, first=0, name="scheduled-sends")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.escalation_plan import EscalationStep, parse_escalation
 from bot.phone import InvalidPhoneNumberError, normalise_phone
 from bot.providers.types import ProviderName
 from storage.postgres_url import is_postgres_url
@@ -97,6 +98,7 @@ class SecretSettings(DatabaseSettings):
     sms254_api_key: SecretStr | None = None
     alert_webhook_token: SecretStr | None = None
     webhook_secret: SecretStr | None = None
+    alertmanager_url: SecretStr | None = None
 
 
 class NotifySettings(DatabaseSettings):
@@ -182,6 +184,11 @@ class Settings(NotifySettings):
     health_stale_seconds: float = Field(default=120.0, gt=0)
     alert_webhook_token: SecretStr | None = None
     alert_sms_numbers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # On call (README "On call"): Alertmanager's API for the Silence buttons (basic auth allowed in the URL), and
+    # the SMS steps for alerts nobody acknowledged, silenced or resolved in time.
+    alertmanager_url: SecretStr | None = None
+    alert_escalation: Annotated[tuple[EscalationStep, ...], NoDecode] = ()
+    alert_escalate_severities: Annotated[frozenset[str], NoDecode] = frozenset({"critical"})
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
 
@@ -206,6 +213,32 @@ class Settings(NotifySettings):
             except InvalidPhoneNumberError as exc:
                 raise ValueError(f"number {position} is not a Kenyan mobile number ({exc.reason})") from None
         return list(dict.fromkeys(normalised))
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _alertmanager_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        try:
+            url = urlsplit(value.get_secret_value().strip())
+            url.port  # noqa: B018 (a port that is no number raises here)
+        except ValueError:
+            raise ValueError("must be a URL such as http://alertmanager:9093") from None
+        if url.scheme not in {"https", "http"} or not url.hostname:
+            raise ValueError("must be a URL such as http://alertmanager:9093")
+        return SecretStr(value.get_secret_value().strip().rstrip("/"))
+
+    @field_validator("alert_escalation", mode="before")
+    @classmethod
+    def _read_escalation(cls, value: Any) -> Any:
+        return parse_escalation(value) if isinstance(value, str) else value
+
+    @field_validator("alert_escalate_severities", mode="before")
+    @classmethod
+    def _read_severities(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.replace(";", ",").split(",")
+        return frozenset(part.strip().casefold() for part in value if part.strip())
 
     @field_validator("webhook_url")
     @classmethod

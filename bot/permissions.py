@@ -49,6 +49,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("quota", "/quota [<chat id> <units per day>|off|default]", "Today's use and daily limit", _SENDERS),
     Command("usage", "/usage [days]", "Units and cost per day and provider, with a chart", _ALL),
     Command("scheduled", "/scheduled [page]", "Scheduled sends waiting to go out, with Cancel", _SENDERS),
+    Command("alerts", "/alerts [all]", "Firing alerts: since when, acked, silenced, texted", _ADMINS),
 )
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}

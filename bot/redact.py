@@ -59,11 +59,14 @@ def settings_secrets(settings: DatabaseSettings) -> list[str]:
     username = getattr(settings, "sms254_username", None)
     if username:
         secrets.append(str(username))
-    if settings.database_url is not None:
-        # The password on its own too: a driver's message may quote it without the rest of the URL.
-        secrets += passwords_in(settings.database_url.get_secret_value())
+    for name in _SECRET_URLS:
+        url = getattr(settings, name, None)
+        if isinstance(url, SecretStr):
+            # The password on its own too: a driver's message may quote it without the rest of the URL.
+            secrets += passwords_in(url.get_secret_value())
     return secrets
 
 
 # The settings that hold a secret (``Settings``, and ``SecretSettings`` for the commands).
 _SECRET_FIELDS = ("telegram_bot_token", "texin_api_key", "sms254_api_key", "alert_webhook_token", "webhook_secret")
+_SECRET_URLS = ("database_url", "alertmanager_url")

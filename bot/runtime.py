@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
+from bot.providers.alertmanager import AlertmanagerClient
 from bot.redact import make_redactor, settings_secrets
 from bot.services.access import AccessService
 from bot.services.alerts import AdminNotifier, AlertService
@@ -19,6 +20,7 @@ from bot.services.blocklist import BlocklistService
 from bot.services.bulk import BulkDraft, BulkService, RetryDraft
 from bot.services.groups import GroupService
 from bot.services.history import HistoryService
+from bot.services.oncall import EscalationPolicy, OnCallService
 from bot.services.previews import PreviewStore
 from bot.services.quotas import QuotaService
 from bot.services.registry import ProviderRegistry, build_registry
@@ -67,6 +69,7 @@ class Services:
     # Built from the services above once they exist (see ``open_services``).
     schedules: ScheduleService = field(init=False)
     scheduler: Scheduler = field(init=False)
+    oncall: OnCallService = field(init=False)
 
     async def aclose(self, *, grace: float = 10.0) -> None:
         """Stop bulk jobs cleanly (pending rows resume next start) and flush the alerts, both within ``grace``
@@ -83,7 +86,10 @@ class Services:
             try:
                 await self.providers.aclose()
             finally:
-                await self.db.close()
+                try:
+                    await self.oncall.aclose()
+                finally:
+                    await self.db.close()
 
 
 async def open_services(
@@ -176,7 +182,28 @@ async def open_services(
             clock=clock,
             grace=timedelta(seconds=settings.schedule_grace_seconds),
         )
+        services.oncall = OnCallService(
+            db,
+            notifier,
+            alerts,
+            services.sending,
+            services.groups,
+            policy=EscalationPolicy(settings.alert_escalation, settings.alert_escalate_severities),
+            silences=None
+            if settings.alertmanager_url is None
+            else AlertmanagerClient(settings.alertmanager_url.get_secret_value()),
+            records_chat=lambda: records_chat(settings, access),
+            zone=settings.timezone,
+            clock=clock,
+            redact=redact,
+        )
     except BaseException:
         await db.close()
         raise
     return services
+
+
+async def records_chat(settings: Settings, access: AccessService) -> int:
+    """The chat the bot's own SMS are recorded under: the first of ADMIN_CHAT_IDS, else the first admin (0: none)."""
+    admins = settings.admin_chat_ids or await access.admin_chat_ids()
+    return admins[0] if admins else 0

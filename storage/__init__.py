@@ -19,6 +19,7 @@ from storage.errors import (
     StorageError,
 )
 from storage.groups import GroupRepository, GroupSummary
+from storage.incidents import AlertNotice, Incident, IncidentChange, IncidentRepository
 from storage.jobs import BulkJobRepository
 from storage.messages import MessageRepository
 from storage.migrations import migrate
@@ -59,6 +60,7 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "FINAL_JOB_STATES",
     "REQUEUEABLE",
+    "AlertNotice",
     "AuditRecord",
     "AuditRepository",
     "BlockedNumber",
@@ -74,6 +76,9 @@ __all__ = [
     "DuplicateRequestError",
     "GroupRepository",
     "GroupSummary",
+    "Incident",
+    "IncidentChange",
+    "IncidentRepository",
     "InvalidTransitionError",
     "JobState",
     "JobTotals",

@@ -28,6 +28,10 @@ UNBLOCK = "unblock"  # numbers were taken off the opt-out blocklist
 TEMPLATE_SAVE = "template_save"  # a message template was created or replaced
 TEMPLATE_DELETE = "template_delete"  # a message template was deleted
 QUOTA = "quota"  # a chat's daily quota was set, switched off or put back to its role's default
+ALERT_ACK = "alert_ack"  # someone pressed Ack under an alert's post
+ALERT_SILENCE = "alert_silence"  # an alert was silenced in Alertmanager from its post
+ALERT_EXPIRE = "alert_expire"  # a silence made from a post was expired from it
+ALERT_ESCALATE = "alert_escalate"  # an escalation step texted its targets
 
 _COLUMNS = "id, at, actor_chat_id, actor_user_id, action, target, detail, units"
 

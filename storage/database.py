@@ -31,6 +31,7 @@ from storage.db_lock import FileLock, open_lock
 from storage.dialect import Dialect
 from storage.errors import DatabaseUnavailableError, StorageError
 from storage.groups import GroupRepository
+from storage.incidents import IncidentRepository
 from storage.jobs import BulkJobRepository
 from storage.lease import take_lease
 from storage.links import Link, PostgresLink, SqliteLink
@@ -66,6 +67,7 @@ class Database:
         self.jobs = BulkJobRepository(self._shared, self.messages)
         self.tracking = TrackingRepository(self._shared)
         self.alert_state = AlertStateRepository(self._shared)
+        self.incidents = IncidentRepository(self._shared)
         self.spend_requests = SpendRequestRepository(self._shared)
         self.groups = GroupRepository(self._shared)
         self.blocklist = BlocklistRepository(self._shared)

@@ -22,6 +22,8 @@ from bot.providers.types import ProviderName
 
 log = logging.getLogger(__name__)
 
+Buttons = tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback data)
+
 INTRUDER_INTERVAL = timedelta(hours=1)
 INTRUDERS_LISTED = 20  # chat ids named in a folded intruder alert; the count covers the rest
 
@@ -33,6 +35,14 @@ class AdminNotifier(Protocol):
 
     async def to_chat(self, chat_id: int, html: str) -> bool:
         """Send to one chat; return whether it arrived."""
+        ...
+
+    async def post_to_admins(self, html: str, buttons: Buttons) -> list[tuple[int, int]]:
+        """Send to every admin chat with rows of (label, callback data) buttons; return (chat id, message id) each."""
+        ...
+
+    async def edit_post(self, chat_id: int, message_id: int, html: str, buttons: Buttons) -> bool:
+        """Replace a post's text and buttons; return whether Telegram took it (unchanged counts as taken)."""
         ...
 
 

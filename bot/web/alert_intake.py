@@ -1,16 +1,13 @@
-"""What an incoming alert becomes: one message to the admin chats, folded like the bot's own alerts, and
-optionally an SMS.
+"""What an incoming alert becomes: its post in the admin chats (``OnCallService``: one post per alert, edited by
+every later word about it) and optionally an SMS at once.
 
-SMS goes out when the alert carries ``sms_group=<contact group>`` (its members), or is ``severity=critical`` (in
-any case) and ``ALERT_SMS_NUMBERS`` is set (those numbers); firing and resolved both, so people also learn it is
-over. The SMS of every alert go before any Telegram message, so a slow Telegram does not hold a page up. Each SMS
-takes the normal path (``SendingService.prepare`` as an admin, then ``send``): number checks, the blocklist, the
-records, but no chat's daily quota (they are the bot's own, ``/usage`` shows them apart). The records' chat is the
-first of ``ADMIN_CHAT_IDS``, else the first admin (an alert has no chat of its own). The request key holds the
-alert's fingerprint, status and start, so Alertmanager repeating a notification sends no second SMS. Each alert
-stands alone: one that fails is named, the rest go on.
-Alerts of the group that did not come in (Alertmanager's ``max_alerts``, or past ``MAX_ALERTS``) get one notice
-with their count, folded per group, so the admins know the messages they see are not the whole story.
+SMS goes out at once when the alert carries ``sms_group=<contact group>`` (its members), or is
+``severity=critical`` (in any case), ``ALERT_SMS_NUMBERS`` is set and no ``ALERT_ESCALATION`` step covers it;
+firing and resolved both, so people also learn it is over. The SMS of every alert go before any Telegram message,
+so a slow Telegram does not hold a page up; they take the bot's own sending path (``bot/services/alert_sms.py``),
+keyed by the alert's fingerprint, status and start, so Alertmanager repeating a notification sends no second SMS.
+Each alert stands alone: one that fails is named, the rest go on. Alerts of the group that did not come in
+(Alertmanager's ``max_alerts``, or past ``MAX_ALERTS``) get one notice with their count, folded per group.
 """
 
 from __future__ import annotations
@@ -18,23 +15,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.formatting import esc, truncate
-from bot.localtime import show_local
-from bot.phone import InvalidPhoneNumberError
-from bot.runtime import Services
+from bot.runtime import Services, records_chat
+from bot.services.alert_sms import alert_text, text_numbers
 from bot.services.errors import UserInputError
-from bot.services.requests import DuplicateRequest
-from bot.sms_text import MessageTextError, cut_to_parts
 from bot.web.alert_payload import MAX_ALERTS, AlertmanagerNotification, IncomingAlert
 from bot.web.metrics import Metrics
-from storage import MessageStatus, Role
+from storage import AlertNotice, Role
 
 log = logging.getLogger(__name__)
-
-SMS_PARTS = 2  # an alert SMS is a pointer, the details are in Telegram
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,41 +35,24 @@ class IntakeResult:
     unreadable: int = 0
 
 
-def alert_html(alert: IncomingAlert, services: Services) -> str:
-    zone = services.settings.timezone
-    head = "🔥 <b>FIRING</b>" if alert.status == "firing" else "✅ <b>RESOLVED</b>"
-    lines = [f"{head}: <b>{esc(truncate(alert.name, 100))}</b>"]
-    if alert.severity:
-        lines[0] += f" ({esc(truncate(alert.severity, 30))})"
-    if alert.instance:
-        lines.append(f"Instance: <code>{esc(truncate(alert.instance, 200))}</code>")
-    if alert.summary:
-        lines.append(esc(truncate(alert.summary, 1500)))
-    if alert.starts_at is not None:
-        lines.append(f"Since {esc(_since(alert.starts_at, zone))}")
-    if alert.problem:
-        lines.append(f"⚠️ Not shown: {esc(truncate(alert.problem, 200))}")
-    return "\n".join(lines)
-
-
-def _since(moment: datetime, zone: ZoneInfo) -> str:
-    try:
-        return show_local(moment, zone)
-    except OverflowError:  # near year 9999 the local time does not exist: UTC is as good as it gets
-        return moment.isoformat()
-
-
 def is_critical(alert: IncomingAlert) -> bool:
     return (alert.severity or "").strip().casefold() == "critical"
 
 
-def alert_sms(alert: IncomingAlert) -> str:
-    parts = [f"[{alert.status.upper()}] {alert.name}"]
-    if alert.instance:
-        parts.append(alert.instance)
-    if alert.summary:
-        parts.append(alert.summary)
-    return cut_to_parts(truncate(" - ".join(parts), 1000), SMS_PARTS)  # parts as the reader's phone counts them
+def notice_of(alert: IncomingAlert, services: Services) -> AlertNotice:
+    """The alert as the incident store keeps it; it escalates when its severity is one ALERT_ESCALATION covers."""
+    return AlertNotice(
+        fingerprint=alert.fingerprint,
+        starts_at=alert.starts_at,
+        source="alertmanager",
+        name=alert.name,
+        severity=alert.severity,
+        instance=alert.instance,
+        summary=alert.summary,
+        labels=alert.labels,
+        firing=alert.status == "firing",
+        escalates=services.oncall.policy.escalates(alert.severity),
+    )
 
 
 def left_out_html(notification: AlertmanagerNotification) -> str:
@@ -126,12 +99,10 @@ class AlertIntake:
                 notices.append(missed)
         for alert in notification.alerts:
             try:
-                html = alert_html(alert, self._services)
+                await self._services.oncall.take(notice_of(alert, self._services), alert.problem)
             except Exception:
                 log.exception("alert %s could not be shown", alert.name)
                 unreadable.append(f"{truncate(alert.name, 100)}: could not be shown")
-                continue
-            await self._services.alerts.raise_alert(_fold_key(alert), html)
         for key, html in notices:
             await self._services.alerts.raise_alert(key, html)
         if unreadable:
@@ -157,50 +128,26 @@ class AlertIntake:
                 numbers += members
             except UserInputError as exc:
                 log.warning("alert %s: sms_group not usable: %s", alert.name, exc)
-        if is_critical(alert):
-            numbers += self._services.settings.alert_sms_numbers
+        if is_critical(alert) and not self._services.oncall.policy.escalates(alert.severity):
+            numbers += self._services.settings.alert_sms_numbers  # with ALERT_ESCALATION, its steps text instead
         return list(dict.fromkeys(numbers))
-
-    async def _records_chat(self) -> int:
-        """The first of ADMIN_CHAT_IDS, else the first admin in the database (a bot whose admin claimed it)."""
-        listed = self._services.settings.admin_chat_ids
-        admins = listed or await self._services.access.admin_chat_ids()
-        return admins[0] if admins else 0
 
     async def _sms(self, alert: IncomingAlert) -> tuple[int, tuple[str, str] | None]:
         """SMS sent, and the notice for the admins when some could not go (sent after every alert's SMS)."""
         numbers = await self._numbers(alert)
         if not numbers:
             return 0, None
-        sending = self._services.sending
-        chat_id = await self._records_chat()
-        text = alert_sms(alert)
+        services = self._services
         started = "" if alert.starts_at is None else alert.starts_at.isoformat()
         identity = hashlib.sha256(f"{alert.fingerprint}|{alert.status}|{started}".encode()).hexdigest()[:24]
-        sent = 0
-        missed: list[str] = []  # why some numbers got no SMS: the admins hear it, never only a log line
-        for number in numbers:
-            try:
-                request = sending.prepare(
-                    chat_id=chat_id, user_id=None, number=number, text=text, caller_role=Role.ADMIN
-                )
-                key = f"alert:{identity}:{request.recipient}"
-                report = await sending.send(request, request_key=key, count_quota=False)
-            except DuplicateRequest:
-                continue  # Alertmanager repeated a notification already sent by SMS
-            except (UserInputError, InvalidPhoneNumberError, MessageTextError) as exc:  # not a mobile, blocked, …
-                log.warning("alert %s: no SMS to one recipient: %s", alert.name, exc)
-                missed.append(str(exc))
-                continue
-            if report.status is MessageStatus.SENT:
-                sent += 1
-            else:  # failed or unknown at the provider: recorded as usual, and said
-                missed.append(f"{report.status.value}: {report.error or 'see /status ' + str(report.message_id)}")
-        if not missed:
-            return sent, None
-        reasons = "; ".join(esc(truncate(reason, 200)) for reason in dict.fromkeys(missed))
-        html = f"⚠️ Alert <b>{esc(truncate(alert.name, 100))}</b>: {len(missed)} of {len(numbers)} SMS not sent: "
-        return sent, (f"alert-sms-missed:{identity}", html + reasons)
+        text = alert_text(alert.status, alert.name, alert.instance, alert.summary)
+        chat_id = await records_chat(services.settings, services.access)
+        result = await text_numbers(services.sending, numbers, text, chat_id=chat_id, key=f"alert:{identity}")
+        if not result.missed:
+            return result.sent, None
+        reasons = "; ".join(esc(truncate(reason, 200)) for reason in dict.fromkeys(result.missed))
+        html = f"⚠️ Alert <b>{esc(truncate(alert.name, 100))}</b>: {len(result.missed)} of {len(numbers)} SMS not sent: "
+        return result.sent, (f"alert-sms-missed:{identity}", html + reasons)
 
 
 def _failed_html(alert: IncomingAlert) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from bot.providers.errors import OutcomeUnknownError, ProviderError
 from bot.providers.types import Balance, DeliveryStatus, ProviderName, RecipientState, SendResult, SmsProvider
-from bot.services.alerts import AdminNotifier
+from bot.services.alerts import AdminNotifier, Buttons
 from bot.services.registry import ProviderRegistry
 from bot.web.metrics import Metrics
 
@@ -116,3 +116,12 @@ class CountingNotifier:
 
     async def to_chat(self, chat_id: int, html: str) -> bool:
         return await self._inner.to_chat(chat_id, html)
+
+    async def post_to_admins(self, html: str, buttons: Buttons) -> list[tuple[int, int]]:
+        posts = await self._inner.post_to_admins(html, buttons)
+        if posts:
+            self._metrics.alerts_sent.inc()
+        return posts
+
+    async def edit_post(self, chat_id: int, message_id: int, html: str, buttons: Buttons) -> bool:
+        return await self._inner.edit_post(chat_id, message_id, html, buttons)

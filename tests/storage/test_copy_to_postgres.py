@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from storage import (
+    AlertNotice,
     Database,
     MessageOutcome,
     MessageStatus,
@@ -35,6 +36,8 @@ from .factories import ADMIN_CHAT, SENDER_CHAT, USER, a_job, a_message, numbers
 GROUP_CHAT = -1001234567890  # a supergroup: beyond 32 bits, a BIGINT on PostgreSQL
 # Every table a bot writes, all filled by ``fill_every_table``; ha_lease stays the target's own.
 TABLES = {
+    "alert_incidents",
+    "alert_posts",
     "alert_state",
     "audit",
     "blocked_numbers",
@@ -48,7 +51,7 @@ TABLES = {
     "spend_requests",
     "templates",
 }
-IDENTITY_TABLES = ("audit", "bulk_jobs", "contact_groups", "messages", "schedules")
+IDENTITY_TABLES = ("alert_incidents", "audit", "bulk_jobs", "contact_groups", "messages", "schedules")
 Rows = dict[str, list[tuple[Any, ...]]]
 
 
@@ -86,6 +89,21 @@ async def fill_every_table(db: Database) -> None:
     await db.quotas.set_override(GROUP_CHAT, None, by_chat_id=ADMIN_CHAT)
     await db.alert_state.put("balance:texin", "low")
     await db.spend_requests.claim("preview:80", SENDER_CHAT)
+    incident, _ = await db.incidents.record(
+        AlertNotice(
+            fingerprint="a1b2",
+            starts_at=datetime(2026, 12, 1, 5, 0, tzinfo=UTC),
+            source="alertmanager",
+            name="DiskFull",
+            severity="critical",
+            instance="db-1",
+            summary="95 % used",
+            labels={"alertname": "DiskFull", "instance": "db-1"},
+            firing=True,
+            escalates=True,
+        )
+    )
+    await db.incidents.add_post(incident.id, ADMIN_CHAT, 4242)
 
 
 def sqlite_rows(path: Path, tables: set[str] = TABLES) -> Rows:

@@ -1,0 +1,313 @@
+"""On call from the chat (README "On call"): each alert is one post per admin chat that every later word about
+it edits (repeats, Ack, Silence, its resolve, escalation steps), and alerts nobody took in time are texted.
+
+The incident rows hold all of it (``storage/incidents.py``), so a restart loses no post and repeats no step. One
+lock per incident makes "change the row, render it, edit the posts" one step: a later edit never shows an older row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.escalation_plan import EscalationStep
+from bot.formatting import esc, truncate
+from bot.providers.alertmanager import AlertmanagerClient, AlertmanagerError
+from bot.services.alert_posts import incident_buttons, incident_html, local
+from bot.services.alert_sms import alert_text, text_numbers
+from bot.services.alerts import AdminNotifier, AlertService
+from bot.services.errors import UserInputError
+from bot.services.groups import GroupService
+from bot.services.sending import SendingService
+from storage import AlertNotice, Database, Incident, IncidentChange, Role, audit_actions
+
+log = logging.getLogger(__name__)
+
+LISTED = 30  # incidents /alerts shows per section
+
+
+@dataclass(frozen=True, slots=True)
+class Presser:
+    """Who pressed a button, and where: for the post, the silence's ``createdBy`` and comment, and the audit."""
+
+    name: str  # the person's Telegram name
+    chat_id: int
+    chat_title: str | None
+    user_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationPolicy:
+    steps: tuple[EscalationStep, ...]
+    severities: frozenset[str]  # case-folded
+
+    def escalates(self, severity: str | None) -> bool:
+        return bool(self.steps) and (severity or "").strip().casefold() in self.severities
+
+
+class OnCallService:
+    def __init__(
+        self,
+        db: Database,
+        notifier: AdminNotifier,
+        alerts: AlertService,
+        sending: SendingService,
+        groups: GroupService,
+        *,
+        policy: EscalationPolicy,
+        silences: AlertmanagerClient | None,
+        records_chat: Callable[[], Awaitable[int]],
+        zone: ZoneInfo,
+        clock: Callable[[], datetime],
+        redact: Callable[[str], str],
+    ) -> None:
+        self._db = db
+        self._notifier = notifier
+        self._alerts = alerts
+        self._sending = sending
+        self._groups = groups
+        self.policy = policy
+        self._silences = silences
+        self._records_chat = records_chat
+        self._zone = zone
+        self._clock = clock
+        self._redact = redact
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, tasks holding or waiting
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    @property
+    def silences_enabled(self) -> bool:
+        return self._silences is not None
+
+    # --- notifications --------------------------------------------------------------------------------
+
+    async def take(self, notice: AlertNotice, problem: str | None = None) -> Incident:
+        """Post a new alert, or edit its post: a repeat counts, a resolve says when and how long it lasted."""
+        incident, change = await self._db.incidents.record(notice)
+        async with self._turn(incident.id):
+            incident = await self._current(incident.id)
+            if change is IncidentChange.NEW or not await self._db.incidents.posts(incident.id):
+                await self._post(incident, problem)
+            else:
+                await self._show(incident, problem)
+        if change is IncidentChange.RESOLVED and incident.escalation_step:
+            await self._all_clear(incident)
+        return incident
+
+    async def _post(self, incident: Incident, problem: str | None) -> None:
+        html = self._redact(self._html(incident, problem))
+        posts = await self._notifier.post_to_admins(html, self._buttons(incident))
+        for chat_id, message_id in posts:
+            await self._db.incidents.add_post(incident.id, chat_id, message_id)
+        if not posts:
+            log.error("alert %s reached no admin chat", incident.name)
+
+    async def _show(self, incident: Incident, problem: str | None = None) -> None:
+        """Render the row again into every post of the incident."""
+        html = self._redact(self._html(incident, problem))
+        buttons = self._buttons(incident)
+        for chat_id, message_id in await self._db.incidents.posts(incident.id):
+            await self._notifier.edit_post(chat_id, message_id, html, buttons)
+
+    def _html(self, incident: Incident, problem: str | None = None) -> str:
+        return incident_html(incident, zone=self._zone, plan=self.policy.steps, now=self._clock(), problem=problem)
+
+    def _buttons(self, incident: Incident) -> tuple[tuple[tuple[str, str], ...], ...]:
+        return incident_buttons(incident, silences=self.silences_enabled, now=self._clock())
+
+    # --- buttons --------------------------------------------------------------------------------------
+
+    async def acknowledge(self, incident_id: int, who: Presser) -> str:
+        """The answer to an Ack press: the first press marks it and stops its escalation; later ones change nothing."""
+        async with self._turn(incident_id):
+            incident = await self._known(incident_id)
+            if incident.acked_by is not None and incident.acked_at is not None:
+                return f"Already acknowledged by {incident.acked_by} at {local(incident.acked_at, self._zone)}."
+            if not incident.firing:
+                await self._show(incident)
+                return "This alert is already resolved."
+            async with self._db.transaction():
+                if not await self._db.incidents.acknowledge(incident_id, who.name, self._clock()):
+                    return "Already acknowledged."
+                await self._audit(audit_actions.ALERT_ACK, who, incident, "acknowledged")
+            await self._show(await self._current(incident_id))
+        return "✅ Acknowledged: its escalation stops."
+
+    async def silence(self, incident_id: int, hours: int, who: Presser) -> str:
+        """Silence the alert in Alertmanager for ``hours``; when Alertmanager fails, say so and change nothing."""
+        if self._silences is None:
+            return "Silences need ALERTMANAGER_URL on the bot."
+        async with self._turn(incident_id):
+            incident = await self._known(incident_id)
+            now = self._clock()
+            if not incident.firing:
+                await self._show(incident)
+                return "This alert is already resolved."
+            if incident.silence_id is not None and incident.silenced_at(now):
+                return f"Already silenced until {local(incident.silenced_until or now, self._zone)}."
+            where = who.chat_title or "a chat"
+            comment = f"Silenced from Telegram ({where}, chat id {who.chat_id}) by smsrelay for {hours}h"
+            until = now + timedelta(hours=hours)
+            try:
+                silence_id = await self._silences.create_silence(
+                    incident.labels, now, until, created_by=who.name, comment=comment
+                )
+            except AlertmanagerError as exc:
+                return self._redact(str(exc))
+            async with self._db.transaction():
+                await self._db.incidents.silence(incident_id, silence_id, who.name, until)
+                await self._audit(audit_actions.ALERT_SILENCE, who, incident, f"silence {silence_id} for {hours}h")
+            await self._show(await self._current(incident_id))
+        return f"🔕 Silenced until {local(until, self._zone)}."
+
+    async def expire(self, incident_id: int, who: Presser) -> str:
+        """Expire the silence made from the post; Alertmanager failing changes nothing."""
+        if self._silences is None:
+            return "Silences need ALERTMANAGER_URL on the bot."
+        async with self._turn(incident_id):
+            incident = await self._known(incident_id)
+            if incident.silence_id is None:
+                await self._show(incident)
+                return "This alert has no silence to expire."
+            try:
+                await self._silences.expire_silence(incident.silence_id)
+            except AlertmanagerError as exc:
+                if "already expired" not in str(exc):
+                    return self._redact(str(exc))
+            async with self._db.transaction():
+                await self._db.incidents.end_silence(incident_id, incident.silence_id)
+                await self._audit(audit_actions.ALERT_EXPIRE, who, incident, f"silence {incident.silence_id}")
+            await self._show(await self._current(incident_id))
+        return "🔔 Silence expired."
+
+    async def _audit(self, action: str, who: Presser, incident: Incident, what: str) -> None:
+        await self._db.audit.record(
+            action,
+            actor_chat_id=who.chat_id,
+            actor_user_id=who.user_id,
+            target=f"alert #{incident.id}",
+            detail=f"{truncate(incident.name, 100)}: {what} by {truncate(who.name, 100)}",
+        )
+
+    # --- escalation -----------------------------------------------------------------------------------
+
+    async def escalate_due(self) -> int:
+        """Run every escalation step whose time came; returns how many steps ran. Each step texts its targets under
+        request keys of its own, then is marked done: a crash in between redoes it without texting anyone twice."""
+        steps = self.policy.steps
+        if not steps:
+            return 0
+        ran = 0
+        for listed in await self._db.incidents.escalating(len(steps)):
+            incident = await self._db.incidents.get(listed.id)  # as it is now: pressed meanwhile, it stays quiet
+            if incident is None or not _due(incident, steps, self._clock()):
+                continue
+            await self._run_step(incident, incident.escalation_step, steps[incident.escalation_step])
+            ran += 1
+        return ran
+
+    async def _run_step(self, incident: Incident, index: int, step: EscalationStep) -> None:
+        numbers, missed = await self._numbers_of(step)
+        text = alert_text("firing", incident.name, incident.instance, incident.summary)
+        result = await text_numbers(
+            self._sending, numbers, text, chat_id=await self._records_chat(), key=f"escalation:{incident.id}:{index}"
+        )
+        missed += result.missed
+        reached = f"{step.targets} at {local(self._clock(), self._zone)}"
+        async with self._turn(incident.id):
+            async with self._db.transaction():
+                if not await self._db.incidents.finish_step(incident.id, index, reached):
+                    return  # recorded meanwhile (never here: one escalation loop per process)
+                await self._db.audit.record(
+                    audit_actions.ALERT_ESCALATE,
+                    actor_chat_id=None,
+                    actor_user_id=None,
+                    target=f"alert #{incident.id}",
+                    detail=f"{truncate(incident.name, 100)}: step {index + 1} texted {result.sent} of {len(numbers)}",
+                )
+            await self._show(await self._current(incident.id))
+        if missed:
+            reasons = "; ".join(esc(truncate(reason, 200)) for reason in dict.fromkeys(missed))
+            await self._alerts.raise_alert(
+                f"escalation-missed:{incident.id}:{index}",
+                f"⚠️ Escalation of <b>{esc(truncate(incident.name, 100))}</b>, step {index + 1}: "
+                f"not everyone was texted: {reasons}",
+            )
+
+    async def _numbers_of(self, step: EscalationStep) -> tuple[list[str], list[str]]:
+        """The step's numbers and its groups' members now, and why a group gave none."""
+        numbers = list(step.numbers)
+        missed: list[str] = []
+        for group in step.groups:
+            try:
+                _, members = await self._groups.members(group, caller_role=Role.ADMIN)
+            except UserInputError as exc:
+                missed.append(f"@{group}: {exc}")
+                continue
+            numbers += members
+        return list(dict.fromkeys(numbers)), missed
+
+    async def _all_clear(self, incident: Incident) -> None:
+        """Those an escalation texted learn that it is over, once each."""
+        numbers: list[str] = []
+        for step in self.policy.steps[: incident.escalation_step]:
+            numbers += (await self._numbers_of(step))[0]
+        text = alert_text("resolved", incident.name, incident.instance, incident.summary)
+        result = await text_numbers(
+            self._sending, numbers, text, chat_id=await self._records_chat(), key=f"escalation:{incident.id}:resolved"
+        )
+        if result.missed:
+            log.warning("alert %s: %d resolved SMS not sent", incident.name, len(result.missed))
+
+    # --- reading --------------------------------------------------------------------------------------
+
+    async def firing(self) -> tuple[list[Incident], int]:
+        """Firing incidents, newest first (at most ``LISTED``), and how many fire in all."""
+        return await self._db.incidents.firing(LISTED), await self._db.incidents.count_firing()
+
+    async def resolved(self) -> list[Incident]:
+        return await self._db.incidents.resolved(LISTED)
+
+    async def _known(self, incident_id: int) -> Incident:
+        incident = await self._db.incidents.get(incident_id)
+        if incident is None:
+            raise UserInputError("This alert is no longer known to the bot.")
+        return incident
+
+    async def _current(self, incident_id: int) -> Incident:
+        return await self._known(incident_id)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, incident_id: int) -> AsyncIterator[None]:
+        """One task at a time per incident; the lock is dropped once nobody holds or waits for it."""
+        lock, users = self._locks.get(incident_id, (asyncio.Lock(), 0))
+        self._locks[incident_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[incident_id]
+            if users == 1:
+                del self._locks[incident_id]
+            else:
+                self._locks[incident_id] = (lock, users - 1)
+
+    async def aclose(self) -> None:
+        if self._silences is not None:
+            await self._silences.aclose()
+
+
+def _due(incident: Incident, steps: tuple[EscalationStep, ...], now: datetime) -> bool:
+    """Firing, escalating, nobody acknowledged or silenced it, and its next step's delay has passed."""
+    if not (incident.firing and incident.escalates and incident.acked_at is None):
+        return False
+    if incident.escalation_step >= len(steps) or incident.silenced_at(now):
+        return False
+    return incident.first_seen_at + steps[incident.escalation_step].delay <= now

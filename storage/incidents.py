@@ -1,0 +1,256 @@
+"""Alert incidents and their posts in the admin chats (migration 0019): what the buttons, the resolve and the
+escalation change. An incident is one alert's fingerprint and start; every write here is one atomic statement or
+transaction, so two presses, or a press and a resolve, never both win."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from storage.codec import optional_text_to_time, text_to_time, time_to_text
+from storage.connection import SharedConnection
+from storage.links import Row
+
+
+class IncidentChange(StrEnum):
+    NEW = "new"  # first seen: post it
+    REPEATED = "repeated"  # the same state again (Alertmanager's repeat): the post's count grows
+    RESOLVED = "resolved"  # was firing, now resolved
+    REFIRED = "refired"  # was resolved, fires again with the same start (rare): shown firing again
+
+
+@dataclass(frozen=True, slots=True)
+class AlertNotice:
+    """One alert as a notification tells it: what identifies it, what its post shows, what it is now."""
+
+    fingerprint: str
+    starts_at: datetime | None
+    source: str  # 'alertmanager' or 'plain'
+    name: str
+    severity: str | None
+    instance: str | None
+    summary: str | None
+    labels: dict[str, str]
+    firing: bool
+    escalates: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: int
+    fingerprint: str
+    starts_at: datetime | None
+    source: str
+    name: str
+    severity: str | None
+    instance: str | None
+    summary: str | None
+    labels: dict[str, str]
+    firing: bool
+    escalates: bool
+    first_seen_at: datetime
+    last_seen_at: datetime
+    notifications: int
+    resolved_at: datetime | None
+    acked_by: str | None
+    acked_at: datetime | None
+    silence_id: str | None
+    silenced_by: str | None
+    silenced_until: datetime | None
+    escalation_step: int  # steps already done
+    escalated_to: str  # who they reached, for the post and /alerts ("" when none)
+
+    def silenced_at(self, now: datetime) -> bool:
+        return self.silenced_until is not None and self.silenced_until > now
+
+
+_COLUMNS = (
+    "id, fingerprint, starts_at, source, name, severity, instance, summary, labels, status, escalates, "
+    "first_seen_at, last_seen_at, notifications, resolved_at, acked_by, acked_at, silence_id, silenced_by, "
+    "silenced_until, escalation_step, escalated_to"
+)
+
+
+def _incident(row: Row) -> Incident:
+    starts = str(row["starts_at"])
+    return Incident(
+        id=int(row["id"]),
+        fingerprint=str(row["fingerprint"]),
+        starts_at=text_to_time(starts) if starts else None,
+        source=str(row["source"]),
+        name=str(row["name"]),
+        severity=row["severity"],
+        instance=row["instance"],
+        summary=row["summary"],
+        labels=json.loads(row["labels"]),
+        firing=row["status"] == "firing",
+        escalates=bool(row["escalates"]),
+        first_seen_at=text_to_time(row["first_seen_at"]),
+        last_seen_at=text_to_time(row["last_seen_at"]),
+        notifications=int(row["notifications"]),
+        resolved_at=optional_text_to_time(row["resolved_at"]),
+        acked_by=row["acked_by"],
+        acked_at=optional_text_to_time(row["acked_at"]),
+        silence_id=row["silence_id"],
+        silenced_by=row["silenced_by"],
+        silenced_until=optional_text_to_time(row["silenced_until"]),
+        escalation_step=int(row["escalation_step"]),
+        escalated_to=str(row["escalated_to"]),
+    )
+
+
+class IncidentRepository:
+    def __init__(self, conn: SharedConnection) -> None:
+        self._conn = conn
+
+    async def record(self, notice: AlertNotice) -> tuple[Incident, IncidentChange]:
+        """Store what a notification said about one alert, and how that changed its incident."""
+        starts = "" if notice.starts_at is None else time_to_text(notice.starts_at)
+        status = "firing" if notice.firing else "resolved"
+        now = self._conn.now_text()
+        async with self._conn.transaction():
+            row = await self._conn.fetch_one(
+                f"SELECT {_COLUMNS} FROM alert_incidents WHERE fingerprint = ? AND starts_at = ?",
+                (notice.fingerprint, starts),
+            )
+            if row is None:
+                await self._conn.insert(
+                    "INSERT INTO alert_incidents (fingerprint, starts_at, source, name, severity, instance, summary,"
+                    " labels, status, escalates, first_seen_at, last_seen_at, resolved_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        notice.fingerprint,
+                        starts,
+                        notice.source,
+                        notice.name,
+                        notice.severity,
+                        notice.instance,
+                        notice.summary,
+                        json.dumps(notice.labels, sort_keys=True),
+                        status,
+                        int(notice.escalates),
+                        now,
+                        now,
+                        None if notice.firing else now,
+                    ),
+                )
+                change = IncidentChange.NEW
+            else:
+                was_firing = row["status"] == "firing"
+                if was_firing == notice.firing:
+                    change = IncidentChange.REPEATED
+                else:
+                    change = IncidentChange.RESOLVED if was_firing else IncidentChange.REFIRED
+                await self._conn.execute(
+                    "UPDATE alert_incidents SET status = ?, last_seen_at = ?,"
+                    " notifications = notifications + ?,"
+                    " resolved_at = CASE WHEN CAST(? AS TEXT) = 'resolved' THEN COALESCE(resolved_at, ?) ELSE NULL END,"
+                    " summary = COALESCE(?, summary) WHERE id = ?",
+                    (
+                        status,
+                        now,
+                        int(change is IncidentChange.REPEATED and notice.firing),
+                        status,
+                        now,
+                        notice.summary,
+                        int(row["id"]),
+                    ),
+                )
+            incident = await self._one(notice.fingerprint, starts)
+        return incident, change
+
+    async def _one(self, fingerprint: str, starts: str) -> Incident:
+        row = await self._conn.fetch_one(
+            f"SELECT {_COLUMNS} FROM alert_incidents WHERE fingerprint = ? AND starts_at = ?", (fingerprint, starts)
+        )
+        if row is None:
+            raise LookupError(f"incident {fingerprint} vanished")
+        return _incident(row)
+
+    async def get(self, incident_id: int) -> Incident | None:
+        row = await self._conn.fetch_one(f"SELECT {_COLUMNS} FROM alert_incidents WHERE id = ?", (incident_id,))
+        return None if row is None else _incident(row)
+
+    async def add_post(self, incident_id: int, chat_id: int, message_id: int) -> None:
+        async with self._conn.transaction():
+            await self._conn.execute(
+                "INSERT INTO alert_posts (incident_id, chat_id, message_id) VALUES (?, ?, ?)"
+                " ON CONFLICT (incident_id, chat_id) DO UPDATE SET message_id = excluded.message_id",
+                (incident_id, chat_id, message_id),
+            )
+
+    async def posts(self, incident_id: int) -> list[tuple[int, int]]:
+        """(chat id, message id) of each post of the incident."""
+        rows = await self._conn.fetch_all(
+            "SELECT chat_id, message_id FROM alert_posts WHERE incident_id = ? ORDER BY chat_id", (incident_id,)
+        )
+        return [(int(row["chat_id"]), int(row["message_id"])) for row in rows]
+
+    async def acknowledge(self, incident_id: int, who: str, now: datetime) -> bool:
+        """Mark it acknowledged by ``who``; False when it already was (the first press wins)."""
+        return await self._change(
+            "UPDATE alert_incidents SET acked_by = ?, acked_at = ? WHERE id = ? AND acked_at IS NULL",
+            (who, time_to_text(now), incident_id),
+        )
+
+    async def silence(self, incident_id: int, silence_id: str, who: str, until: datetime) -> bool:
+        return await self._change(
+            "UPDATE alert_incidents SET silence_id = ?, silenced_by = ?, silenced_until = ? WHERE id = ?",
+            (silence_id, who, time_to_text(until), incident_id),
+        )
+
+    async def end_silence(self, incident_id: int, silence_id: str) -> bool:
+        """Forget the silence ``silence_id``; False when the incident holds another one (or none) by now."""
+        return await self._change(
+            "UPDATE alert_incidents SET silence_id = NULL, silenced_by = NULL, silenced_until = NULL"
+            " WHERE id = ? AND silence_id = ?",
+            (incident_id, silence_id),
+        )
+
+    async def finish_step(self, incident_id: int, step: int, reached: str) -> bool:
+        """Step ``step`` (0-based) is done and reached ``reached``; False when it was already recorded."""
+        return await self._change(
+            "UPDATE alert_incidents SET escalation_step = ?,"
+            " escalated_to = CASE WHEN escalated_to = '' THEN ? ELSE escalated_to || '; ' || ? END"
+            " WHERE id = ? AND escalation_step = ?",
+            (step + 1, reached, reached, incident_id, step),
+        )
+
+    async def escalating(self, steps: int) -> list[Incident]:
+        """Firing incidents that escalate, are not acknowledged and have steps left (oldest first)."""
+        rows = await self._conn.fetch_all(
+            f"SELECT {_COLUMNS} FROM alert_incidents WHERE status = 'firing' AND escalates = 1"
+            " AND acked_at IS NULL AND escalation_step < ? ORDER BY first_seen_at, id",
+            (steps,),
+        )
+        return [_incident(row) for row in rows]
+
+    async def firing(self, limit: int) -> list[Incident]:
+        """Firing incidents, newest first."""
+        return await self._list("status = 'firing'", limit)
+
+    async def resolved(self, limit: int) -> list[Incident]:
+        """The latest resolved incidents, newest resolve first."""
+        rows = await self._conn.fetch_all(
+            f"SELECT {_COLUMNS} FROM alert_incidents WHERE status = 'resolved'"
+            " ORDER BY resolved_at DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_incident(row) for row in rows]
+
+    async def count_firing(self) -> int:
+        row = await self._conn.fetch_one("SELECT COUNT(*) FROM alert_incidents WHERE status = 'firing'")
+        return 0 if row is None else int(row[0])
+
+    async def _list(self, where: str, limit: int) -> list[Incident]:
+        rows = await self._conn.fetch_all(
+            f"SELECT {_COLUMNS} FROM alert_incidents WHERE {where} ORDER BY first_seen_at DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_incident(row) for row in rows]
+
+    async def _change(self, sql: str, params: tuple[object, ...]) -> bool:
+        async with self._conn.transaction():
+            return await self._conn.execute(sql, params) > 0

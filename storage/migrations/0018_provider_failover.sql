@@ -1,0 +1,1 @@
+-- 0018: placeholder (provider failover lands here)

@@ -1,0 +1,246 @@
+"""On call from the chat, in-process over loopback HTTP: one post per alert that repeats, presses and the resolve
+edit; Ack stops escalation; escalation texts each step's targets once; ``/alerts``; Alertmanager unreachable."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from storage import Role, audit_actions
+from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data, running, start_bot, wait_until
+from tests.e2e.http_process import free_port
+from tests.e2e.test_http_endpoints import alertmanager_body
+from tests.fakes.sms254_server import Sms254FakeServer
+from tests.fakes.telegram_server import FakeTelegram, SentMessage
+from tests.fakes.texin_server import TexinFakeServer
+
+TOKEN = "oncall-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ONCALL_MEMBER = "254712000201"
+MANAGER = "254712000301"
+AT_ONCE = "254712000111"
+Web = tuple[BotHarness, httpx.AsyncClient]
+
+
+@contextlib.asynccontextmanager
+async def oncall_bot(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path, **settings: Any
+) -> AsyncIterator[Web]:
+    application, values = await start_bot(
+        telegram, texin, sms254, database_path, http_port=0, alert_webhook_token=TOKEN, **settings
+    )
+    async with running(application):
+        harness = BotHarness(telegram, texin, sms254, application, values)
+        web = application.bot_data.web
+        assert web is not None
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web.port}", timeout=10) as client:
+            yield harness, client
+
+
+def critical(name: str = "SiteDown", **alert: Any) -> dict[str, Any]:
+    labels = {"alertname": name, "severity": "critical", "instance": "web1:443"}
+    return alertmanager_body(labels=labels, fingerprint=f"fp-{name}", annotations={"summary": f"{name} now"}, **alert)
+
+
+async def notify(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    answer = await client.post("/alerts/alertmanager", json=body, headers=AUTH)
+    assert answer.status_code == 200, answer.text
+
+
+def posts_about(telegram: FakeTelegram, words: str) -> list[SentMessage]:
+    return [message for message in telegram.messages(ADMIN) if words in message.text]
+
+
+def labels_of(message: SentMessage) -> list[str]:
+    return [button["text"] for row in (message.reply_markup or {}).get("inline_keyboard", []) for button in row]
+
+
+async def the_post(bot: BotHarness, words: str, condition: Any = None) -> SentMessage:
+    """The one post about ``words`` once ``condition`` holds for it (it may be edited meanwhile)."""
+
+    def found() -> bool:
+        posts = posts_about(bot.telegram, words)
+        return len(posts) == 1 and (condition is None or condition(posts[0]))
+
+    try:
+        await wait_until(found, 10, f"the post about {words}")
+    except AssertionError:
+        raise AssertionError(
+            f"no single post about {words}: {[m.text for m in bot.telegram.messages(ADMIN)]}"
+        ) from None
+    [post] = posts_about(bot.telegram, words)
+    return post
+
+
+async def press(bot: BotHarness, post: SentMessage, label: str) -> str:
+    """Press the button and return the bot's one-line answer to the press."""
+    query_id = bot.telegram.press_button(ADMIN, post.message_id, button_data(post, label), user_id=ADMIN)
+
+    def answered() -> str | None:
+        for answer in bot.telegram.callback_answers():
+            if answer.callback_query_id == query_id:
+                return answer.text or ""
+        return None
+
+    await wait_until(lambda: answered() is not None, 10, f"the answer to {label}")
+    return answered() or ""
+
+
+async def test_repeats_and_the_resolve_edit_the_alerts_own_post(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    async with oncall_bot(telegram, texin, sms254, database_path) as (bot, client):
+        await notify(client, alertmanager_body())
+        post = await the_post(bot, "DiskFull")
+        assert "FIRING" in post.text and labels_of(post) == ["✅ Ack"]  # no ALERTMANAGER_URL: no Silence
+        await notify(client, alertmanager_body())
+        await notify(client, alertmanager_body())
+        post = await the_post(bot, "DiskFull", lambda m: "Notified 3 times" in m.text)
+        await notify(client, alertmanager_body(status="resolved"))
+        post = await the_post(bot, "DiskFull", lambda m: "Resolved at" in m.text)
+        assert "RESOLVED" in post.text and "FIRING" not in post.text and "lasted" in post.text
+        assert "Notified 3 times" in post.text  # the folded count stays
+        assert labels_of(post) == []
+        await bot.settle()
+    assert len(posts_about(telegram, "DiskFull")) == 1
+
+
+async def test_a_resolve_after_a_restart_still_edits_the_post_made_before_it(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    async with oncall_bot(telegram, texin, sms254, database_path) as (bot, client):
+        await notify(client, alertmanager_body())
+        first = await the_post(bot, "DiskFull")
+    async with oncall_bot(telegram, texin, sms254, database_path) as (bot, client):
+        await notify(client, alertmanager_body(status="resolved"))
+        post = await the_post(bot, "DiskFull", lambda m: "Resolved at" in m.text)
+    assert post.message_id == first.message_id
+
+
+async def test_ack_marks_who_and_when_once_and_is_audited(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    second_admin = -100777
+    admins = [ADMIN, second_admin]
+    async with oncall_bot(telegram, texin, sms254, database_path, admin_chat_ids=admins) as (bot, client):
+        await notify(client, alertmanager_body())
+        post = await the_post(bot, "DiskFull")
+        await wait_until(lambda: any("DiskFull" in m.text for m in telegram.messages(second_admin)), 10, "post 2")
+        [other] = telegram.messages(second_admin)
+        # Two people press Ack at once, each in their own admin chat: the first wins, the second changes nothing.
+        first = telegram.press_button(ADMIN, post.message_id, button_data(post, "Ack"), user_id=ADMIN)
+        second = telegram.press_button(second_admin, other.message_id, button_data(other, "Ack"), user_id=777)
+        await bot.settle()
+        answers = {a.callback_query_id: a.text or "" for a in telegram.callback_answers()}
+        texts = sorted([answers[first], answers[second]])
+        assert texts[0].startswith("Already acknowledged by") and texts[1].startswith("✅ Acknowledged")
+        acked = await the_post(bot, "DiskFull", lambda m: "Acknowledged by" in m.text)
+        assert "EAT" in acked.text  # local time
+        assert labels_of(acked) == []
+        [other] = telegram.messages(second_admin)
+        assert other.text == acked.text  # every admin chat's post says the same
+        db = bot.services.db
+        rows = [row for row in await db.audit.list(20) if row.action == audit_actions.ALERT_ACK]
+        assert len(rows) == 1 and "DiskFull" in (rows[0].detail or "")
+
+
+async def test_a_chat_that_is_no_longer_an_admin_cannot_press_the_buttons_it_still_shows(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    async with oncall_bot(telegram, texin, sms254, database_path) as (bot, client):
+        access = bot.services.access
+        await access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=SENDER, role=Role.ADMIN, caller_role=Role.ADMIN)
+        await notify(client, alertmanager_body())
+        await wait_until(lambda: any("DiskFull" in m.text for m in telegram.messages(SENDER)), 10, "its post")
+        [post] = telegram.messages(SENDER)
+        await access.allow(by_chat_id=ADMIN, by_user_id=ADMIN, chat_id=SENDER, role=Role.SENDER, caller_role=Role.ADMIN)
+        query_id = telegram.press_button(SENDER, post.message_id, button_data(post, "Ack"), user_id=SENDER)
+        await bot.settle()
+        [answer] = [a for a in telegram.callback_answers() if a.callback_query_id == query_id]
+        assert "not for sender chats" in (answer.text or "")
+        incident = (await bot.services.oncall.firing())[0][0]
+        assert incident.acked_by is None
+
+
+async def test_an_unacknowledged_critical_alert_is_texted_step_by_step_and_an_acknowledged_one_is_not(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    async with oncall_bot(
+        telegram,
+        texin,
+        sms254,
+        database_path,
+        alert_escalation="1s:@oncall,3s:@oncall 0712000301",
+        alert_sms_numbers=[AT_ONCE],
+    ) as (bot, client):
+        await bot.services.groups.add("oncall", [ONCALL_MEMBER], chat_id=ADMIN, user_id=ADMIN, caller_role=Role.ADMIN)
+        await notify(client, critical("Acked"))
+        acked_post = await the_post(bot, "Acked")
+        assert "⏱ Texts @oncall at" in acked_post.text
+        await press(bot, acked_post, "Ack")
+        await notify(client, critical("SiteDown"))
+        post = await the_post(bot, "SiteDown")
+        await wait_until(lambda: texin.received[MANAGER] == 1, 15, "the second step")
+        post = await the_post(bot, "SiteDown", lambda m: "⏱" not in m.text)
+        assert "📟 Texted: @oncall at" in post.text and "; @oncall, +254 712 000 301 at" in post.text
+        # Each number once per step: the group's member is in both steps, so twice in all; the manager once.
+        await wait_until(lambda: texin.received[ONCALL_MEMBER] == 2, 10, "both steps")
+        await bot.settle()
+        assert texin.received[AT_ONCE] == 0  # with ALERT_ESCALATION the steps text, not ALERT_SMS_NUMBERS at once
+        sms = [r.body["message"] for r in texin.requests_to("/api/send_sms")]
+        assert all("SiteDown" in text for text in sms) and all("web1:443" in text for text in sms)
+        acked = await the_post(bot, "Acked")
+        assert "Texted" not in acked.text
+
+        # Resolved: those it reached learn it is over, once each.
+        await notify(client, critical("SiteDown", status="resolved"))
+        await wait_until(lambda: texin.received[MANAGER] == 2, 10, "the all-clear")
+        await notify(client, critical("SiteDown", status="resolved"))
+        await bot.settle()
+        assert (texin.received[MANAGER], texin.received[ONCALL_MEMBER]) == (2, 3)
+        assert "RESOLVED" in texin.requests_to("/api/send_sms")[-1].body["message"]
+
+        listing = await bot.say(ADMIN, "/alerts all")
+        assert "No alert is firing" not in listing.text and "Acked" in listing.text
+        assert "acked by" in listing.text and "Resolved lately" in listing.text and "texted @oncall" in listing.text
+        records = [m for m in await bot.services.db.messages.list_for_chat(ADMIN, 50) if m.recipient == MANAGER]
+        assert [m.status.value for m in records] == ["sent", "sent"]  # the step and the all-clear, recorded
+
+
+async def test_alerts_lists_the_firing_ones_newest_first(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    async with oncall_bot(telegram, texin, sms254, database_path) as (bot, client):
+        empty = await bot.say(ADMIN, "/alerts")
+        assert "No alert is firing" in empty.text
+        await notify(client, critical("Older"))
+        await the_post(bot, "Older")
+        await notify(client, critical("Newer"))
+        await the_post(bot, "Newer")
+        listing = await bot.say(ADMIN, "/alerts")
+        assert "Firing alerts: 2" in listing.text
+        assert listing.text.index("Newer") < listing.text.index("Older")
+        wrong = await bot.say(ADMIN, "/alerts everything")
+        assert "Usage: /alerts [all]" in wrong.text
+
+
+async def test_silence_when_alertmanager_is_unreachable_says_so_and_changes_nothing(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    closed = f"http://admin:s3cret-pass@127.0.0.1:{free_port()}"
+    async with oncall_bot(telegram, texin, sms254, database_path, alertmanager_url=closed) as (bot, client):
+        await notify(client, alertmanager_body())
+        post = await the_post(bot, "DiskFull")
+        assert labels_of(post) == ["✅ Ack", "🔕 Silence 1h", "🔕 Silence 4h", "🔕 Silence 24h"]
+        answer = await press(bot, post, "Silence 4h")
+        assert answer.startswith("Alertmanager could not be reached") and "\n" not in answer
+        assert "s3cret" not in answer and "127.0.0.1" not in answer
+        await bot.settle()
+        [after] = posts_about(telegram, "DiskFull")
+        assert after.text == post.text and not after.edited
+        db = bot.services.db
+        assert [row for row in await db.audit.list(20) if row.action == audit_actions.ALERT_SILENCE] == []
