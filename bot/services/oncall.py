@@ -89,14 +89,17 @@ class OnCallService:
     # --- notifications --------------------------------------------------------------------------------
 
     async def take(self, notice: AlertNotice, problem: str | None = None) -> Incident:
-        """Post a new alert, or edit its post: a repeat counts, a resolve says when and how long it lasted."""
+        """Post a new alert, or edit its post when it resolves (when and how long) or fires again; a repeat is
+        counted, and the count shows with the next edit."""
         incident, change = await self._db.incidents.record(notice)
         async with self._turn(incident.id):
             incident = await self._current(incident.id)
             if change is IncidentChange.NEW or not await self._db.incidents.posts(incident.id):
                 await self._post(incident, problem)
-            else:
+            elif change is not IncidentChange.REPEATED:
                 await self._show(incident, problem)
+            # A repeat is only counted: the next edit shows it. Alertmanager re-sends whole groups, and Telegram
+            # lets a group chat have 20 messages a minute; an edit per repeat would hold the intake up for minutes.
         if change is IncidentChange.RESOLVED and incident.escalation_step:
             await self._all_clear(incident)
         return incident

@@ -53,6 +53,7 @@ SCRIPT = [
     f"/send in:2h {GOOD} Scheduled from the demo",
     "/scheduled",
     "/usage",
+    "/alerts",
     "/allow 5005 viewer",
     "/chats",
     "/deny 5005",
@@ -86,6 +87,7 @@ def test_every_command_in_help_is_scripted_and_answered(transcript: str) -> None
             assert turn.answer.strip() and "(no reply)" not in turn.answer, turn
             assert "Unknown command" not in turn.answer and "went wrong" not in turn.answer, turn
     assert "Unknown command /nonsense" in answer_to(said, "/nonsense")
+    assert "No alert is firing" in answer_to(said, "/alerts")
     assert "Error while handling" not in transcript  # no handler failed (the admins would be shown a traceback)
 
 
