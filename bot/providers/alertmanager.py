@@ -64,8 +64,10 @@ class AlertmanagerClient:
             response = await self._client.request(method, path, json=body)
         except httpx.TimeoutException:
             raise AlertmanagerError("Alertmanager did not answer in time") from None
-        except httpx.HTTPError as exc:
-            raise AlertmanagerError(f"Alertmanager could not be reached ({type(exc).__name__})") from None
+        except httpx.ConnectError:
+            raise AlertmanagerError("Alertmanager could not be reached (no connection)") from None
+        except httpx.HTTPError:
+            raise AlertmanagerError("Alertmanager could not be reached (the connection failed)") from None
         if response.status_code in (401, 403):
             raise AlertmanagerError(f"Alertmanager refused the credentials in its URL ({response.status_code})")
         if response.status_code >= 400:

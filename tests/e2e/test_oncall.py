@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from storage import Role, audit_actions
+from tests.alertmanager_server import Alertmanager
 from tests.e2e.harness import ADMIN, SENDER, BotHarness, button_data, running, start_bot, wait_until
 from tests.e2e.http_process import free_port
 from tests.e2e.test_http_endpoints import alertmanager_body
@@ -245,3 +246,64 @@ async def test_silence_when_alertmanager_is_unreachable_says_so_and_changes_noth
         assert after.text == post.text and not after.edited
         db = bot.services.db
         assert [row for row in await db.audit.list(20) if row.action == audit_actions.ALERT_SILENCE] == []
+
+
+async def test_a_silenced_alert_does_not_escalate_and_expire_ends_the_silence_on_alertmanager(
+    telegram: FakeTelegram,
+    texin: TexinFakeServer,
+    sms254: Sms254FakeServer,
+    database_path: Path,
+    alertmanager_binary: Path,
+) -> None:
+    with Alertmanager(alertmanager_binary, "http://127.0.0.1:9/nowhere", TOKEN) as alertmanager:
+        async with oncall_bot(
+            telegram, texin, sms254, database_path, alertmanager_url=alertmanager.url, alert_escalation="2s:0712000301"
+        ) as (bot, client):
+            await notify(client, critical("Silenced"))
+            post = await the_post(bot, "Silenced")
+            answer = await press(bot, post, "Silence 24h")
+            assert answer.startswith("🔕 Silenced until")
+            post = await the_post(bot, "Silenced", lambda m: "Silenced by" in m.text)
+            assert "⏱" not in post.text and labels_of(post) == ["✅ Ack", "🔔 Expire silence"]
+            await notify(client, critical("Witness"))
+            await wait_until(lambda: texin.received[MANAGER] == 1, 15, "the witness's step")
+            await bot.settle()
+            assert [r.body["message"] for r in texin.requests_to("/api/send_sms")] == [
+                "[FIRING] Witness - web1:443 - Witness now"
+            ]
+            [silence] = alertmanager.silences()
+            assert silence["status"]["state"] == "active"
+
+            # Someone expired it on Alertmanager already: the button still ends it here, and escalation resumes.
+            async with httpx.AsyncClient(timeout=5) as am:
+                assert (await am.delete(f"{alertmanager.url}/api/v2/silence/{silence['id']}")).status_code == 200
+            answer = await press(bot, post, "Expire silence")
+            assert answer == "🔔 Silence expired."
+            await wait_until(lambda: texin.received[MANAGER] == 2, 15, "the step once the silence ended")
+            post = await the_post(bot, "Silenced", lambda m: "Texted" in m.text)
+            assert "Silenced by" not in post.text
+            audit = [row.action for row in await bot.services.db.audit.list(30)]
+            assert audit_actions.ALERT_SILENCE in audit and audit_actions.ALERT_EXPIRE in audit
+
+
+async def test_a_critical_alert_no_step_covers_is_texted_at_once_and_a_missing_group_is_told(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    async with oncall_bot(
+        telegram,
+        texin,
+        sms254,
+        database_path,
+        alert_escalation="1s:@nobody 0712000301",
+        alert_escalate_severities=frozenset({"page"}),
+        alert_sms_numbers=[AT_ONCE],
+    ) as (bot, client):
+        await notify(client, critical("NotCovered"))
+        await wait_until(lambda: texin.received[AT_ONCE] == 1, 10, "the SMS at once")
+        paged = alertmanager_body(labels={"alertname": "Paged", "severity": "Page"}, fingerprint="fp-paged")
+        await notify(client, paged)
+        await wait_until(lambda: texin.received[MANAGER] == 1, 15, "the step")
+        told = await bot.alert(lambda m: "Escalation of" in m.text and "Paged" in m.text)
+        assert "@nobody" in told.text
+        await bot.settle()
+        assert texin.received[AT_ONCE] == 1 and texin.received[MANAGER] == 1  # NotCovered does not escalate
