@@ -94,9 +94,9 @@ class OnCallService:
         incident, change = await self._db.incidents.record(notice)
         async with self._turn(incident.id):
             incident = await self._current(incident.id)
-            if change is IncidentChange.NEW or not await self._db.incidents.posts(incident.id):
+            if not await self._db.incidents.posts(incident.id):  # new (or its post failed): whoever comes first posts
                 await self._post(incident, problem)
-            elif change is not IncidentChange.REPEATED:
+            elif change in (IncidentChange.RESOLVED, IncidentChange.REFIRED):
                 await self._show(incident, problem)
             # A repeat is only counted: the next edit shows it. Alertmanager re-sends whole groups, and Telegram
             # lets a group chat have 20 messages a minute; an edit per repeat would hold the intake up for minutes.

@@ -3,6 +3,7 @@ edit; Ack stops escalation; escalation texts each step's targets once; ``/alerts
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -109,6 +110,21 @@ async def test_repeats_and_the_resolve_edit_the_alerts_own_post(
         assert labels_of(post) == []
         await bot.settle()
     assert len(posts_about(telegram, "DiskFull")) == 1
+
+
+async def test_the_same_new_alert_notified_twice_at_once_is_posted_once(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    async with oncall_bot(telegram, texin, sms254, database_path) as (bot, client):
+        held = telegram.hold("sendMessage", ADMIN)  # the first post waits at Telegram while the second arrives
+        first = asyncio.create_task(notify(client, alertmanager_body()))
+        await wait_until(lambda: held.arrived == 1, 10, "the first post at Telegram")
+        second = asyncio.create_task(notify(client, alertmanager_body()))
+        await asyncio.sleep(0.3)
+        held.release()
+        await asyncio.gather(first, second)
+        await bot.settle()
+        assert len(posts_about(telegram, "DiskFull")) == 1
 
 
 async def test_a_resolve_after_a_restart_still_edits_the_post_made_before_it(
