@@ -46,6 +46,7 @@ _JOB_FIELDS = (
     "finished_at",
     "refused",
     "duplicates",
+    "provider_chosen",
 )
 
 
@@ -77,6 +78,7 @@ def job_from_row(row: Row) -> BulkJobRecord:
         progress_message_id=row["progress_message_id"],
         refused=row["refused"],
         duplicates=row["duplicates"],
+        provider_chosen=bool(row["provider_chosen"]),
     )
 
 
@@ -106,10 +108,11 @@ class BulkJobRepository(BatchOperations):
         async with self._conn.transaction():
             job_id = await self._conn.insert(
                 "INSERT INTO bulk_jobs (chat_id, user_id, body, encoding, segments, provider, sender_id, state,"
-                " total_recipients, refused, duplicates, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " total_recipients, refused, duplicates, created_at, updated_at, provider_chosen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job.chat_id, job.user_id, job.body, job.encoding, job.segments, job.provider, job.sender_id,
-                 JobState.QUEUED.value, len(recipients), job.refused, job.duplicates, now, now),
+                 JobState.QUEUED.value, len(recipients), job.refused, job.duplicates, now, now,
+                 int(job.provider_chosen)),
             )  # fmt: skip
             if request_key is not None:  # before the recipients: a repeat fails without writing them
                 await claim_request(self._conn, request_key, job.chat_id, bulk_job_id=job_id)
