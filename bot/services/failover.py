@@ -49,6 +49,24 @@ def mode_covers(mode: FailoverMode, purpose: SendPurpose) -> bool:
     return mode is FailoverMode.ALL or (mode is FailoverMode.ALERTS and purpose is SendPurpose.ALERT)
 
 
+def failover_target(
+    mode: FailoverMode,
+    purpose: SendPurpose,
+    failed: ProviderName,
+    *,
+    chosen: bool,
+    configured: Collection[ProviderName],
+) -> ProviderName | None:
+    """The provider that may take what ``failed`` refused before sending, or ``None`` (no failover for this send).
+
+    ``chosen``: the person named the provider (``via:``). Only Texin and 254sms stand in for each other.
+    """
+    other = _OTHER.get(failed)
+    if chosen or other is None or other not in configured or not mode_covers(mode, purpose):
+        return None
+    return other
+
+
 def backup_provider(
     mode: FailoverMode,
     purpose: SendPurpose,
@@ -58,11 +76,7 @@ def backup_provider(
     chosen: bool,
     configured: Collection[ProviderName],
 ) -> ProviderName | None:
-    """The provider to hand the same SMS to after ``failed`` refused it with ``error``; ``None``: no failover.
-
-    ``chosen``: the person named the provider (``via:``). Only Texin and 254sms stand in for each other.
-    """
-    other = _OTHER.get(failed)
-    if chosen or other is None or other not in configured or not mode_covers(mode, purpose):
+    """The provider to hand the same SMS to after ``failed`` refused it with ``error``; ``None``: no failover."""
+    if not refused_before_sending(error):
         return None
-    return other if refused_before_sending(error) else None
+    return failover_target(mode, purpose, failed, chosen=chosen, configured=configured)

@@ -26,6 +26,7 @@ from bot.localtime import show_local
 from bot.phone import InvalidPhoneNumberError
 from bot.runtime import Services
 from bot.services.errors import UserInputError
+from bot.services.failover import SendPurpose
 from bot.services.requests import DuplicateRequest
 from bot.sms_text import MessageTextError, cut_to_parts
 from bot.web.alert_payload import MAX_ALERTS, AlertmanagerNotification, IncomingAlert
@@ -185,7 +186,7 @@ class AlertIntake:
                     chat_id=chat_id, user_id=None, number=number, text=text, caller_role=Role.ADMIN
                 )
                 key = f"alert:{identity}:{request.recipient}"
-                report = await sending.send(request, request_key=key, count_quota=False)
+                report = await sending.send(request, request_key=key, count_quota=False, purpose=SendPurpose.ALERT)
             except DuplicateRequest:
                 continue  # Alertmanager repeated a notification already sent by SMS
             except (UserInputError, InvalidPhoneNumberError, MessageTextError) as exc:  # not a mobile, blocked, …
