@@ -80,7 +80,7 @@ def failover_line(provider: str, failover_from: str | None, reason: str | None) 
         return []
     first = ProviderName(failover_from).label
     said = f": {esc(reason)}" if reason else ""
-    return [f"↪️ Sent via {ProviderName(provider).label} because {first} refused before sending{said}"]
+    return [f"↪️ Via {ProviderName(provider).label} because {first} refused before sending{said}"]
 
 
 def provider_time(text: str, zone: ZoneInfo) -> str:
