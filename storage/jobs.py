@@ -230,24 +230,27 @@ class BulkJobRepository(BatchOperations):
 
     async def totals(self, job_id: int) -> JobTotals:
         """Counts per status, units and cost, from the rows. Cost is summed as Decimal, never as REAL."""
-        if await self.get(job_id) is None:  # jobs are never deleted, so no transaction is needed
+        job = await self.get(job_id)
+        if job is None:  # jobs are never deleted, so no transaction is needed
             raise NotFoundError("bulk job", job_id)
-        # Few distinct costs per status (a unit price times segments), so grouping by cost stays small.
+        # Few distinct costs per status (a unit price times segments) and two providers at most, so it stays small.
         rows = await self._conn.fetch_all(
-            "SELECT status, cost, COUNT(*) AS n, COALESCE(SUM(units), 0) AS units FROM messages WHERE bulk_job_id = ?"
-            " GROUP BY status, cost",
+            "SELECT status, cost, provider, COUNT(*) AS n, COALESCE(SUM(units), 0) AS units FROM messages"
+            " WHERE bulk_job_id = ? GROUP BY status, cost, provider",
             (job_id,),
         )
         counts: defaultdict[str, int] = defaultdict(int)
-        units = 0
+        units = handed_over = 0
         cost: Decimal | None = None
         for row in rows:
             counts[row["status"]] += row["n"]
+            handed_over += row["n"] if row["provider"] != job.provider else 0
             units += int(row["units"])
             amount = text_to_decimal(row["cost"])
             if amount is not None:
                 cost = (cost or Decimal(0)) + amount * row["n"]
-        return JobTotals(**{status.value: counts[status.value] for status in MessageStatus}, units=units, cost=cost)
+        statuses = {status.value: counts[status.value] for status in MessageStatus}
+        return JobTotals(**statuses, units=units, cost=cost, handed_over=handed_over)
 
     async def cancel_pending(self, job_id: int) -> int:
         """Cancel: the job's pending rows become ``cancelled`` and the job too if unfinished, in one transaction.

@@ -204,6 +204,7 @@ class JobTotals:
     cancelled: int = 0
     units: int = 0  # sum over rows that have units
     cost: Decimal | None = None  # None when no row has a cost yet
+    handed_over: int = 0  # rows another provider took after the job's own refused before sending (failover)
 
     def count(self, status: MessageStatus) -> int:
         value: int = getattr(self, status.value)

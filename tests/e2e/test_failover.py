@@ -151,6 +151,7 @@ async def test_a_bulk_job_refused_by_texin_goes_out_through_254sms_recorded_as_s
         bot.texin.api_key = "changed-since"  # after the preview, which asked for the balance: every call is a 401
         summary = await bot.press(SENDER, preview, "Send", predicate=is_summary)
         assert "Sent: 5" in summary.text
+        assert "↪️ Through the other provider, Texin having refused before sending: 5" in summary.text
         assert bot.sms254.received.total() == 5 and bot.texin.received.total() == 0
         # One refused request: the later batches went to 254sms without asking Texin again.
         assert len(bot.texin.requests_to("/api/send_bulk_sms")) == 1
@@ -161,6 +162,8 @@ async def test_a_bulk_job_refused_by_texin_goes_out_through_254sms_recorded_as_s
         assert all(m.failover_reason and "HTTP 401" in m.failover_reason for m in rows)
         told = await bot.alert(lambda m: f"bulk job #{job.id}" in m.text and "handed to 254sms" in m.text)
         assert "Through 254sms: 2 of 2 sent" in told.text
+        history = await bot.say(SENDER, "/history")
+        assert f"#{job.id} done · Texin (↪️ 5 through the other provider)" in history.text
 
 
 async def test_a_bulk_job_on_a_chosen_provider_stops_instead(bot_with: Starter) -> None:
