@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ def bot_with(telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeS
     """The bot with both providers and a sender chat, with the given PROVIDER_FAILOVER and other settings."""
 
     @asynccontextmanager
-    async def start(failover: str, **overrides: object) -> AsyncIterator[BotHarness]:
+    async def start(failover: str, **overrides: Any) -> AsyncIterator[BotHarness]:
         application, settings = await start_bot(
             telegram, texin, sms254, database_path, provider_failover=failover, **overrides
         )
