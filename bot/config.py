@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
@@ -30,6 +31,14 @@ WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 _RESERVED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # served by bot/web/routes.py
+
+
+class FailoverMode(StrEnum):
+    """``PROVIDER_FAILOVER``: which sends another provider may take when the first refused before sending."""
+
+    OFF = "off"
+    ALERTS = "alerts"  # alert SMS only
+    ALL = "all"  # also /send and bulk jobs
 
 
 class ConfigError(Exception):
@@ -127,6 +136,7 @@ class Settings(NotifySettings):
     # How soon a standby replica takes over from an active one that died or lost its database connection.
     ha_takeover_seconds: float = Field(default=10.0, ge=2, le=300)
     default_provider: ProviderName | None = None
+    provider_failover: FailoverMode = FailoverMode.ALERTS
 
     texin_api_key: SecretStr | None = None
     texin_base_url: str = DEFAULT_TEXIN_BASE_URL
@@ -268,6 +278,11 @@ class Settings(NotifySettings):
             lowered = value.strip().lower()
             return {"254sms": "sms254"}.get(lowered, lowered)
         return value
+
+    @field_validator("provider_failover", mode="before")
+    @classmethod
+    def _failover_any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("bot_timezone")
     @classmethod

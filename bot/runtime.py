@@ -136,7 +136,7 @@ async def open_services(
             providers=registry,
             alerts=alerts,
             access=access,
-            sending=SendingService(db, registry, alerts, balances, quotas),
+            sending=SendingService(db, registry, alerts, balances, quotas, failover=settings.provider_failover),
             bulk=BulkService(
                 db,
                 registry,
@@ -146,6 +146,7 @@ async def open_services(
                 concurrency=settings.bulk_concurrency,
                 progress_interval=settings.bulk_progress_interval,
                 quotas=quotas,
+                failover=settings.provider_failover,
             ),
             status=status,
             balances=balances,

@@ -137,6 +137,22 @@ class BatchOperations:
             )
         return moved
 
+    async def hand_over(self, ids: Sequence[int], *, provider: str, failover_from: str, reason: str) -> bool:
+        """A claimed batch that ``failover_from`` refused before sending goes to ``provider``: its ``sending`` rows
+        say so before that provider is called. ``False``: some row is no longer ours to send (send none of them)."""
+        moved = 0
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            moved += await self._conn.write_count(
+                "UPDATE messages SET provider = ?, failover_from = ?, failover_reason = ?, updated_at = ?"
+                f" WHERE status = ? AND id IN ({placeholders(len(chunk))}) AND {fence(self._conn.dialect)}",
+                (provider, failover_from, reason, self._conn.now_text(), _SENDING, *chunk,
+                 self._conn.fence(claiming=True)),
+            )  # fmt: skip
+        if moved < len(set(ids)):
+            await check_lease(self._conn)
+            return False
+        return True
+
     async def record_outcomes(self, outcomes: Sequence[MessageOutcome]) -> int:
         """Store a batch's outcomes in one statement; returns how many applied. An outcome applies only as an
         allowed transition (a late "sent" never overwrites "delivered"); the others in the batch are stored."""

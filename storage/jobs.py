@@ -46,6 +46,7 @@ _JOB_FIELDS = (
     "finished_at",
     "refused",
     "duplicates",
+    "provider_chosen",
 )
 
 
@@ -77,6 +78,7 @@ def job_from_row(row: Row) -> BulkJobRecord:
         progress_message_id=row["progress_message_id"],
         refused=row["refused"],
         duplicates=row["duplicates"],
+        provider_chosen=bool(row["provider_chosen"]),
     )
 
 
@@ -106,10 +108,11 @@ class BulkJobRepository(BatchOperations):
         async with self._conn.transaction():
             job_id = await self._conn.insert(
                 "INSERT INTO bulk_jobs (chat_id, user_id, body, encoding, segments, provider, sender_id, state,"
-                " total_recipients, refused, duplicates, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " total_recipients, refused, duplicates, created_at, updated_at, provider_chosen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job.chat_id, job.user_id, job.body, job.encoding, job.segments, job.provider, job.sender_id,
-                 JobState.QUEUED.value, len(recipients), job.refused, job.duplicates, now, now),
+                 JobState.QUEUED.value, len(recipients), job.refused, job.duplicates, now, now,
+                 int(job.provider_chosen)),
             )  # fmt: skip
             if request_key is not None:  # before the recipients: a repeat fails without writing them
                 await claim_request(self._conn, request_key, job.chat_id, bulk_job_id=job_id)
@@ -227,24 +230,27 @@ class BulkJobRepository(BatchOperations):
 
     async def totals(self, job_id: int) -> JobTotals:
         """Counts per status, units and cost, from the rows. Cost is summed as Decimal, never as REAL."""
-        if await self.get(job_id) is None:  # jobs are never deleted, so no transaction is needed
+        job = await self.get(job_id)
+        if job is None:  # jobs are never deleted, so no transaction is needed
             raise NotFoundError("bulk job", job_id)
-        # Few distinct costs per status (a unit price times segments), so grouping by cost stays small.
+        # Few distinct costs per status (a unit price times segments) and two providers at most, so it stays small.
         rows = await self._conn.fetch_all(
-            "SELECT status, cost, COUNT(*) AS n, COALESCE(SUM(units), 0) AS units FROM messages WHERE bulk_job_id = ?"
-            " GROUP BY status, cost",
+            "SELECT status, cost, provider, COUNT(*) AS n, COALESCE(SUM(units), 0) AS units FROM messages"
+            " WHERE bulk_job_id = ? GROUP BY status, cost, provider",
             (job_id,),
         )
         counts: defaultdict[str, int] = defaultdict(int)
-        units = 0
+        units = handed_over = 0
         cost: Decimal | None = None
         for row in rows:
             counts[row["status"]] += row["n"]
+            handed_over += row["n"] if row["provider"] != job.provider else 0
             units += int(row["units"])
             amount = text_to_decimal(row["cost"])
             if amount is not None:
                 cost = (cost or Decimal(0)) + amount * row["n"]
-        return JobTotals(**{status.value: counts[status.value] for status in MessageStatus}, units=units, cost=cost)
+        statuses = {status.value: counts[status.value] for status in MessageStatus}
+        return JobTotals(**statuses, units=units, cost=cost, handed_over=handed_over)
 
     async def cancel_pending(self, job_id: int) -> int:
         """Cancel: the job's pending rows become ``cancelled`` and the job too if unfinished, in one transaction.

@@ -3,7 +3,8 @@
 A status only moves along ``models.ALLOWED_TRANSITIONS`` (a delivered SMS never becomes pending again); a
 repeat of the current status that the table does not list is a harmless no-op, so a duplicated delivery report
 changes nothing. Going back to ``pending`` is only possible through ``requeue``, a retry a person asked for
-(and ``BatchOperations.release_claim`` for a claim whose request never left).
+(and ``BatchOperations.release_claim`` for a claim whose request never left). ``provider`` is always the provider
+that was sent the request: a provider failover (``record_failover``) changes it before the other one is called.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from storage.spend_requests import claim_request
 
 MESSAGE_COLUMNS = (
     "id, chat_id, user_id, provider, provider_message_id, recipient, body, encoding, segments, units, cost,"
-    " status, error, bulk_job_id, created_at, updated_at"
+    " status, error, bulk_job_id, created_at, updated_at, failover_from, failover_reason"
 )
 
 
@@ -58,6 +59,8 @@ def message_from_row(row: Row) -> MessageRecord:
         bulk_job_id=row["bulk_job_id"],
         created_at=text_to_time(row["created_at"]),
         updated_at=text_to_time(row["updated_at"]),
+        failover_from=row["failover_from"],
+        failover_reason=row["failover_reason"],
     )
 
 
@@ -213,6 +216,20 @@ class MessageRepository:
         assert record is not None  # read inside the same transaction
         return record
 
+    async def record_failover(
+        self, message_id: int, *, provider: str, failover_from: str, reason: str
+    ) -> MessageRecord | None:
+        """A ``sending`` row that ``failover_from`` refused before sending now goes out through ``provider``; written
+        before that provider is called, so a crash leaves the right provider on it. ``None``: the row is not
+        ``sending`` any more (nothing may be sent for it)."""
+        async with self._conn.transaction():
+            changed = await self._conn.execute(
+                "UPDATE messages SET provider = ?, failover_from = ?, failover_reason = ?, updated_at = ?"
+                " WHERE id = ? AND status = ?",
+                (provider, failover_from, reason, self._conn.now_text(), message_id, MessageStatus.SENDING.value),
+            )
+            return await self.get(message_id) if changed else None
+
     async def requeue(self, ids: Sequence[int]) -> int:
         """Put failed/unknown rows back to pending for a retry a person asked for; returns how many moved.
 
@@ -231,6 +248,9 @@ class MessageRepository:
                 moved += await self._conn.execute(
                     f"UPDATE messages SET status = ?, error = NULL, provider_message_id = NULL, units = NULL,"
                     f" cost = NULL, tracking_done = 0, next_check_at = NULL, check_attempts = 0, updated_at = ?,"
+                    # A row another provider took after a failover goes back to its job's own provider.
+                    f" provider = COALESCE((SELECT provider FROM bulk_jobs WHERE bulk_jobs.id = messages.bulk_job_id),"
+                    f" provider), failover_from = NULL, failover_reason = NULL,"
                     # The new attempt counts against the quota of the day it was asked for (migration 0008).
                     f" counted_at = ?"
                     f" WHERE status IN ({placeholders(len(requeueable))})"

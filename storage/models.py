@@ -122,6 +122,8 @@ class MessageRecord:
     bulk_job_id: int | None
     created_at: datetime
     updated_at: datetime
+    failover_from: str | None = None  # the provider that refused before sending; ``provider`` then sent it
+    failover_reason: str | None = None  # what that provider said
 
 
 class ClaimedRow(NamedTuple):
@@ -165,6 +167,7 @@ class NewBulkJob:
     sender_id: str | None
     refused: int = 0  # numbers the preview refused: never rows, but the summary names how many
     duplicates: int = 0  # numbers listed more than once, sent once
+    provider_chosen: bool = True  # named with via:, so its batches never fail over to another provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +188,7 @@ class BulkJobRecord:
     progress_message_id: int | None
     refused: int = 0
     duplicates: int = 0
+    provider_chosen: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +204,7 @@ class JobTotals:
     cancelled: int = 0
     units: int = 0  # sum over rows that have units
     cost: Decimal | None = None  # None when no row has a cost yet
+    handed_over: int = 0  # rows another provider took after the job's own refused before sending (failover)
 
     def count(self, status: MessageStatus) -> int:
         value: int = getattr(self, status.value)

@@ -82,6 +82,11 @@ def summary_text(
         lines.append(f"⏹ Not sent (cancelled): {totals.cancelled:,}")
     if job.refused:
         lines.append(f"🚫 Refused before sending: {job.refused:,}")
+    if totals.handed_over:
+        lines.append(
+            f"↪️ Through the other provider, {ProviderName(job.provider).label} having refused before sending: "
+            f"{totals.handed_over:,} (<code>/export {job.id}</code> names each one's provider)"
+        )
     units = f"Units: {totals.units:,}"
     if totals.units != estimated_units:
         units += f" (estimated {estimated_units:,} for all {plural(job.total_recipients, 'recipient')})"

@@ -38,7 +38,9 @@ async def history_command(update: Update, context: SmsContext) -> None:
         items.append("<b>Bulk jobs</b>")
         for job, totals in history.jobs:
             items.append(
-                f"📦 #{job.id} {job.state.value} · {_provider(job.provider)} · "
+                f"📦 #{job.id} {job.state.value} · {_provider(job.provider)}"
+                + (f" (↪️ {totals.handed_over:,} through the other provider)" if totals.handed_over else "")
+                + " · "
                 f"{totals.accepted:,}/{job.total_recipients:,} sent, {totals.delivered:,} delivered, "
                 f"{totals.failed:,} failed · {when(job.created_at, context.services.settings.timezone)}"
                 + (f" · chat <code>{job.chat_id}</code>" if history.all_chats else "")

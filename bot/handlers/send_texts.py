@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from bot.formatting import credit_units, esc, join_within_limit, money, plural
 from bot.handlers.repeats import stale_line
+from bot.handlers.status import failover_line
 from bot.phone import display_phone
 from bot.providers.types import ProviderName
 from bot.services.bulk import BulkDraft
@@ -120,8 +121,9 @@ def report_text(report: SendReport) -> str:
     request = report.request
     to = display_phone(request.recipient)
     via = request.provider.shown
+    moved = failover_line(request.provider.value, report.failover_from, report.failover_reason)
     if report.status is MessageStatus.SENT:
-        lines = [f"✅ <b>Sent</b> to {to} via {via}"]
+        lines = [f"✅ <b>Sent</b> to {to} via {via}", *moved]
         ids = f"Message #{report.message_id}"
         if report.provider_message_id:
             ids += f" · {request.provider.label} id <code>{esc(report.provider_message_id)}</code>"
@@ -138,12 +140,14 @@ def report_text(report: SendReport) -> str:
     if report.status is MessageStatus.UNKNOWN:
         return (
             f"❓ <b>Not confirmed</b>: {to} via {via}\n"
-            f"{esc(report.error or 'no answer')}\n"
+            + "".join(f"{line}\n" for line in moved)
+            + f"{esc(report.error or 'no answer')}\n"
             f"Message #{report.message_id} is marked unknown and will not be resent. "
             f"Check <code>/status {report.message_id}</code> before sending again."
         )
     return (
         f"❌ <b>Not sent</b> to {to} via {via}\n"
-        f"{esc(report.error or 'refused')}\n"
+        + "".join(f"{line}\n" for line in moved)
+        + f"{esc(report.error or 'refused')}\n"
         f"Message #{report.message_id} is recorded as failed."
     )

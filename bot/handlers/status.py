@@ -74,6 +74,15 @@ def simulated_note(providers: Iterable[str]) -> list[str]:
     )
 
 
+def failover_line(provider: str, failover_from: str | None, reason: str | None) -> list[str]:
+    """Why ``provider`` sent it when another was meant to (provider failover); nothing otherwise."""
+    if failover_from is None:
+        return []
+    first = ProviderName(failover_from).label
+    said = f": {esc(reason)}" if reason else ""
+    return [f"↪️ Via {ProviderName(provider).label} because {first} refused before sending{said}"]
+
+
 def provider_time(text: str, zone: ZoneInfo) -> str:
     """A provider's timestamp in ``zone`` when it says its own zone (ISO offset or "UTC"); else as it came."""
     try:
@@ -93,9 +102,10 @@ def message_line(message: MessageRecord) -> str:
     preview = message.body[:40] + ("…" if len(message.body) > 40 else "")
     job = f" · job #{message.bulk_job_id}" if message.bulk_job_id else ""
     simulated = f" {SIMULATED_MARK}" if ProviderName(message.provider).simulated else ""
+    moved = "" if message.failover_from is None else f" · ↪️ via {ProviderName(message.provider).label}"
     return (
         f"{STATUS_ICONS[message.status]} #{message.id} {message.status.value}{simulated} · "
-        f"{display_phone(message.recipient)}{job} · {esc(preview)}"
+        f"{display_phone(message.recipient)}{job}{moved} · {esc(preview)}"
     )
 
 
@@ -105,6 +115,7 @@ def report_text(report: StatusReport, zone: ZoneInfo) -> str:
     lines = [
         f"{STATUS_ICONS[message.status]} <b>Message #{message.id}: {message.status.value}</b>",
         f"To: {display_phone(message.recipient)} via {ProviderName(message.provider).shown}",
+        *failover_line(message.provider, message.failover_from, message.failover_reason),
     ]
     if message.provider_message_id:
         lines.append(f"{provider} id: <code>{esc(message.provider_message_id)}</code>")

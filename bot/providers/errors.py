@@ -12,6 +12,7 @@ contains an API key, a username or a request body. The tree::
     │   ├── NotFoundError               404: unknown endpoint or message id
     │   └── InsufficientCreditError     not enough credit to send
     ├── ProviderUnavailableError        5xx, connection refused, HTML or garbage: nothing was sent
+    │   ├── ProviderUnreachableError    no connection (refused, DNS, TLS, connect timeout): the request never left
     │   └── ProviderTimeoutError        no answer in time on a call that is safe to repeat
     └── OutcomeUnknownError             a send may or may not have gone out: never retried automatically
 
@@ -65,6 +66,10 @@ class InsufficientCreditError(ProviderRejectedError):
 
 class ProviderUnavailableError(ProviderError):
     """The provider could not be reached or answered with something that is not its API; nothing was sent."""
+
+
+class ProviderUnreachableError(ProviderUnavailableError):
+    """No connection could be made (refused, DNS, TLS, connect timeout): not a byte of the request was written."""
 
 
 class ProviderTimeoutError(ProviderUnavailableError):

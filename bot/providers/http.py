@@ -24,7 +24,12 @@ from typing import Any, ClassVar, Self
 import httpx
 
 from bot.providers.answers import error_for_status, maybe_processed, not_the_api, unknown_outcome, what_came
-from bot.providers.errors import ProviderError, ProviderTimeoutError, ProviderUnavailableError
+from bot.providers.errors import (
+    ProviderError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    ProviderUnreachableError,
+)
 from bot.providers.parsing import redact
 from bot.providers.types import ProviderName
 
@@ -110,13 +115,16 @@ async def _attempt(
     except _NEVER_LEFT as exc:
         logger.debug("%s: %s before the request was sent", name, type(exc).__name__)
         sent = "" if idempotent else "; nothing was sent"
+        cls: type[ProviderUnavailableError] = ProviderUnavailableError
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            cls = ProviderUnreachableError  # no connection at all: what provider failover may act on
         if isinstance(exc, httpx.TimeoutException):
             limit = timeout.pool if isinstance(exc, httpx.PoolTimeout) else timeout.connect
-            cls = ProviderTimeoutError if idempotent else ProviderUnavailableError
+            cls = ProviderTimeoutError if idempotent else cls
             message = f"Could not reach {name} within {_seconds(limit)}{sent}."
             return _Failed(cls(provider, message), never_left=True)
         message = f"Could not reach {name} (connection failed){sent}."
-        return _Failed(ProviderUnavailableError(provider, message), never_left=True)
+        return _Failed(cls(provider, message), never_left=True)
     except httpx.TimeoutException as exc:
         logger.debug("%s: %s after the request was sent", name, type(exc).__name__)
         limit = timeout.write if isinstance(exc, httpx.WriteTimeout) else timeout.read

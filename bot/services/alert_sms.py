@@ -1,6 +1,6 @@
-"""Alert SMS (an alert's own, an escalation step's): the normal sending path as the bot itself, never a chat's
-quota, each number under its own request key so a repeated notification or a restart never texts anyone twice.
-The records' chat is the first of ``ADMIN_CHAT_IDS``, else the first admin (an alert has no chat of its own)."""
+"""Alert SMS (an alert's own, an escalation step's): the normal sending path as the bot itself (failing over as
+PROVIDER_FAILOVER allows for alerts), never a chat's quota, each number under its own request key so a repeated
+notification or a restart never texts anyone twice."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from bot.formatting import truncate
 from bot.phone import InvalidPhoneNumberError
 from bot.services.errors import UserInputError
+from bot.services.failover import SendPurpose
 from bot.services.requests import DuplicateRequest
 from bot.services.sending import SendingService
 from bot.sms_text import MessageTextError, cut_to_parts
@@ -47,7 +48,9 @@ async def text_numbers(
         result.numbers += 1
         try:
             request = sending.prepare(chat_id=chat_id, user_id=None, number=number, text=text, caller_role=Role.ADMIN)
-            report = await sending.send(request, request_key=f"{key}:{request.recipient}", count_quota=False)
+            report = await sending.send(
+                request, request_key=f"{key}:{request.recipient}", count_quota=False, purpose=SendPurpose.ALERT
+            )
         except DuplicateRequest:
             continue  # sent before (a repeated notification, a step redone after a restart)
         except (UserInputError, InvalidPhoneNumberError, MessageTextError) as exc:  # not a mobile, blocked, …

@@ -140,11 +140,19 @@ class AlertService:
         recipients: int,
         unknown: bool = False,
         job_id: int | None = None,
+        failover_to: ProviderName | None = None,
+        failover_status: str | None = None,
     ) -> None:
+        """``failover_to``: the provider refused before sending and the same SMS was handed to that one, which
+        ``failover_status`` says how it went (sent, failed, unknown); the admins must still fix the first."""
         what = f"bulk job #{job_id}" if job_id is not None else "a send"
         if unknown:
             head = f"❓ <b>Outcome unknown</b> for {what} through {provider.shown}"
             tail = "These messages may or may not have gone out; they are marked unknown and are not resent."
+        elif failover_to is not None:
+            head = f"⚠️ <b>{provider.shown} refused</b> {what}: handed to {failover_to.shown} instead (failover)"
+            outcome = failover_status or "see /status"
+            tail = f"Through {failover_to.shown}: {outcome}. Fix {provider.label} all the same."
         else:
             head = f"⚠️ <b>{provider.shown} failed</b> {what}"
             tail = ""
@@ -156,7 +164,8 @@ class AlertService:
         )
         if tail:
             html += f"\n{tail}"
-        await self.raise_alert(f"send:{provider.value}:{unknown}:{truncate(error, 80)}", html)
+        handed = "" if failover_to is None else f":to-{failover_to.value}"
+        await self.raise_alert(f"send:{provider.value}:{unknown}{handed}:{truncate(error, 80)}", html)
 
     async def handler_error(self, where: str, error: str, *, chat_id: int | None, user_id: int | None) -> None:
         html = (

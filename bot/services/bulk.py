@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bot.config import FailoverMode
 from bot.formatting import truncate
 from bot.phone import RecipientList, read_recipients
 from bot.providers.types import ProviderName
@@ -24,6 +25,7 @@ from bot.services.balance import BalanceService
 from bot.services.blocklist import without_blocked
 from bot.services.bulk_runner import JobRunner, ProgressReporter
 from bot.services.errors import NotAllowedError, NotFoundError, UserInputError
+from bot.services.failover import SendPurpose, failover_target
 from bot.services.group_audience import expand_groups
 from bot.services.merge import (
     OWN_TEXT,
@@ -74,6 +76,7 @@ class BulkDraft:
     blocked: tuple[str, ...] = ()  # valid numbers left out because they opted out
     personal: Personalised | None = None  # each recipient's own text, when the message has {column} placeholders
     quota: QuotaStatus | None = None  # the chat's quota today when it has a limit, for the preview (Send rechecks)
+    provider_chosen: bool = False  # named with via:, so its batches never fail over to another provider
 
     @property
     def units(self) -> int:
@@ -111,8 +114,10 @@ class BulkService:
         concurrency: int,
         progress_interval: float = 2.0,
         quotas: QuotaService | None = None,
+        failover: FailoverMode = FailoverMode.OFF,
     ) -> None:
         self._db = db
+        self._failover = failover
         self._quotas = quotas
         self._providers = providers
         self._balances = balances
@@ -196,6 +201,7 @@ class BulkService:
             blocked=blocked,
             personal=personal,
             quota=await self._quota_today(chat_id),
+            provider_chosen=provider is not None,
         )
 
     async def _quota_today(self, chat_id: int) -> QuotaStatus | None:
@@ -223,6 +229,7 @@ class BulkService:
                     sender_id=draft.sender_id,
                     refused=len(draft.recipients.refused),
                     duplicates=len(draft.recipients.duplicates),
+                    provider_chosen=draft.provider_chosen,
                 ),
                 draft.recipients.valid,
                 request_key=request_key,
@@ -248,6 +255,13 @@ class BulkService:
 
     def _launch(self, job: BulkJobRecord, reporter: ProgressReporter) -> asyncio.Task[JobTotals]:
         provider = self._providers.get(ProviderName(job.provider))
+        backup = failover_target(
+            self._failover,
+            SendPurpose.USER,
+            provider.name,
+            chosen=job.provider_chosen,
+            configured=self._providers.names,
+        )
         runner = JobRunner(
             self._db,
             provider,
@@ -257,6 +271,7 @@ class BulkService:
             concurrency=self._concurrency,
             progress_interval=self._progress_interval,
             background=self._background,
+            backup=None if backup is None else self._providers.get(backup),
         )
         if self._closing:
             # Started by a handler PTB let finish after the stop signal: its rows stay pending for the next start.

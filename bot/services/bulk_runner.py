@@ -1,6 +1,7 @@
 """Sending one bulk job: ``BULK_CONCURRENCY`` workers each claim a batch, send it in one request and record its
 outcomes (before anyone is told), until nothing is pending. States and crash rule: ``docs/bulk.md``. The chat
 sees the job through one ``ProgressReporter``; ``redirect`` swaps it (a chat that lost access sees nothing more).
+With a ``backup`` provider, a batch the job's provider refused before sending goes to it (``docs/failover.md``).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from bot.providers.errors import (
     PermissionDeniedError,
     ProviderError,
 )
-from bot.providers.types import SmsProvider
+from bot.providers.types import ProviderName, SmsProvider
 from bot.services.alerts import AlertService
 from bot.services.background import BackgroundTasks, to_the_end
 from bot.services.balance import BalanceService
 from bot.services.bulk_outcomes import outcomes_from_result
+from bot.services.failover import refused_before_sending
 from storage import (
     BulkJobRecord,
     ClaimedRow,
@@ -61,9 +63,19 @@ class Progress:
 class _BatchAlert:
     """What the admins are told about one batch, once its outcomes are stored."""
 
+    provider: ProviderName
     error: str
     recipients: int
     unknown: bool
+    failover_to: ProviderName | None = None  # refused before sending: the batch went there instead
+    failover_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """The job's provider refused a batch before sending: later batches go straight to the backup."""
+
+    error: ProviderError
 
 
 class ProgressReporter(Protocol):
@@ -92,12 +104,15 @@ class JobRunner:
         concurrency: int,
         progress_interval: float = 2.0,
         background: BackgroundTasks | None = None,
+        backup: SmsProvider | None = None,
     ) -> None:
         self._db = db
         self._provider = provider
+        self._backup = backup  # takes a batch ``provider`` refused before sending (provider failover)
+        self._refusal: _Refusal | None = None
         self._alerts = alerts
         self._balances = balances
-        self._batch_size = min(batch_size, provider.max_batch_size)
+        self._batch_size = min(batch_size, provider.max_batch_size, *([backup.max_batch_size] if backup else []))
         self._concurrency = concurrency
         self._progress_interval = progress_interval
         self._background = background if background is not None else BackgroundTasks()  # the admins' alerts
@@ -205,9 +220,9 @@ class JobRunner:
                 rows = await self._claim(job)
                 if not rows:
                     return
-                outcomes, alert = await self._send(job, rows)
+                outcomes, alerts = await self._send(job, rows)
                 await to_the_end(self._db.jobs.record_outcomes(outcomes))
-                if alert is not None:
+                for alert in alerts:
                     self._tell_admins(job, alert)
                 self._count(outcomes)
                 if self._stop_reason is not None:
@@ -230,40 +245,72 @@ class JobRunner:
 
     async def _send(
         self, job: BulkJobRecord, rows: Sequence[ClaimedRow]
-    ) -> tuple[list[MessageOutcome], _BatchAlert | None]:
-        """One request for the batch (its rows share one text); the outcome of every row, and what to tell."""
+    ) -> tuple[list[MessageOutcome], list[_BatchAlert]]:
+        """One request for the batch (its rows share one text); the outcome of every row, and what to tell. A batch
+        the job's provider refused before sending goes once to the backup, which then takes the job's later ones."""
+        refusal = self._refusal
+        if refusal is None:
+            outcomes, alert, error = await self._request(self._provider, rows, job.sender_id)
+            if error is None or self._backup is None or not refused_before_sending(error):
+                self._stop_if_hopeless(error)
+                return outcomes, [] if alert is None else [alert]
+            refusal = self._refusal = self._refusal or _Refusal(error)
+        assert self._backup is not None  # a refusal is only kept with a backup to hand over to
+        ids = [row.id for row in rows]
+        failed_from, reason = self._provider.name, str(refusal.error)
+        if not await self._db.jobs.hand_over(ids, provider=self._backup.name.value, failover_from=failed_from.value,
+                                             reason=reason):  # fmt: skip
+            failed = [MessageOutcome(row.id, MessageStatus.FAILED, error=reason) for row in rows]
+            return failed, [_BatchAlert(failed_from, reason, len(rows), unknown=False)]
+        # The backup's own sender id: the job's belongs to the provider that refused.
+        outcomes, alert, error = await self._request(self._backup, rows, None)
+        self._stop_if_hopeless(error)
+        sent = sum(outcome.status is MessageStatus.SENT for outcome in outcomes)
+        handed = _BatchAlert(failed_from, reason, len(rows), unknown=False, failover_to=self._backup.name,
+                             failover_status=f"{sent} of {len(rows)} sent")  # fmt: skip
+        return outcomes, [handed] if alert is None else [handed, alert]
+
+    def _stop_if_hopeless(self, error: ProviderError | None) -> None:
+        if error is not None and _stops_the_job(error):
+            self._stop_reason = str(error)
+
+    async def _request(
+        self, provider: SmsProvider, rows: Sequence[ClaimedRow], sender_id: str | None
+    ) -> tuple[list[MessageOutcome], _BatchAlert | None, ProviderError | None]:
+        """The batch's request to ``provider``: every row's outcome, what to tell, and the refusal if it refused."""
         try:
-            result = await self._provider.send([row.recipient for row in rows], rows[0].body, job.sender_id)
+            result = await provider.send([row.recipient for row in rows], rows[0].body, sender_id)
         except OutcomeUnknownError as exc:
             maybe_sent = [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=str(exc)) for row in rows]
-            return maybe_sent, _BatchAlert(str(exc), len(rows), unknown=True)
+            return maybe_sent, _BatchAlert(provider.name, str(exc), len(rows), unknown=True), None
         except ProviderError as exc:
-            if _stops_the_job(exc):
-                self._stop_reason = str(exc)
             failed = [MessageOutcome(row.id, MessageStatus.FAILED, error=str(exc)) for row in rows]
-            return failed, _BatchAlert(str(exc), len(rows), unknown=False)
+            return failed, _BatchAlert(provider.name, str(exc), len(rows), unknown=False), exc
         except BaseException:
             # Cut (the shutdown's grace ran out, or a bug) while the request may be out: maybe sent.
             maybe_sent = [MessageOutcome(row.id, MessageStatus.UNKNOWN, error=_INTERRUPTED) for row in rows]
             await to_the_end(self._db.jobs.record_outcomes(maybe_sent))
             raise
-        self._balances.note_balance_after_send(self._provider.name, result.balance_after)
+        self._balances.note_balance_after_send(provider.name, result.balance_after)
         outcomes = outcomes_from_result(rows, result, rows[0].segments)
         unknown = sum(outcome.status is MessageStatus.UNKNOWN for outcome in outcomes)
         if unknown:
-            return outcomes, _BatchAlert("the provider's answer did not mention some recipients", unknown, unknown=True)
-        return outcomes, None
+            what = "the provider's answer did not mention some recipients"
+            return outcomes, _BatchAlert(provider.name, what, unknown, unknown=True), None
+        return outcomes, None, None
 
     def _tell_admins(self, job: BulkJobRecord, alert: _BatchAlert) -> None:
         """In the background, outside the request slot: a slow Telegram holds up neither sends nor writes."""
         report = self._alerts.send_failed(
-            self._provider.name,
+            alert.provider,
             alert.error,
             chat_id=job.chat_id,
             user_id=job.user_id,
             recipients=alert.recipients,
             unknown=alert.unknown,
             job_id=job.id,
+            failover_to=alert.failover_to,
+            failover_status=alert.failover_status,
         )
         self._background.spawn(report, name=f"job-{job.id}-alert")
 

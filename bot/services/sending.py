@@ -2,14 +2,16 @@
 
 The row is written as ``sending`` before the provider is called, so a crash mid-call leaves a trace that start-up
 turns into ``unknown`` instead of a message nobody knows about. Provider faults never escape as exceptions: they
-become a ``SendReport`` the handler can show, and the admins are told.
+become a ``SendReport`` the handler can show, and the admins are told. A refusal before sending may hand the same
+row to the other provider (``failover``; ``docs/failover.md``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from bot.config import FailoverMode
 from bot.phone import normalise_phone
 from bot.providers.errors import OutcomeUnknownError, ProviderError
 from bot.providers.types import ProviderName, RecipientState, SendResult, SmsProvider
@@ -17,6 +19,7 @@ from bot.services.alerts import AlertService
 from bot.services.authorization import require
 from bot.services.balance import BalanceService
 from bot.services.blocklist import refuse_if_blocked
+from bot.services.failover import SendPurpose, backup_provider
 from bot.services.quotas import QuotaService
 from bot.services.registry import ProviderRegistry
 from bot.sms_text import SmsLength, check_message
@@ -34,6 +37,7 @@ class SingleSend:
     recipient: str
     text: str
     length: SmsLength
+    provider_chosen: bool = False  # named by the person (via:): never replaced by another provider
 
     @property
     def units(self) -> int:
@@ -51,6 +55,16 @@ class SendReport:
     balance_after: Decimal | None = None
     simulation: bool = False
     error: str | None = None
+    failover_from: ProviderName | None = None  # refused before sending; ``request.provider`` then took it
+    failover_reason: str | None = None  # what it said
+
+
+@dataclass(frozen=True, slots=True)
+class _Failover:
+    """The provider that refused before sending, and what it said."""
+
+    provider: ProviderName
+    reason: str
 
 
 class SendingService:
@@ -61,12 +75,15 @@ class SendingService:
         alerts: AlertService,
         balances: BalanceService,
         quotas: QuotaService | None = None,
+        *,
+        failover: FailoverMode = FailoverMode.OFF,
     ) -> None:
         self._db = db
         self._providers = providers
         self._alerts = alerts
         self._balances = balances
         self._quotas = quotas
+        self._failover = failover
 
     def prepare(
         self,
@@ -91,6 +108,7 @@ class SendingService:
             recipient=recipient,
             text=text,
             length=length,
+            provider_chosen=provider is not None,
         )
 
     async def check_recipient(self, request: SingleSend) -> None:
@@ -98,7 +116,12 @@ class SendingService:
         await refuse_if_blocked(self._db, request.recipient)
 
     async def send(
-        self, request: SingleSend, *, request_key: str | None = None, count_quota: bool = True
+        self,
+        request: SingleSend,
+        *,
+        request_key: str | None = None,
+        count_quota: bool = True,
+        purpose: SendPurpose = SendPurpose.USER,
     ) -> SendReport:
         """Send now; a ``request_key`` already stored raises ``DuplicateRequest``, a blocked recipient or one past the
         chat's quota ``RecipientBlockedError``/``QuotaExceededError``, all before anything is written or sent.
@@ -122,17 +145,26 @@ class SendingService:
             )
             quotas = self._quotas if count_quota else None
             reserved = None if quotas is None else await quotas.reserve(request.chat_id, request.units)
-        report = await self._call_provider(request, client, record.id)
+        report = await self._call_provider(request, client, record.id, purpose)
         if quotas is not None:
             await quotas.announce(reserved)  # after the SMS left: a slow Telegram must not hold it up
         return report
 
-    async def _call_provider(self, request: SingleSend, client: SmsProvider, message_id: int) -> SendReport:
-        """Send the stored ``sending`` row and record what the provider said; provider faults become reports."""
+    async def _call_provider(
+        self,
+        request: SingleSend,
+        client: SmsProvider,
+        message_id: int,
+        purpose: SendPurpose | None,
+        failover: _Failover | None = None,
+    ) -> SendReport:
+        """Send the stored ``sending`` row and record what the provider said; provider faults become reports.
+
+        ``purpose`` ``None``: this is already the other provider's attempt, so it never fails over again."""
         try:
             result = await client.send([request.recipient], request.text, request.sender_id)
         except OutcomeUnknownError as exc:
-            report = await self._finish(request, message_id, MessageStatus.UNKNOWN, error=str(exc))
+            report = await self._finish(request, message_id, MessageStatus.UNKNOWN, error=str(exc), failover=failover)
             await self._alerts.send_failed(
                 request.provider,
                 str(exc),
@@ -143,7 +175,12 @@ class SendingService:
             )
             return report
         except ProviderError as exc:
-            report = await self._finish(request, message_id, MessageStatus.FAILED, error=str(exc))
+            backup = None if purpose is None else self._backup(request, purpose, exc)
+            if backup is not None:
+                handed = await self._fail_over(request, message_id, exc, backup)
+                if handed is not None:
+                    return handed
+            report = await self._finish(request, message_id, MessageStatus.FAILED, error=str(exc), failover=failover)
             await self._alerts.send_failed(
                 request.provider, str(exc), chat_id=request.chat_id, user_id=request.user_id, recipients=1
             )
@@ -154,9 +191,48 @@ class SendingService:
                 message_id, MessageStatus.UNKNOWN, error="interrupted while sending; outcome unknown"
             )
             raise
-        return await self._record_result(request, message_id, result)
+        return await self._record_result(request, message_id, result, failover)
 
-    async def _record_result(self, request: SingleSend, message_id: int, result: SendResult) -> SendReport:
+    def _backup(self, request: SingleSend, purpose: SendPurpose, error: ProviderError) -> ProviderName | None:
+        return backup_provider(
+            self._failover,
+            purpose,
+            request.provider,
+            error,
+            chosen=request.provider_chosen,
+            configured=self._providers.names,
+        )
+
+    async def _fail_over(
+        self, request: SingleSend, message_id: int, error: ProviderError, backup: ProviderName
+    ) -> SendReport | None:
+        """The same SMS through ``backup`` on the same row, after ``request.provider`` refused before sending.
+
+        The row names ``backup`` before it is called; ``None`` when the row is no longer ours to send."""
+        failover = _Failover(request.provider, str(error))
+        moved = await self._db.messages.record_failover(
+            message_id, provider=backup.value, failover_from=failover.provider.value, reason=failover.reason
+        )
+        if moved is None:
+            return None
+        client = self._providers.get(backup)
+        second = replace(request, provider=backup, sender_id=client.default_sender_id)
+        report = await self._call_provider(second, client, message_id, None, failover)
+        # The admins must still learn that the first provider refused, and where the SMS went instead.
+        await self._alerts.send_failed(
+            request.provider,
+            failover.reason,
+            chat_id=request.chat_id,
+            user_id=request.user_id,
+            recipients=1,
+            failover_to=backup,
+            failover_status=report.status.value,
+        )
+        return report
+
+    async def _record_result(
+        self, request: SingleSend, message_id: int, result: SendResult, failover: _Failover | None
+    ) -> SendReport:
         self._balances.note_balance_after_send(request.provider, result.balance_after)
         outcome = result.outcomes[0]
         if outcome.state is RecipientState.ACCEPTED:
@@ -175,6 +251,7 @@ class SendingService:
             balance_after=result.balance_after,
             simulation=result.simulation,
             error=error,
+            failover=failover,
         )
         if status is not MessageStatus.SENT:
             await self._alerts.send_failed(
@@ -199,6 +276,7 @@ class SendingService:
         balance_after: Decimal | None = None,
         simulation: bool = False,
         error: str | None = None,
+        failover: _Failover | None = None,
     ) -> SendReport:
         await self._db.messages.set_status(
             message_id,
@@ -213,7 +291,9 @@ class SendingService:
             actor_chat_id=request.chat_id,
             actor_user_id=request.user_id,
             target=request.recipient,
-            detail=f"{request.provider.value} message #{message_id}: {status.value}" + (f" ({error})" if error else ""),
+            detail=f"{request.provider.value} message #{message_id}: {status.value}"
+            + (f" ({error})" if error else "")
+            + (f", after {failover.provider.value} refused: {failover.reason}" if failover else ""),
             units=units if units is not None else request.units,
         )
         return SendReport(
@@ -226,4 +306,6 @@ class SendingService:
             balance_after=balance_after,
             simulation=simulation,
             error=error,
+            failover_from=None if failover is None else failover.provider,
+            failover_reason=None if failover is None else failover.reason,
         )

@@ -32,6 +32,7 @@ from tests.e2e.harness import (
 from tests.e2e.test_backup_process import run_cli
 from tests.fakes.telegram_server import FakeTelegram, SentMessage
 from tests.fakes.texin_server import TexinFakeServer
+from tests.storage.factories import old_schema_job
 
 BATCH = 10
 CONCURRENCY = 2
@@ -225,18 +226,20 @@ async def previous_version_backup_storing_a_job(folder: Path) -> Path:
         (old_migrations / migration.name).write_text(migration.sql, encoding="utf-8")
     path = folder / "backup-0013.db"
     everyone = [kenyan(n) for n in numbers(300)]
-    async with await open_database(path, migrations_dir=old_migrations) as old:
-        job = await old.jobs.create(
-            NewBulkJob(chat_id=ADMIN, user_id=ADMIN, body="Water off", encoding="GSM-7", segments=1,
-                       provider="texin", sender_id="Texin"),
-            everyone[:40],
-        )  # fmt: skip
+    async with await open_database(path, migrations_dir=old_migrations):
+        pass
+    job_id = old_schema_job(
+        path,
+        NewBulkJob(chat_id=ADMIN, user_id=ADMIN, body="Water off", encoding="GSM-7", segments=1, provider="texin",
+                   sender_id="Texin"),
+        everyone[:40],
+    )  # fmt: skip
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("UPDATE bulk_jobs SET state = 'running', total_recipients = 300 WHERE id = ?", (job.id,))
+        conn.execute("UPDATE bulk_jobs SET state = 'running', total_recipients = 300 WHERE id = ?", (job_id,))
         conn.execute("UPDATE messages SET status = 'sent', provider_message_id = 'API-' || id WHERE id <= 10")
         conn.execute(
             "INSERT INTO bulk_job_unstored (job_id, next_index, items, units) VALUES (?, 0, ?, 260)",
-            (job.id, json.dumps(everyone[40:])),
+            (job_id, json.dumps(everyone[40:])),
         )
     with contextlib.closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA journal_mode = DELETE").fetchone()  # one self-contained file, like a backup

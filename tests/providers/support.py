@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 import httpx
 
@@ -21,3 +23,24 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def silent_port() -> Iterator[int]:
+    """A loopback port whose listen queue is full: a new connection is never accepted (a connect timeout)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = int(listener.getsockname()[1])
+        waiting = []
+        try:
+            for _ in range(3):  # more than the queue holds: later handshakes go unanswered
+                client = socket.socket()
+                client.setblocking(False)
+                with suppress(BlockingIOError):
+                    client.connect(("127.0.0.1", port))
+                waiting.append(client)
+            yield port
+        finally:
+            for client in waiting:
+                client.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -16,6 +17,7 @@ from bot.providers.errors import (
     ProviderRejectedError,
     ProviderTimeoutError,
     ProviderUnavailableError,
+    ProviderUnreachableError,
 )
 from bot.providers.http import RetryPolicy
 from bot.providers.sms254 import Sms254Client
@@ -23,7 +25,7 @@ from bot.providers.texin import TexinClient
 from bot.providers.types import DeliveryState
 from tests.fakes.sms254_server import Sms254FakeServer
 from tests.fakes.texin_server import TexinFakeServer
-from tests.providers.support import FAST_RETRY, FAST_TIMEOUT, READ_TIMEOUT, closed_port
+from tests.providers.support import FAST_RETRY, FAST_TIMEOUT, READ_TIMEOUT, closed_port, silent_port
 
 A, B = "254712345678", "254733000001"
 
@@ -121,7 +123,7 @@ async def test_slow_answer_within_the_timeout_is_a_normal_answer(
     assert texin_server.received == {A: 1}
 
 
-async def test_refused_connection_on_send_is_retried_then_unavailable(
+async def test_refused_connection_on_send_is_retried_then_unreachable(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="bot.providers.http")
@@ -134,10 +136,25 @@ async def test_refused_connection_on_send_is_retried_then_unavailable(
         with pytest.raises(ProviderUnavailableError) as caught:
             await client.send([A], "hi")
 
-    assert type(caught.value) is ProviderUnavailableError
+    assert type(caught.value) is ProviderUnreachableError  # provider failover may act on it: nothing left
     assert str(caught.value) == "Could not reach Texin (connection failed); nothing was sent. Tried 3 times."
     retries = [r for r in caplog.records if "retrying" in r.getMessage()]
     assert len(retries) == FAST_RETRY.attempts - 1
+
+
+async def test_connect_timeout_on_send_is_unreachable_and_nothing_was_sent() -> None:
+    with silent_port() as port:
+        async with Sms254Client(
+            username="someuser",
+            api_key=SecretStr("some-key"),
+            send_url=f"http://127.0.0.1:{port}/version1/sendsms",
+            timeout=httpx.Timeout(connect=0.2, read=1.0, write=1.0, pool=1.0),
+            retry=RetryPolicy(attempts=1),
+        ) as client:
+            with pytest.raises(ProviderUnreachableError) as caught:
+                await client.send([A], "hi")
+
+    assert str(caught.value) == "Could not reach 254sms within 0.2 s; nothing was sent."
 
 
 async def test_refused_connection_on_254sms_credits_is_retried_then_unavailable() -> None:

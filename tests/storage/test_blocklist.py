@@ -10,7 +10,7 @@ from storage import Database, MessageOutcome, MessageStatus, open_database
 from storage.batches import BLOCKED_ERROR
 from storage.migrations import default_migrations_dir
 from tests.storage.conftest import FakeClock
-from tests.storage.factories import a_job, numbers
+from tests.storage.factories import a_job, numbers, old_schema_job
 
 
 async def test_block_keeps_the_first_entry_and_reports_only_new_numbers(db: Database, clock: FakeClock) -> None:
@@ -92,12 +92,12 @@ async def test_a_database_from_0001_to_0003_upgrades_and_gets_a_working_blocklis
     path = tmp_path / "old.db"
     async with await open_database(path, migrations_dir=old_set, active=True) as old:
         assert await old.schema_version() == 3
-        job = await old.jobs.create(a_job(), numbers(2))
+    job_id = old_schema_job(path, a_job(), numbers(2))
     async with await open_database(path, active=True) as upgraded:
         assert await upgraded.schema_version() >= 4
         await upgraded.blocklist.add([numbers(2)[0]], reason="opted out", chat_id=5, user_id=None)
-        await upgraded.jobs.start_running(job.id)
-        claimed = await upgraded.jobs.claim_batch(job.id, 10)
+        await upgraded.jobs.start_running(job_id)
+        claimed = await upgraded.jobs.claim_batch(job_id, 10)
         assert [row.recipient for row in claimed] == [numbers(2)[1]]
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT number FROM blocked_numbers").fetchall() == [(numbers(2)[0],)]

@@ -16,7 +16,7 @@ from storage import MessageStatus, MigrationError, SchemaTooNewError, migrate, o
 from storage.migrations import load_migrations, split_statements
 from storage.restore_marker import write_marker
 
-from .factories import ADMIN_CHAT, a_job, numbers
+from .factories import ADMIN_CHAT, a_job, numbers, old_schema_job
 
 EXPECTED_TABLES = {"chats", "messages", "bulk_jobs", "audit"}
 
@@ -241,12 +241,10 @@ async def test_0014_settles_batches_in_flight_as_maybe_sent_and_stores_the_unsto
             (previous / migration.name).write_text(migration.sql, encoding="utf-8")
     path = tmp_path / "old.db"
     old = await open_database(path, migrations_dir=previous)
-    try:
-        plain = await old.jobs.create(a_job(), numbers(4))
-        personal = await old.jobs.create(a_job(body="Hi {name}"), numbers(1, start=10))
-        untouched = await old.jobs.create(a_job(), numbers(2, start=20))
-    finally:
-        await old.close()
+    await old.close()
+    plain = old_schema_job(path, a_job(), numbers(4))
+    personal = old_schema_job(path, a_job(body="Hi {name}"), numbers(1, start=10))
+    untouched = old_schema_job(path, a_job(), numbers(2, start=20))
     ids = {row[1]: row[0] for row in _rows(path, "SELECT id, recipient FROM messages")}
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         at = "2026-11-20T10:00:00.000000+00:00"
@@ -256,11 +254,11 @@ async def test_0014_settles_batches_in_flight_as_maybe_sent_and_stores_the_unsto
             "INSERT INTO bulk_batches_in_flight (job_id, first_id, last_id, started_at, ahead) VALUES (?, ?, ?, ?, 0),"
             " (?, ?, ?, ?, 1)",
             (
-                plain.id,
+                plain,
                 ids[numbers(1)[0]],
                 ids[numbers(1)[0]],
                 at,
-                plain.id,
+                plain,
                 ids[numbers(2)[1]],
                 ids[numbers(2)[1]],
                 at,
@@ -268,7 +266,7 @@ async def test_0014_settles_batches_in_flight_as_maybe_sent_and_stores_the_unsto
         )
         conn.execute(
             "INSERT INTO bulk_job_unstored (job_id, next_index, items, units) VALUES (?, 0, ?, 2), (?, 1, ?, 1)",
-            (plain.id, json.dumps(numbers(2, start=4)), personal.id,
+            (plain, json.dumps(numbers(2, start=4)), personal,
              json.dumps([["254700000099", "Hi Amina", "GSM-7", 1], ["254700000011", "Hi Baraka", "GSM-7", 2]])),
         )  # fmt: skip
         if restored:
@@ -279,19 +277,19 @@ async def test_0014_settles_batches_in_flight_as_maybe_sent_and_stores_the_unsto
         assert await db.schema_version() == len(load_migrations())
         assert not {"bulk_batches_in_flight", "bulk_job_unstored"} & _tables(path)
         by_job = {
-            job.id: [(m.recipient, m.status, m.body, m.segments) for m in await db.messages.list_for_job(job.id)]
+            job: [(m.recipient, m.status, m.body, m.segments) for m in await db.messages.list_for_job(job)]
             for job in (plain, personal, untouched)
         }
         sending, pending = MessageStatus.SENDING, MessageStatus.PENDING
         rest = sending if restored else pending
-        assert by_job[plain.id] == [
+        assert by_job[plain] == [
             *[(n, sending, "Offer ends Friday", 1) for n in numbers(2)],
             *[(n, pending, "Offer ends Friday", 1) for n in numbers(2, start=2)],
             *[(n, rest, "Offer ends Friday", 1) for n in numbers(2, start=4)],
         ]
-        assert by_job[personal.id] == [(numbers(1, start=10)[0], pending, "Hi {name}", 1),
+        assert by_job[personal] == [(numbers(1, start=10)[0], pending, "Hi {name}", 1),
                                        ("254700000011", rest, "Hi Baraka", 2)]  # fmt: skip
-        assert {status for _, status, _, _ in by_job[untouched.id]} == {pending}
+        assert {status for _, status, _, _ in by_job[untouched]} == {pending}
         settled = await db.jobs.mark_stuck_sending_unknown("maybe sent")
         assert len(settled) == (5 if restored else 2) and {m.status for m in settled} == {MessageStatus.UNKNOWN}
     finally:

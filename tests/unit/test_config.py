@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_SMS254_SEND_URL, DEFAULT_TEXIN_BASE_URL, ConfigError, load_settings
+from bot.config import DEFAULT_SMS254_SEND_URL, DEFAULT_TEXIN_BASE_URL, ConfigError, FailoverMode, load_settings
 from bot.providers.types import ProviderName
 
 CONFIG_VARS = [
@@ -30,6 +30,7 @@ CONFIG_VARS = [
     "LOW_BALANCE_THRESHOLD",
     "BALANCE_CHECK_INTERVAL",
     "CONFIRM_ABOVE_UNITS",
+    "PROVIDER_FAILOVER",
 ]
 
 
@@ -163,3 +164,25 @@ def test_env_example_leaves_the_docker_image_paths_alone() -> None:
     set_lines = [line for line in example.splitlines() if not line.lstrip().startswith("#")]
     for name in ("DATABASE_PATH", "HTTP_HOST"):
         assert not any(line.startswith(f"{name}=") for line in set_lines), name
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"), [(None, FailoverMode.ALERTS), ("off", FailoverMode.OFF), (" ALL ", FailoverMode.ALL)]
+)
+def test_provider_failover_defaults_to_alerts(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, mode: FailoverMode
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("TEXIN_API_KEY", "k")
+    if value is not None:
+        monkeypatch.setenv("PROVIDER_FAILOVER", value)
+    assert load_settings().provider_failover is mode
+
+
+def test_an_unknown_provider_failover_value_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("TEXIN_API_KEY", "k")
+    monkeypatch.setenv("PROVIDER_FAILOVER", "sometimes")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.problems == ["PROVIDER_FAILOVER: Input should be 'off', 'alerts' or 'all'"]
