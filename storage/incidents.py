@@ -173,6 +173,14 @@ class IncidentRepository:
         row = await self._conn.fetch_one(f"SELECT {_COLUMNS} FROM alert_incidents WHERE id = ?", (incident_id,))
         return None if row is None else _incident(row)
 
+    async def latest(self, fingerprint: str) -> Incident | None:
+        """The newest incident of this fingerprint (a plain alert's text), if any."""
+        row = await self._conn.fetch_one(
+            f"SELECT {_COLUMNS} FROM alert_incidents WHERE fingerprint = ? ORDER BY first_seen_at DESC, id DESC",
+            (fingerprint,),
+        )
+        return None if row is None else _incident(row)
+
     async def add_post(self, incident_id: int, chat_id: int, message_id: int) -> None:
         async with self._conn.transaction():
             await self._conn.execute(
@@ -228,8 +236,8 @@ class IncidentRepository:
         return [_incident(row) for row in rows]
 
     async def firing(self, limit: int) -> list[Incident]:
-        """Firing incidents, newest first."""
-        return await self._list("status = 'firing'", limit)
+        """Firing Alertmanager incidents, newest first (a plain alert has no state to resolve: never listed)."""
+        return await self._list("status = 'firing' AND source = 'alertmanager'", limit)
 
     async def resolved(self, limit: int) -> list[Incident]:
         """The latest resolved incidents, newest resolve first."""
@@ -241,7 +249,9 @@ class IncidentRepository:
         return [_incident(row) for row in rows]
 
     async def count_firing(self) -> int:
-        row = await self._conn.fetch_one("SELECT COUNT(*) FROM alert_incidents WHERE status = 'firing'")
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(*) FROM alert_incidents WHERE status = 'firing' AND source = 'alertmanager'"
+        )
         return 0 if row is None else int(row[0])
 
     async def _list(self, where: str, limit: int) -> list[Incident]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -103,6 +104,28 @@ class OnCallService:
         if change is IncidentChange.RESOLVED and incident.escalation_step:
             await self._all_clear(incident)
         return incident
+
+    async def take_plain(self, text: str, fold_window: timedelta) -> Incident:
+        """A plain alert: its post with an Ack button; the same text again within ``fold_window`` of the last one
+        is a repeat of it (counted), later it is a new post."""
+        fingerprint = "plain:" + hashlib.sha256(text.encode()).hexdigest()[:24]
+        now = self._clock()
+        latest = await self._db.incidents.latest(fingerprint)
+        fresh = latest is not None and now - latest.last_seen_at <= fold_window
+        starts = latest.starts_at if fresh and latest is not None else now
+        notice = AlertNotice(
+            fingerprint=fingerprint,
+            starts_at=starts,
+            source="plain",
+            name=truncate(text.splitlines()[0] if text else "", 100),
+            severity=None,
+            instance=None,
+            summary=text,
+            labels={},
+            firing=True,
+            escalates=False,
+        )
+        return await self.take(notice)
 
     async def _post(self, incident: Incident, problem: str | None) -> None:
         html = self._redact(self._html(incident, problem))

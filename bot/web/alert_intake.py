@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.formatting import esc, truncate
 from bot.runtime import Services, records_chat
@@ -116,8 +117,8 @@ class AlertIntake:
 
     async def take_plain(self, text: str) -> None:
         self._metrics.alerts_received.labels(source="plain").inc()
-        key = "plain:" + hashlib.sha256(text.encode()).hexdigest()[:16]
-        await self._services.alerts.raise_alert(key, f"📣 {esc(truncate(text, 3500))}")
+        window = timedelta(seconds=self._services.settings.alert_fold_window)
+        await self._services.oncall.take_plain(truncate(text, 3500), window)
 
     async def _numbers(self, alert: IncomingAlert) -> list[str]:
         numbers: list[str] = []

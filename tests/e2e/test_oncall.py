@@ -166,6 +166,22 @@ async def test_ack_marks_who_and_when_once_and_is_audited(
         assert len(rows) == 1 and "DiskFull" in (rows[0].detail or "")
 
 
+async def test_a_plain_alert_can_be_acknowledged_and_its_repeats_fold_into_its_post(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    async with oncall_bot(telegram, texin, sms254, database_path, alert_fold_window=600.0) as (bot, client):
+        for _ in range(2):
+            answer = await client.post("/alerts/plain", json={"text": "Backup <failed> on nas1"}, headers=AUTH)
+            assert answer.status_code == 200
+        post = await the_post(bot, "Backup <failed> on nas1")
+        assert post.text.startswith("📣 Backup <failed> on nas1") and labels_of(post) == ["✅ Ack"]
+        assert (await press(bot, post, "Ack")).startswith("✅ Acknowledged")
+        acked = await the_post(bot, "Backup", lambda m: "Acknowledged by" in m.text)
+        assert "Notified 2 times" in acked.text and labels_of(acked) == []
+        listing = await bot.say(ADMIN, "/alerts")
+        assert "No alert is firing" in listing.text  # a plain alert has nothing that resolves: not listed
+
+
 async def test_a_chat_that_is_no_longer_an_admin_cannot_press_the_buttons_it_still_shows(
     telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
 ) -> None:
