@@ -35,6 +35,7 @@ class AlertNotice:
     labels: dict[str, str]
     firing: bool
     escalates: bool
+    problem: str | None = None  # what of the alert could not be read (the post says so)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,9 @@ class Incident:
     silenced_until: datetime | None
     escalation_step: int  # steps already done
     escalated_to: str  # who they reached, for the post and /alerts ("" when none)
+    texted: tuple[str, ...] = ()  # the numbers its escalation texted (each gets one all-clear)
+    all_clear_sent: bool = False
+    problem: str | None = None
 
     def silenced_at(self, now: datetime) -> bool:
         return self.silenced_until is not None and self.silenced_until > now
@@ -69,7 +73,7 @@ class Incident:
 _COLUMNS = (
     "id, fingerprint, starts_at, source, name, severity, instance, summary, labels, status, escalates, "
     "first_seen_at, last_seen_at, notifications, resolved_at, acked_by, acked_at, silence_id, silenced_by, "
-    "silenced_until, escalation_step, escalated_to"
+    "silenced_until, escalation_step, escalated_to, texted, all_clear_sent, problem"
 )
 
 
@@ -98,6 +102,9 @@ def _incident(row: Row) -> Incident:
         silenced_until=optional_text_to_time(row["silenced_until"]),
         escalation_step=int(row["escalation_step"]),
         escalated_to=str(row["escalated_to"]),
+        texted=tuple(json.loads(row["texted"])),
+        all_clear_sent=bool(row["all_clear_sent"]),
+        problem=row["problem"],
     )
 
 
@@ -106,48 +113,37 @@ class IncidentRepository:
         self._conn = conn
 
     async def record(self, notice: AlertNotice) -> tuple[Incident, IncidentChange]:
-        """Store what a notification said about one alert, and how that changed its incident."""
+        """Store what a notification said about one alert, and how that changed its incident. A fingerprint has at
+        most one firing incident: a notification with another start (the alert flapped between two notifications)
+        belongs to it; a firing one with no open incident opens a new one (or reopens the one of that start)."""
         starts = "" if notice.starts_at is None else time_to_text(notice.starts_at)
-        status = "firing" if notice.firing else "resolved"
         now = self._conn.now_text()
         async with self._conn.transaction():
             row = await self._conn.fetch_one(
-                f"SELECT {_COLUMNS} FROM alert_incidents WHERE fingerprint = ? AND starts_at = ?",
-                (notice.fingerprint, starts),
+                f"SELECT {_COLUMNS} FROM alert_incidents WHERE fingerprint = ? AND status = 'firing'"
+                " ORDER BY id DESC LIMIT 1",
+                (notice.fingerprint,),
             )
             if row is None:
-                await self._conn.insert(
-                    "INSERT INTO alert_incidents (fingerprint, starts_at, source, name, severity, instance, summary,"
-                    " labels, status, escalates, first_seen_at, last_seen_at, resolved_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        notice.fingerprint,
-                        starts,
-                        notice.source,
-                        notice.name,
-                        notice.severity,
-                        notice.instance,
-                        notice.summary,
-                        json.dumps(notice.labels, sort_keys=True),
-                        status,
-                        int(notice.escalates),
-                        now,
-                        now,
-                        None if notice.firing else now,
-                    ),
+                row = await self._conn.fetch_one(
+                    f"SELECT {_COLUMNS} FROM alert_incidents WHERE fingerprint = ? AND starts_at = ?",
+                    (notice.fingerprint, starts),
                 )
+            if row is None:
+                incident_id = await self._insert(notice, starts, now)
                 change = IncidentChange.NEW
             else:
+                incident_id = int(row["id"])
                 was_firing = row["status"] == "firing"
                 if was_firing == notice.firing:
                     change = IncidentChange.REPEATED
                 else:
                     change = IncidentChange.RESOLVED if was_firing else IncidentChange.REFIRED
+                status = "firing" if notice.firing else "resolved"
                 await self._conn.execute(
-                    "UPDATE alert_incidents SET status = ?, last_seen_at = ?,"
-                    " notifications = notifications + ?,"
+                    "UPDATE alert_incidents SET status = ?, last_seen_at = ?, notifications = notifications + ?,"
                     " resolved_at = CASE WHEN CAST(? AS TEXT) = 'resolved' THEN COALESCE(resolved_at, ?) ELSE NULL END,"
-                    " summary = COALESCE(?, summary) WHERE id = ?",
+                    " summary = COALESCE(?, summary), problem = COALESCE(?, problem) WHERE id = ?",
                     (
                         status,
                         now,
@@ -155,19 +151,37 @@ class IncidentRepository:
                         status,
                         now,
                         notice.summary,
-                        int(row["id"]),
+                        notice.problem,
+                        incident_id,
                     ),
                 )
-            incident = await self._one(notice.fingerprint, starts)
+            incident = await self.get(incident_id)
+        if incident is None:
+            raise LookupError(f"incident {notice.fingerprint} vanished")
         return incident, change
 
-    async def _one(self, fingerprint: str, starts: str) -> Incident:
-        row = await self._conn.fetch_one(
-            f"SELECT {_COLUMNS} FROM alert_incidents WHERE fingerprint = ? AND starts_at = ?", (fingerprint, starts)
+    async def _insert(self, notice: AlertNotice, starts: str, now: str) -> int:
+        return await self._conn.insert(
+            "INSERT INTO alert_incidents (fingerprint, starts_at, source, name, severity, instance, summary,"
+            " labels, status, escalates, first_seen_at, last_seen_at, resolved_at, problem)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                notice.fingerprint,
+                starts,
+                notice.source,
+                notice.name,
+                notice.severity,
+                notice.instance,
+                notice.summary,
+                json.dumps(notice.labels, sort_keys=True),
+                "firing" if notice.firing else "resolved",
+                int(notice.escalates),
+                now,
+                now,
+                None if notice.firing else now,
+                notice.problem,
+            ),
         )
-        if row is None:
-            raise LookupError(f"incident {fingerprint} vanished")
-        return _incident(row)
 
     async def get(self, incident_id: int) -> Incident | None:
         row = await self._conn.fetch_one(f"SELECT {_COLUMNS} FROM alert_incidents WHERE id = ?", (incident_id,))
@@ -204,8 +218,10 @@ class IncidentRepository:
         )
 
     async def silence(self, incident_id: int, silence_id: str, who: str, until: datetime) -> bool:
+        """Keep the silence; it ends the incident's escalation for good, as an Ack does."""
         return await self._change(
-            "UPDATE alert_incidents SET silence_id = ?, silenced_by = ?, silenced_until = ? WHERE id = ?",
+            "UPDATE alert_incidents SET silence_id = ?, silenced_by = ?, silenced_until = ?, escalates = 0"
+            " WHERE id = ?",
             (silence_id, who, time_to_text(until), incident_id),
         )
 
@@ -225,6 +241,45 @@ class IncidentRepository:
             " WHERE id = ? AND escalation_step = ?",
             (step + 1, reached, reached, incident_id, step),
         )
+
+    async def add_texted(self, incident_id: int, number: str) -> None:
+        """Remember that its escalation texted ``number`` (once): who hears the all-clear."""
+        async with self._conn.transaction():
+            row = await self._conn.fetch_one("SELECT texted FROM alert_incidents WHERE id = ?", (incident_id,))
+            if row is None:
+                return
+            texted = json.loads(row["texted"])
+            if number not in texted:
+                await self._conn.execute(
+                    "UPDATE alert_incidents SET texted = ? WHERE id = ?", (json.dumps([*texted, number]), incident_id)
+                )
+
+    async def all_clears_due(self) -> list[Incident]:
+        """Resolved incidents whose escalation texted someone who has not had the all-clear yet."""
+        rows = await self._conn.fetch_all(
+            f"SELECT {_COLUMNS} FROM alert_incidents WHERE status = 'resolved' AND all_clear_sent = 0"
+            " AND texted <> '[]' ORDER BY id"
+        )
+        return [_incident(row) for row in rows]
+
+    async def all_clear_done(self, incident_id: int) -> None:
+        await self._change("UPDATE alert_incidents SET all_clear_sent = 1 WHERE id = ?", (incident_id,))
+
+    async def close(self, incident_id: int) -> bool:
+        """Resolve a firing incident that Alertmanager no longer has (it resolved while silenced: no word came)."""
+        return await self._change(
+            "UPDATE alert_incidents SET status = 'resolved', resolved_at = ? WHERE id = ? AND status = 'firing'",
+            (self._conn.now_text(), incident_id),
+        )
+
+    async def silences_over(self, now: datetime) -> list[Incident]:
+        """Firing incidents whose silence has run out (or holds none any more but was never looked at again)."""
+        rows = await self._conn.fetch_all(
+            f"SELECT {_COLUMNS} FROM alert_incidents WHERE status = 'firing' AND silence_id IS NOT NULL"
+            " AND silenced_until <= ? ORDER BY id",
+            (time_to_text(now),),
+        )
+        return [_incident(row) for row in rows]
 
     async def escalating(self, steps: int) -> list[Incident]:
         """Firing incidents that escalate, are not acknowledged and have steps left (oldest first)."""

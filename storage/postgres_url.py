@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 SCHEMES = ("postgresql", "postgres")
 
@@ -43,11 +43,11 @@ def one_line_reason(error: BaseException, url: str) -> str:
 
 
 def passwords_in(url: str) -> list[str]:
-    """The password of the URL's user part, and any ``password=`` in its query string."""
+    """The password of the URL's user part (as written and decoded), and any ``password=`` in its query string."""
     try:
         parts = urlsplit(url)
-        found = [parts.password] if parts.password else []
+        found = [parts.password, unquote(parts.password)] if parts.password else []
     except ValueError:
         return []
     found += [value for name, value in parse_qsl(parts.query) if name.lower() == "password" and value]
-    return found
+    return list(dict.fromkeys(found))

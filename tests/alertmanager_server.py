@@ -102,6 +102,13 @@ class Alertmanager:
         """``POST /api/v2/alerts``: a list of ``{labels, annotations, startsAt[, endsAt]}``."""
         httpx.post(f"{self.url}/api/v2/alerts", json=alerts, timeout=5).raise_for_status()
 
+    def alerts(self, alertname: str) -> list[dict[str, Any]]:
+        """The alerts of that name Alertmanager holds now (firing, silenced or not; a resolved one is gone)."""
+        answer = httpx.get(f"{self.url}/api/v2/alerts", params={"filter": f'alertname="{alertname}"'}, timeout=5)
+        answer.raise_for_status()
+        found: list[dict[str, Any]] = answer.json()
+        return found
+
     def silences(self) -> list[dict[str, Any]]:
         answer = httpx.get(f"{self.url}/api/v2/silences", timeout=5)
         answer.raise_for_status()

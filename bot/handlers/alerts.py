@@ -117,3 +117,11 @@ async def escalate_alerts(context: SmsContext) -> None:
         await context.services.oncall.escalate_due()
     except Exception:
         log.exception("the escalation round failed; the next one tries again")
+
+
+async def check_silences(context: SmsContext) -> None:
+    """Every half minute with ALERTMANAGER_URL: alerts whose silence ran out (``OnCallService.check_silences``)."""
+    try:
+        await context.services.oncall.check_silences()
+    except Exception:
+        log.exception("the silence round failed; the next one tries again")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -23,8 +23,8 @@ class AlertmanagerClient:
     def __init__(self, url: str, *, timeout: httpx.Timeout = TIMEOUT) -> None:
         parts = urlsplit(url)
         auth = None
-        if parts.username is not None:
-            auth = httpx.BasicAuth(parts.username, parts.password or "")
+        if parts.username is not None:  # as written in a URL: percent-encoded (p%40ss is p@ss)
+            auth = httpx.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
         netloc = parts.hostname or ""
         if ":" in netloc:  # an IPv6 address
             netloc = f"[{netloc}]"
@@ -56,12 +56,24 @@ class AlertmanagerClient:
             raise AlertmanagerError("Alertmanager's answer had no silence id")
         return silence_id
 
+    async def is_active(self, alertname: str, fingerprint: str) -> bool:
+        """Whether Alertmanager still has this alert firing (silenced or not); a resolved one it no longer lists."""
+        quoted = alertname.replace("\\", "\\\\").replace('"', '\\"')
+        response = await self._call("GET", "/api/v2/alerts", params={"filter": f'alertname="{quoted}"'})
+        try:
+            alerts = response.json()
+            return any(isinstance(alert, dict) and alert.get("fingerprint") == fingerprint for alert in alerts)
+        except (ValueError, TypeError):
+            raise AlertmanagerError("Alertmanager's answer was not a list of alerts") from None
+
     async def expire_silence(self, silence_id: str) -> None:
         await self._call("DELETE", f"/api/v2/silence/{quote(silence_id, safe='')}")
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
+    ) -> httpx.Response:
         try:
-            response = await self._client.request(method, path, json=body)
+            response = await self._client.request(method, path, json=body, params=params)
         except httpx.TimeoutException:
             raise AlertmanagerError("Alertmanager did not answer in time") from None
         except httpx.ConnectError:

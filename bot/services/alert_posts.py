@@ -51,9 +51,7 @@ def lasted(span: timedelta) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
-def incident_html(
-    incident: Incident, *, zone: ZoneInfo, plan: tuple[EscalationStep, ...], now: datetime, problem: str | None = None
-) -> str:
+def incident_html(incident: Incident, *, zone: ZoneInfo, plan: tuple[EscalationStep, ...], now: datetime) -> str:
     if incident.source == "plain":
         head = "📣" if incident.firing else "✅ <b>RESOLVED</b>:"
         lines = [f"{head} {esc(truncate(incident.summary or incident.name, 3000))}"]
@@ -68,8 +66,8 @@ def incident_html(
             lines.append(esc(truncate(incident.summary, 1500)))
     start = incident.starts_at or incident.first_seen_at
     lines.append(f"Since {esc(local(start, zone))}")
-    if problem:
-        lines.append(f"⚠️ Not shown: {esc(truncate(problem, 200))}")
+    if incident.problem:
+        lines.append(f"⚠️ Not shown: {esc(truncate(incident.problem, 200))}")
     if incident.notifications > 1:
         lines.append(f"🔁 Notified {plural(incident.notifications, 'time')}")
     if incident.acked_by is not None and incident.acked_at is not None:
@@ -89,9 +87,11 @@ def incident_html(
         step, due = upcoming
         lines.append(f"⏱ Texts {esc(step.targets)} at {esc(local(due, zone))} unless acknowledged or silenced")
     if not incident.firing and incident.resolved_at is not None:
-        lines.append(
-            f"✅ Resolved at {esc(local(incident.resolved_at, zone))}, lasted {lasted(incident.resolved_at - start)}"
-        )
+        at = esc(local(incident.resolved_at, zone))
+        if incident.silence_id is not None:  # Alertmanager tells no resolve of a silenced alert: we looked
+            lines.append(f"✅ Resolved while silenced: gone from Alertmanager at {at}")
+        else:
+            lines.append(f"✅ Resolved at {at}, lasted {lasted(incident.resolved_at - start)}")
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ class AlertTexts:
     numbers: int = 0
     sent: int = 0
     missed: list[str] = field(default_factory=list)  # why some numbers got no SMS, one line each
+    reached: list[str] = field(default_factory=list)  # sent now, before (a repeat), or maybe (unknown outcome)
 
 
 def alert_text(status: str, name: str, instance: str | None, summary: str | None) -> str:
@@ -52,11 +53,14 @@ async def text_numbers(
                 request, request_key=f"{key}:{request.recipient}", count_quota=False, purpose=SendPurpose.ALERT
             )
         except DuplicateRequest:
+            result.reached.append(request.recipient)
             continue  # sent before (a repeated notification, a step redone after a restart)
         except (UserInputError, InvalidPhoneNumberError, MessageTextError) as exc:  # not a mobile, blocked, …
             log.warning("alert SMS: no SMS to one recipient: %s", exc)
             result.missed.append(str(exc))
             continue
+        if report.status is not MessageStatus.FAILED:
+            result.reached.append(request.recipient)
         if report.status is MessageStatus.SENT:
             result.sent += 1
         else:  # failed or unknown at the provider: recorded as usual, and said

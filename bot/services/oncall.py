@@ -78,6 +78,7 @@ class OnCallService:
         self._zone = zone
         self._clock = clock
         self._redact = redact
+        self._plain = asyncio.Lock()
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, tasks holding or waiting
 
     def now(self) -> datetime:
@@ -89,61 +90,67 @@ class OnCallService:
 
     # --- notifications --------------------------------------------------------------------------------
 
-    async def take(self, notice: AlertNotice, problem: str | None = None) -> Incident:
+    async def take(self, notice: AlertNotice) -> Incident:
         """Post a new alert, or edit its post when it resolves (when and how long) or fires again; a repeat is
         counted, and the count shows with the next edit."""
         incident, change = await self._db.incidents.record(notice)
         async with self._turn(incident.id):
             incident = await self._current(incident.id)
             if not await self._db.incidents.posts(incident.id):  # new (or its post failed): whoever comes first posts
-                await self._post(incident, problem)
+                await self._post(incident)
             elif change in (IncidentChange.RESOLVED, IncidentChange.REFIRED):
-                await self._show(incident, problem)
+                await self._show(incident)
             # A repeat is only counted: the next edit shows it. Alertmanager re-sends whole groups, and Telegram
             # lets a group chat have 20 messages a minute; an edit per repeat would hold the intake up for minutes.
-        if change is IncidentChange.RESOLVED and incident.escalation_step:
-            await self._all_clear(incident)
         return incident
 
     async def take_plain(self, text: str, fold_window: timedelta) -> Incident:
         """A plain alert: its post with an Ack button; the same text again within ``fold_window`` of the last one
         is a repeat of it (counted), later it is a new post."""
         fingerprint = "plain:" + hashlib.sha256(text.encode()).hexdigest()[:24]
-        now = self._clock()
-        latest = await self._db.incidents.latest(fingerprint)
-        fresh = latest is not None and now - latest.last_seen_at <= fold_window
-        starts = latest.starts_at if fresh and latest is not None else now
-        notice = AlertNotice(
-            fingerprint=fingerprint,
-            starts_at=starts,
-            source="plain",
-            name=truncate(text.splitlines()[0] if text else "", 100),
-            severity=None,
-            instance=None,
-            summary=text,
-            labels={},
-            firing=True,
-            escalates=False,
-        )
-        return await self.take(notice)
+        async with self._plain:  # two of the same text at once: the second sees the first's incident
+            now = self._clock()
+            latest = await self._db.incidents.latest(fingerprint)
+            fresh = latest is not None and now - latest.last_seen_at <= fold_window
+            notice = AlertNotice(
+                fingerprint=fingerprint,
+                starts_at=latest.starts_at if fresh and latest is not None else now,
+                source="plain",
+                name=truncate(text.splitlines()[0] if text else "", 100),
+                severity=None,
+                instance=None,
+                summary=text,
+                labels={},
+                firing=True,
+                escalates=False,
+            )
+            incident, _ = await self._db.incidents.record(notice)
+        return await self._posted(incident)
 
-    async def _post(self, incident: Incident, problem: str | None) -> None:
-        html = self._redact(self._html(incident, problem))
+    async def _posted(self, incident: Incident) -> Incident:
+        """Post the incident if nobody has yet (a plain alert's repeats are only counted)."""
+        async with self._turn(incident.id):
+            if not await self._db.incidents.posts(incident.id):
+                await self._post(await self._current(incident.id))
+        return incident
+
+    async def _post(self, incident: Incident) -> None:
+        html = self._redact(self._html(incident))
         posts = await self._notifier.post_to_admins(html, self._buttons(incident))
         for chat_id, message_id in posts:
             await self._db.incidents.add_post(incident.id, chat_id, message_id)
         if not posts:
             log.error("alert %s reached no admin chat", incident.name)
 
-    async def _show(self, incident: Incident, problem: str | None = None) -> None:
+    async def _show(self, incident: Incident) -> None:
         """Render the row again into every post of the incident."""
-        html = self._redact(self._html(incident, problem))
+        html = self._redact(self._html(incident))
         buttons = self._buttons(incident)
         for chat_id, message_id in await self._db.incidents.posts(incident.id):
             await self._notifier.edit_post(chat_id, message_id, html, buttons)
 
-    def _html(self, incident: Incident, problem: str | None = None) -> str:
-        return incident_html(incident, zone=self._zone, plan=self.policy.steps, now=self._clock(), problem=problem)
+    def _html(self, incident: Incident) -> str:
+        return incident_html(incident, zone=self._zone, plan=self.policy.steps, now=self._clock())
 
     def _buttons(self, incident: Incident) -> tuple[tuple[tuple[str, str], ...], ...]:
         return incident_buttons(incident, silences=self.silences_enabled, now=self._clock())
@@ -199,7 +206,7 @@ class OnCallService:
             return "Silences need ALERTMANAGER_URL on the bot."
         async with self._turn(incident_id):
             incident = await self._known(incident_id)
-            if incident.silence_id is None:
+            if incident.silence_id is None or not incident.firing:
                 await self._show(incident)
                 return "This alert has no silence to expire."
             try:
@@ -207,11 +214,40 @@ class OnCallService:
             except AlertmanagerError as exc:
                 if "already expired" not in str(exc):
                     return self._redact(str(exc))
+            try:
+                active = await self._silences.is_active(incident.name, incident.fingerprint)
+            except AlertmanagerError:
+                active = True  # not known: shown as firing, as Alertmanager will say again if it still is
             async with self._db.transaction():
-                await self._db.incidents.end_silence(incident_id, incident.silence_id)
+                if active:
+                    await self._db.incidents.end_silence(incident_id, incident.silence_id)
+                else:  # it resolved while silenced, and Alertmanager never says so then
+                    await self._db.incidents.close(incident_id)
                 await self._audit(audit_actions.ALERT_EXPIRE, who, incident, f"silence {incident.silence_id}")
             await self._show(await self._current(incident_id))
-        return "🔔 Silence expired."
+        return "🔔 Silence expired." if active else "🔔 Silence expired; the alert had resolved meanwhile."
+
+    async def check_silences(self) -> int:
+        """Look again at alerts whose silence ran out: Alertmanager sends no resolve for a silenced alert, so one it
+        no longer has is closed here; one it still has loses its silence on the post. Returns how many changed."""
+        if self._silences is None:
+            return 0
+        changed = 0
+        for incident in await self._db.incidents.silences_over(self._clock()):
+            try:
+                active = await self._silences.is_active(incident.name, incident.fingerprint)
+            except AlertmanagerError as exc:
+                log.warning("could not ask Alertmanager about alert %s: %s", incident.name, self._redact(str(exc)))
+                return changed  # the next round asks again
+            async with self._turn(incident.id):
+                if active:
+                    done = await self._db.incidents.end_silence(incident.id, incident.silence_id or "")
+                else:
+                    done = await self._db.incidents.close(incident.id)
+                if done:
+                    await self._show(await self._current(incident.id))
+                    changed += 1
+        return changed
 
     async def _audit(self, action: str, who: Presser, incident: Incident, what: str) -> None:
         await self._db.audit.record(
@@ -225,44 +261,62 @@ class OnCallService:
     # --- escalation -----------------------------------------------------------------------------------
 
     async def escalate_due(self) -> int:
-        """Run every escalation step whose time came; returns how many steps ran. Each step texts its targets under
-        request keys of its own, then is marked done: a crash in between redoes it without texting anyone twice."""
+        """Run every escalation step whose time came, then the all-clears of resolved alerts; returns how many steps
+        ran. Each number is texted under a request key of its own and recorded as texted before the step is marked
+        done: a crash in between redoes the step without texting anyone twice."""
         steps = self.policy.steps
-        if not steps:
-            return 0
         ran = 0
-        for listed in await self._db.incidents.escalating(len(steps)):
+        for listed in await self._db.incidents.escalating(len(steps)) if steps else []:
             incident = await self._db.incidents.get(listed.id)  # as it is now: pressed meanwhile, it stays quiet
             if incident is None or not _due(incident, steps, self._clock()):
                 continue
-            await self._run_step(incident, incident.escalation_step, steps[incident.escalation_step])
+            await self._run_step(incident.id, incident.escalation_step, steps[incident.escalation_step])
             ran += 1
+        for incident in await self._db.incidents.all_clears_due():
+            await self._all_clear(incident)
         return ran
 
-    async def _run_step(self, incident: Incident, index: int, step: EscalationStep) -> None:
+    async def _run_step(self, incident_id: int, index: int, step: EscalationStep) -> None:
+        """Text the step's targets one by one, each only while the alert still calls for it: an Ack, a silence or
+        its resolve stops the rest of the step."""
         numbers, missed = await self._numbers_of(step)
-        text = alert_text("firing", incident.name, incident.instance, incident.summary)
-        result = await text_numbers(
-            self._sending, numbers, text, chat_id=await self._records_chat(), key=f"escalation:{incident.id}:{index}"
-        )
-        missed += result.missed
-        reached = f"{step.targets} at {local(self._clock(), self._zone)}"
-        async with self._turn(incident.id):
+        chat_id = await self._records_chat()
+        reached: list[str] = []
+        incident: Incident | None = None
+        for number in numbers:
+            incident = await self._db.incidents.get(incident_id)
+            if incident is None or not _due(incident, self.policy.steps, self._clock()):
+                break
+            text = alert_text("firing", incident.name, incident.instance, incident.summary)
+            result = await text_numbers(
+                self._sending, [number], text, chat_id=chat_id, key=f"escalation:{incident_id}:{index}"
+            )
+            missed += result.missed
+            for texted in result.reached:
+                await self._db.incidents.add_texted(incident_id, texted)
+            reached += result.reached
+        incident = await self._db.incidents.get(incident_id)
+        if incident is None:
+            return
+        shown = f"{step.targets} at {local(self._clock(), self._zone)}"
+        if len(reached) < len(numbers):
+            shown += f" ({len(reached)} of {len(numbers)} reached)"
+        async with self._turn(incident_id):
             async with self._db.transaction():
-                if not await self._db.incidents.finish_step(incident.id, index, reached):
+                if not await self._db.incidents.finish_step(incident_id, index, shown):
                     return  # recorded meanwhile (never here: one escalation loop per process)
                 await self._db.audit.record(
                     audit_actions.ALERT_ESCALATE,
                     actor_chat_id=None,
                     actor_user_id=None,
-                    target=f"alert #{incident.id}",
-                    detail=f"{truncate(incident.name, 100)}: step {index + 1} texted {result.sent} of {len(numbers)}",
+                    target=f"alert #{incident_id}",
+                    detail=f"{truncate(incident.name, 100)}: step {index + 1} reached {len(reached)} of {len(numbers)}",
                 )
-            await self._show(await self._current(incident.id))
+            await self._show(await self._current(incident_id))
         if missed:
             reasons = "; ".join(esc(truncate(reason, 200)) for reason in dict.fromkeys(missed))
             await self._alerts.raise_alert(
-                f"escalation-missed:{incident.id}:{index}",
+                f"escalation-missed:{incident_id}:{index}",
                 f"⚠️ Escalation of <b>{esc(truncate(incident.name, 100))}</b>, step {index + 1}: "
                 f"not everyone was texted: {reasons}",
             )
@@ -281,16 +335,18 @@ class OnCallService:
         return list(dict.fromkeys(numbers)), missed
 
     async def _all_clear(self, incident: Incident) -> None:
-        """Those an escalation texted learn that it is over, once each."""
-        numbers: list[str] = []
-        for step in self.policy.steps[: incident.escalation_step]:
-            numbers += (await self._numbers_of(step))[0]
+        """Everyone its escalation texted learns that it is over, once each (request keys, then a mark)."""
         text = alert_text("resolved", incident.name, incident.instance, incident.summary)
         result = await text_numbers(
-            self._sending, numbers, text, chat_id=await self._records_chat(), key=f"escalation:{incident.id}:resolved"
+            self._sending,
+            incident.texted,
+            text,
+            chat_id=await self._records_chat(),
+            key=f"escalation:{incident.id}:resolved",
         )
         if result.missed:
-            log.warning("alert %s: %d resolved SMS not sent", incident.name, len(result.missed))
+            log.warning("alert %s: %d all-clear SMS not sent", incident.name, len(result.missed))
+        await self._db.incidents.all_clear_done(incident.id)
 
     # --- reading --------------------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ def notice_of(alert: IncomingAlert, services: Services) -> AlertNotice:
         labels=alert.labels,
         firing=alert.status == "firing",
         escalates=services.oncall.policy.escalates(alert.severity),
+        problem=alert.problem,
     )
 
 
@@ -100,7 +101,7 @@ class AlertIntake:
                 notices.append(missed)
         for alert in notification.alerts:
             try:
-                await self._services.oncall.take(notice_of(alert, self._services), alert.problem)
+                await self._services.oncall.take(notice_of(alert, self._services))
             except Exception:
                 log.exception("alert %s could not be shown", alert.name)
                 unreadable.append(f"{truncate(alert.name, 100)}: could not be shown")

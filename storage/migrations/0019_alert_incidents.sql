@@ -1,7 +1,9 @@
 -- 0019: every alert that reached the admin chats, with its posts there (issue 26, README "On call").
 -- One row per incident: an alert's fingerprint and its start (a re-fire after a resolve starts anew). It holds what
 -- the post shows and the buttons change (acknowledged, silenced), its resolve, and how far its escalation got:
--- `escalation_step` counts the steps done, so a restart neither repeats nor loses one.
+-- `escalation_step` counts the steps done, so a restart neither repeats nor loses one; `texted` holds the numbers
+-- its steps reached (a JSON list), who get one all-clear SMS once it resolves (`all_clear_sent`). A fingerprint has at
+-- most one firing incident: a notification for it with another start belongs to that one (Alertmanager's flaps).
 CREATE TABLE alert_incidents (
     id              INTEGER PRIMARY KEY,
     fingerprint     TEXT    NOT NULL,
@@ -25,6 +27,9 @@ CREATE TABLE alert_incidents (
     silenced_until  TEXT,
     escalation_step INTEGER NOT NULL DEFAULT 0,
     escalated_to    TEXT    NOT NULL DEFAULT '',
+    texted          TEXT    NOT NULL DEFAULT '[]',
+    all_clear_sent  INTEGER NOT NULL DEFAULT 0,
+    problem         TEXT,
     UNIQUE (fingerprint, starts_at)
 );
 CREATE INDEX alert_incidents_by_status ON alert_incidents (status, first_seen_at);

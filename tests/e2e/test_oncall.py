@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,8 @@ Web = tuple[BotHarness, httpx.AsyncClient]
 async def oncall_bot(
     telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path, **settings: Any
 ) -> AsyncIterator[Web]:
-    application, values = await start_bot(
-        telegram, texin, sms254, database_path, http_port=0, alert_webhook_token=TOKEN, **settings
-    )
+    chosen: dict[str, Any] = {"http_port": 0, "alert_webhook_token": TOKEN} | settings
+    application, values = await start_bot(telegram, texin, sms254, database_path, **chosen)
     async with running(application):
         harness = BotHarness(telegram, texin, sms254, application, values)
         web = application.bot_data.web
@@ -54,7 +54,9 @@ async def notify(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
 
 
 def posts_about(telegram: FakeTelegram, words: str) -> list[SentMessage]:
-    return [message for message in telegram.messages(ADMIN) if words in message.text]
+    """The alert posts that mention ``words`` (not /alerts listings, not the admins' notices)."""
+    heads = ("🔥 FIRING", "✅ RESOLVED", "📣")
+    return [m for m in telegram.messages(ADMIN) if words in m.text and m.text.startswith(heads)]
 
 
 def labels_of(message: SentMessage) -> list[str]:
@@ -280,42 +282,70 @@ async def test_silence_when_alertmanager_is_unreachable_says_so_and_changes_noth
         assert [row for row in await db.audit.list(20) if row.action == audit_actions.ALERT_SILENCE] == []
 
 
-async def test_a_silenced_alert_does_not_escalate_and_expire_ends_the_silence_on_alertmanager(
+async def test_silences_on_a_real_alertmanager_end_escalation_and_a_resolve_while_silenced_is_found(
     telegram: FakeTelegram,
     texin: TexinFakeServer,
     sms254: Sms254FakeServer,
     database_path: Path,
     alertmanager_binary: Path,
 ) -> None:
-    with Alertmanager(alertmanager_binary, "http://127.0.0.1:9/nowhere", TOKEN) as alertmanager:
+    port = free_port()
+    shift = [timedelta(0)]
+
+    def clock() -> datetime:
+        return datetime.now(UTC) + shift[0]
+
+    receiver = f"http://127.0.0.1:{port}/alerts/alertmanager"
+    with Alertmanager(alertmanager_binary, receiver, TOKEN) as alertmanager:
         async with oncall_bot(
-            telegram, texin, sms254, database_path, alertmanager_url=alertmanager.url, alert_escalation="2s:0712000301"
-        ) as (bot, client):
-            await notify(client, critical("Silenced"))
+            telegram,
+            texin,
+            sms254,
+            database_path,
+            http_port=port,
+            clock=clock,
+            alertmanager_url=alertmanager.url,
+            alert_escalation="3s:0712000301",
+        ) as (bot, _):
+            started = datetime.now(UTC).isoformat()
+            alerts = {
+                name: {"labels": {"alertname": name, "severity": "critical"}, "startsAt": started}
+                for name in ("Silenced", "Witness")
+            }
+            alertmanager.post_alerts(list(alerts.values()))
             post = await the_post(bot, "Silenced")
-            answer = await press(bot, post, "Silence 24h")
+            answer = await press(bot, post, "Silence 1h")
             assert answer.startswith("🔕 Silenced until")
             post = await the_post(bot, "Silenced", lambda m: "Silenced by" in m.text)
             assert "⏱" not in post.text and labels_of(post) == ["✅ Ack", "🔔 Expire silence"]
-            await notify(client, critical("Witness"))
-            await wait_until(lambda: texin.received[MANAGER] == 1, 15, "the witness's step")
+            await wait_until(lambda: texin.received[MANAGER] == 1, 20, "the witness's step")
             await bot.settle()
-            assert [r.body["message"] for r in texin.requests_to("/api/send_sms")] == [
-                "[FIRING] Witness - web1:443 - Witness now"
-            ]
-            [silence] = alertmanager.silences()
-            assert silence["status"]["state"] == "active"
+            texts = [r.body["message"] for r in texin.requests_to("/api/send_sms")]
+            assert texts == ["[FIRING] Witness"]  # the silenced one stays quiet
 
-            # Someone expired it on Alertmanager already: the button still ends it here, and escalation resumes.
-            async with httpx.AsyncClient(timeout=5) as am:
-                assert (await am.delete(f"{alertmanager.url}/api/v2/silence/{silence['id']}")).status_code == 200
-            answer = await press(bot, post, "Expire silence")
-            assert answer == "🔔 Silence expired."
-            await wait_until(lambda: texin.received[MANAGER] == 2, 15, "the step once the silence ended")
-            post = await the_post(bot, "Silenced", lambda m: "Texted" in m.text)
-            assert "Silenced by" not in post.text
+            # It resolves while silenced: Alertmanager says nothing. Once the silence has run out, the bot asks.
+            alertmanager.post_alerts([alerts["Silenced"] | {"endsAt": datetime.now(UTC).isoformat()}])
+            await wait_until(lambda: not alertmanager.alerts("Silenced"), 10, "Alertmanager to drop it")
+            assert await bot.services.oncall.check_silences() == 0  # not run out yet
+            shift[0] = timedelta(hours=2)
+            assert await bot.services.oncall.check_silences() == 1
+            post = await the_post(bot, "Silenced", lambda m: "Resolved while silenced" in m.text)
+            assert labels_of(post) == []
+            listing = await bot.say(ADMIN, "/alerts")
+            assert "Witness" in listing.text and "Silenced" not in listing.text
+            shift[0] = timedelta(0)
+
+            # Expire on an alert that still fires: the silence ends on Alertmanager, the Silence buttons return,
+            # and its escalation stays over (silencing stops it, as an Ack does).
+            witness = await the_post(bot, "Witness")
+            assert (await press(bot, witness, "Silence 4h")).startswith("🔕")
+            witness = await the_post(bot, "Witness", lambda m: "Expire" in str(m.reply_markup))
+            assert await press(bot, witness, "Expire silence") == "🔔 Silence expired."
+            witness = await the_post(bot, "Witness", lambda m: "Silence 24h" in str(m.reply_markup))
+            states = sorted(s["status"]["state"] for s in alertmanager.silences())
+            assert states == ["expired", "expired"] or states == ["active", "expired"]
             audit = [row.action for row in await bot.services.db.audit.list(30)]
-            assert audit_actions.ALERT_SILENCE in audit and audit_actions.ALERT_EXPIRE in audit
+            assert audit.count(audit_actions.ALERT_SILENCE) == 2 and audit_actions.ALERT_EXPIRE in audit
 
 
 async def test_a_critical_alert_no_step_covers_is_texted_at_once_and_a_missing_group_is_told(
@@ -339,3 +369,50 @@ async def test_a_critical_alert_no_step_covers_is_texted_at_once_and_a_missing_g
         assert "@nobody" in told.text
         await bot.settle()
         assert texin.received[AT_ONCE] == 1 and texin.received[MANAGER] == 1  # NotCovered does not escalate
+
+
+SECOND = "254712000302"
+
+
+async def test_an_ack_or_a_resolve_during_a_step_stops_the_rest_and_only_those_texted_hear_the_all_clear(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    plan = "1s:0712000301 0712000302"
+    async with oncall_bot(telegram, texin, sms254, database_path, alert_escalation=plan) as (bot, client):
+        # Acknowledged while the step's first SMS is at Texin (no answer yet): the second number is not texted.
+        texin.fail_next("timeout")
+        await notify(client, critical("AckedMidStep"))
+        post = await the_post(bot, "AckedMidStep")
+        await wait_until(lambda: texin.received[MANAGER] == 1, 15, "the first SMS of the step")
+        await press(bot, post, "Ack")
+        await the_post(bot, "AckedMidStep", lambda m: "(1 of 2 reached)" in m.text)
+        assert texin.received[SECOND] == 0
+
+        # Resolved while the step's first SMS is at Texin: the rest stops; the one texted hears the all-clear.
+        texin.fail_next("timeout")
+        await notify(client, critical("ResolvedMidStep"))
+        await wait_until(lambda: texin.received[MANAGER] == 2, 15, "the first SMS of the second step")
+        await notify(client, critical("ResolvedMidStep", status="resolved"))
+        await wait_until(lambda: texin.received[MANAGER] == 3, 15, "the all-clear")
+        await bot.settle()
+        assert texin.received[SECOND] == 0
+        last = texin.requests_to("/api/send_sms")[-1].body
+        assert last["recipient"] == MANAGER and last["message"].startswith("[RESOLVED] ResolvedMidStep")
+
+
+async def test_a_resolve_with_another_start_closes_the_alert_it_belongs_to(
+    telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
+) -> None:
+    async with oncall_bot(telegram, texin, sms254, database_path, alert_escalation="3s:0712000301") as (bot, client):
+        await notify(client, critical("Flapping"))
+        first = await the_post(bot, "Flapping")
+        # Alertmanager: it resolved and fired again within one group_interval, so only the later start is told.
+        await notify(client, critical("Flapping", status="resolved", startsAt="2026-11-28T09:20:00Z"))
+        post = await the_post(bot, "Flapping", lambda m: "Resolved at" in m.text)
+        assert post.message_id == first.message_id
+        await notify(client, critical("Witness"))
+        await wait_until(lambda: texin.received[MANAGER] == 1, 15, "the witness's step")
+        await bot.settle()
+        assert [r.body["message"] for r in texin.requests_to("/api/send_sms")] == [
+            "[FIRING] Witness - web1:443 - Witness now"
+        ]

@@ -3,7 +3,10 @@ refusal and an unreachable server are one line each, without the URL or its pass
 
 from __future__ import annotations
 
+import base64
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -49,3 +52,29 @@ async def test_an_unreachable_alertmanager_is_one_line_without_its_address() -> 
     finally:
         await client.aclose()
     assert str(caught.value) == "Alertmanager could not be reached (no connection)"
+
+
+async def test_credentials_in_the_url_are_sent_decoded_as_basic_auth() -> None:
+    seen: list[str] = []
+
+    class Listener(BaseHTTPRequestHandler):
+        def do_DELETE(self) -> None:
+            seen.append(self.headers.get("Authorization", ""))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Listener)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    client = AlertmanagerClient(f"http://bot%40ops:p%40ss%3Aw@127.0.0.1:{server.server_port}/")
+    try:
+        await client.expire_silence("abc")
+    finally:
+        await client.aclose()
+        server.shutdown()
+        server.server_close()
+    assert seen == ["Basic " + base64.b64encode(b"bot@ops:p@ss:w").decode()]

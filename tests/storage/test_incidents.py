@@ -56,17 +56,58 @@ async def test_a_notification_opens_an_incident_its_repeats_count_and_its_resolv
     assert (repeated.resolved_at, repeated.notifications) == (resolved.resolved_at, 2)
 
 
-async def test_a_new_start_is_a_new_incident_and_a_refire_of_the_same_start_reopens_it(db: Database) -> None:
+async def test_a_fingerprint_has_one_firing_incident_whatever_start_its_notifications_carry(db: Database) -> None:
     first, _ = await db.incidents.record(a_notice())
-    await db.incidents.record(a_notice(firing=False))
+    # Alertmanager: resolved and fired again within one group_interval, so only the new start is ever told.
+    flapped, change = await db.incidents.record(a_notice(starts_at=STARTED + timedelta(minutes=7)))
+    assert change is IncidentChange.REPEATED and flapped.id == first.id
+    closed, change = await db.incidents.record(a_notice(starts_at=STARTED + timedelta(minutes=7), firing=False))
+    assert change is IncidentChange.RESOLVED and closed.id == first.id and not closed.firing
+    later, change = await db.incidents.record(a_notice(starts_at=STARTED + timedelta(hours=2)))
+    assert change is IncidentChange.NEW and later.id != first.id
+    await db.incidents.record(a_notice(starts_at=STARTED + timedelta(hours=2), firing=False))
+    # Fired again with the very start of a resolved incident (rare): that incident opens again.
     refired, change = await db.incidents.record(a_notice())
     assert change is IncidentChange.REFIRED and refired.id == first.id
     assert (refired.firing, refired.resolved_at) == (True, None)
-    later, change = await db.incidents.record(a_notice(starts_at=STARTED + timedelta(hours=2)))
-    assert change is IncidentChange.NEW and later.id != first.id
-    no_start, change = await db.incidents.record(a_notice(starts_at=None))
+
+
+async def test_an_alert_without_a_start_and_a_resolve_never_seen_firing(db: Database) -> None:
+    no_start, change = await db.incidents.record(a_notice(fingerprint="nostart", starts_at=None))
     assert change is IncidentChange.NEW and no_start.starts_at is None
-    assert (await db.incidents.record(a_notice(starts_at=None)))[1] is IncidentChange.REPEATED
+    assert (await db.incidents.record(a_notice(fingerprint="nostart", starts_at=None)))[1] is IncidentChange.REPEATED
+    only_resolved, change = await db.incidents.record(a_notice(fingerprint="late", firing=False, problem="odd"))
+    assert change is IncidentChange.NEW and not only_resolved.firing and only_resolved.problem == "odd"
+    again, change = await db.incidents.record(a_notice(fingerprint="late", firing=False))
+    assert change is IncidentChange.REPEATED and again.id == only_resolved.id and again.problem == "odd"
+
+
+async def test_who_was_texted_is_kept_once_each_and_hears_the_all_clear_once(db: Database) -> None:
+    incident, _ = await db.incidents.record(a_notice())
+    await db.incidents.add_texted(incident.id, "254712000301")
+    await db.incidents.add_texted(incident.id, "254712000302")
+    await db.incidents.add_texted(incident.id, "254712000301")
+    assert await db.incidents.all_clears_due() == []  # still firing
+    await db.incidents.record(a_notice(firing=False))
+    [due] = await db.incidents.all_clears_due()
+    assert due.texted == ("254712000301", "254712000302") and not due.all_clear_sent
+    await db.incidents.all_clear_done(incident.id)
+    assert await db.incidents.all_clears_due() == []
+
+
+async def test_a_silence_ends_escalation_and_a_run_out_silence_is_found(db: Database, clock: FakeClock) -> None:
+    incident, _ = await db.incidents.record(a_notice())
+    await db.incidents.silence(incident.id, "sil-1", "Amina", clock.now + timedelta(hours=1))
+    assert await db.incidents.escalating(3) == []
+    assert await db.incidents.silences_over(clock.now) == []
+    clock.now += timedelta(hours=1)
+    [over] = await db.incidents.silences_over(clock.now)
+    assert over.id == incident.id
+    assert await db.incidents.close(incident.id)
+    assert not await db.incidents.close(incident.id)
+    closed = await db.incidents.get(incident.id)
+    assert closed is not None and not closed.firing and closed.resolved_at == clock.now
+    assert await db.incidents.silences_over(clock.now) == []
 
 
 async def test_the_first_acknowledgement_wins(db: Database, clock: FakeClock) -> None:
