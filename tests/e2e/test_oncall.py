@@ -210,7 +210,7 @@ async def test_an_unacknowledged_critical_alert_is_texted_step_by_step_and_an_ac
         texin,
         sms254,
         database_path,
-        alert_escalation="1s:@oncall,3s:@oncall 0712000301",
+        alert_escalation="3s:@oncall,5s:@oncall 0712000301",
         alert_sms_numbers=[AT_ONCE],
     ) as (bot, client):
         await bot.services.groups.add("oncall", [ONCALL_MEMBER], chat_id=ADMIN, user_id=ADMIN, caller_role=Role.ADMIN)
