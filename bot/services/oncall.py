@@ -171,18 +171,20 @@ class OnCallService:
                     return "Already acknowledged."
                 await self._audit(audit_actions.ALERT_ACK, who, incident, "acknowledged")
             await self._show(await self._current(incident_id))
-        return "✅ Acknowledged: its escalation stops."
+        return "✅ Acknowledged: its escalation stops." if incident.escalates else "✅ Acknowledged."
 
     async def silence(self, incident_id: int, hours: int, who: Presser) -> str:
         """Silence the alert in Alertmanager for ``hours``; when Alertmanager fails, say so and change nothing."""
         if self._silences is None:
-            return "Silences need ALERTMANAGER_URL on the bot."
+            return "Silences are not set up on this bot."
         async with self._turn(incident_id):
             incident = await self._known(incident_id)
             now = self._clock()
             if not incident.firing:
                 await self._show(incident)
                 return "This alert is already resolved."
+            if incident.source != "alertmanager":
+                return "Only Alertmanager's alerts can be silenced."
             if incident.silence_id is not None and incident.silenced_at(now):
                 return f"Already silenced until {local(incident.silenced_until or now, self._zone)}."
             where = who.chat_title or "a chat"
@@ -203,7 +205,7 @@ class OnCallService:
     async def expire(self, incident_id: int, who: Presser) -> str:
         """Expire the silence made from the post; Alertmanager failing changes nothing."""
         if self._silences is None:
-            return "Silences need ALERTMANAGER_URL on the bot."
+            return "Silences are not set up on this bot."
         async with self._turn(incident_id):
             incident = await self._known(incident_id)
             if incident.silence_id is None or not incident.firing:
