@@ -1,8 +1,12 @@
 """Fixtures shared by every test folder: loopback only, never a proxy; a real PostgreSQL and a real Alertmanager
-when they are installed (skipped otherwise, and said once at the end of the run)."""
+when they are installed (skipped otherwise, and said once at the end of the run); how many xdist workers.
+
+Session fixtures are per xdist worker: each worker that runs a PostgreSQL test starts its own cluster (its own temp
+folder and free port)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +24,13 @@ ALERTMANAGER_SKIP_REASON = (
     "Alertmanager tests skipped: no prometheus-alertmanager found; install Debian's prometheus-alertmanager package"
     " to run them"
 )
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject.toml's addopts): two workers a core, at most 8; ``PYTEST_XDIST_AUTO_NUM_WORKERS`` or
+    ``-n <count>`` decide instead. Most of a test's time is spent waiting on a bot process, PostgreSQL or a socket,
+    so two a core overlap those waits; more made the timed process tests slower on a 2-core machine, not faster."""
+    return max(2, min(2 * len(os.sched_getaffinity(0)), 8))
 
 
 @pytest.fixture(autouse=True)
@@ -72,6 +83,9 @@ def alertmanager_binary() -> Path:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     # Never a silent skip: with -q the skip reasons are not listed, so a missing server is said once at the end.
+    # Under xdist the controller says it: it holds every worker's skip reports, their reasons with them.
+    if hasattr(terminalreporter.config, "workerinput"):  # an xdist worker, whose terminal nobody sees
+        return
     skipped = terminalreporter.stats.get("skipped", [])
     for reason in (POSTGRES_SKIP_REASON, ALERTMANAGER_SKIP_REASON):
         if any(reason in str(getattr(report, "longrepr", "")) for report in skipped):

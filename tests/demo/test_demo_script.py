@@ -184,7 +184,7 @@ def test_the_demo_loads_nothing_from_the_dev_extras() -> None:
 
 
 @pytest.mark.skipif(
-    shutil.which("make") is None or not (REPO / ".venv" / ".installed").is_file(),
+    shutil.which("make") is None or not (REPO / ".venv" / ".installed-runtime").is_file(),
     reason="make, or the .venv that make sets up, is missing (make test creates it first)",
 )
 def test_make_demo_prints_the_replies_to_piped_commands() -> None:

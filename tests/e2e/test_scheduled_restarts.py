@@ -63,6 +63,11 @@ async def test_a_schedule_killed_while_sending_goes_out_exactly_once(tmp_path: P
                 30,
                 "start-up to settle schedule #1",
             )
+            # SIGTERM only once it polls (the log is shared: the first process said it too), so the stop is not one
+            # in the middle of start-up.
+            await wait_until(
+                lambda: log.read_text().count("Application started") == 2, 30, "the second bot to finish starting"
+            )
         finally:
             stop_bot_process(second)
 
