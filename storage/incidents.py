@@ -256,11 +256,7 @@ class IncidentRepository:
 
     async def all_clears_due(self) -> list[Incident]:
         """Resolved incidents whose escalation texted someone who has not had the all-clear yet."""
-        rows = await self._conn.fetch_all(
-            f"SELECT {_COLUMNS} FROM alert_incidents WHERE status = 'resolved' AND all_clear_sent = 0"
-            " AND texted <> '[]' ORDER BY id"
-        )
-        return [_incident(row) for row in rows]
+        return await self._select("status = 'resolved' AND all_clear_sent = 0 AND texted <> '[]' ORDER BY id")
 
     async def all_clear_done(self, incident_id: int) -> None:
         await self._change("UPDATE alert_incidents SET all_clear_sent = 1 WHERE id = ?", (incident_id,))
@@ -274,21 +270,18 @@ class IncidentRepository:
 
     async def silences_over(self, now: datetime) -> list[Incident]:
         """Firing incidents whose silence has run out (or holds none any more but was never looked at again)."""
-        rows = await self._conn.fetch_all(
-            f"SELECT {_COLUMNS} FROM alert_incidents WHERE status = 'firing' AND silence_id IS NOT NULL"
-            " AND silenced_until <= ? ORDER BY id",
+        return await self._select(
+            "status = 'firing' AND silence_id IS NOT NULL AND silenced_until <= ? ORDER BY id",
             (time_to_text(now),),
         )
-        return [_incident(row) for row in rows]
 
     async def escalating(self, steps: int) -> list[Incident]:
         """Firing incidents that escalate, are not acknowledged and have steps left (oldest first)."""
-        rows = await self._conn.fetch_all(
-            f"SELECT {_COLUMNS} FROM alert_incidents WHERE status = 'firing' AND escalates = 1"
+        return await self._select(
+            "status = 'firing' AND escalates = 1"
             " AND acked_at IS NULL AND escalation_step < ? ORDER BY first_seen_at, id",
             (steps,),
         )
-        return [_incident(row) for row in rows]
 
     async def firing(self, limit: int) -> list[Incident]:
         """Firing Alertmanager incidents, newest first (a plain alert has no state to resolve: never listed)."""
@@ -296,12 +289,10 @@ class IncidentRepository:
 
     async def resolved(self, limit: int) -> list[Incident]:
         """The latest resolved incidents, newest resolve first."""
-        rows = await self._conn.fetch_all(
-            f"SELECT {_COLUMNS} FROM alert_incidents WHERE status = 'resolved'"
-            " ORDER BY resolved_at DESC, id DESC LIMIT ?",
+        return await self._select(
+            "status = 'resolved' ORDER BY resolved_at DESC, id DESC LIMIT ?",
             (limit,),
         )
-        return [_incident(row) for row in rows]
 
     async def count_firing(self) -> int:
         row = await self._conn.fetch_one(
@@ -310,10 +301,11 @@ class IncidentRepository:
         return 0 if row is None else int(row[0])
 
     async def _list(self, where: str, limit: int) -> list[Incident]:
-        rows = await self._conn.fetch_all(
-            f"SELECT {_COLUMNS} FROM alert_incidents WHERE {where} ORDER BY first_seen_at DESC, id DESC LIMIT ?",
-            (limit,),
-        )
+        return await self._select(f"{where} ORDER BY first_seen_at DESC, id DESC LIMIT ?", (limit,))
+
+    async def _select(self, condition: str, params: tuple[object, ...] = ()) -> list[Incident]:
+        """The incidents matching ``condition`` (a constant ``WHERE … ORDER BY``; values are parameters)."""
+        rows = await self._conn.fetch_all(f"SELECT {_COLUMNS} FROM alert_incidents WHERE {condition}", params)
         return [_incident(row) for row in rows]
 
     async def _change(self, sql: str, params: tuple[object, ...]) -> bool:
