@@ -68,7 +68,7 @@ from bot.redact import make_redactor, settings_secrets
 from bot.redacting_limiter import RedactingRateLimiter
 from bot.runtime import open_services, utc_now
 from bot.services.registry import ProviderRegistry, build_registry
-from bot.shutdown import ShutdownBudget, StopCause, start_budget_on_stop_signals
+from bot.shutdown import ShutdownBudget, StopCause, StopSignals
 from bot.web import WebSide
 from bot.web.instrumented import CountingNotifier, instrument
 from bot.web.telegram_contact import TrackingRequest
@@ -104,8 +104,22 @@ def build_application(
     shutdown = ShutdownBudget(settings.shutdown_grace_seconds)
     web = WebSide(settings, None)  # the application is set below, once built
     watchers: list[asyncio.Task[None]] = []
+    signals = StopSignals(shutdown, stop_cause, lambda: application.running) if handle_stop_signals else None
 
     async def post_init(application: SmsApplication) -> None:
+        if signals is None:
+            await start_up(application)
+            return
+        signals.install()  # a stop signal from here on cancels the start-up, which unwinds before the stop
+        try:
+            await start_up(application)
+        except asyncio.CancelledError:
+            if not signals.requested:
+                raise
+            raise SystemExit from None  # as PTB's own handler: its stop sequence follows
+        signals.started_up(application.bot_data.services)
+
+    async def start_up(application: SmsApplication) -> None:
         def notifier_for(admin_ids: Callable[[], Awaitable[list[int]]]) -> CountingNotifier:
             return CountingNotifier(TelegramAdminNotifier(application.bot, admin_ids), web.metrics)
 
@@ -128,8 +142,6 @@ def build_application(
         )
         await recover_schedules(services)
         schedule_jobs(application, settings)
-        if handle_stop_signals:
-            start_budget_on_stop_signals(shutdown, services, stop_cause)
         await web.start()  # last: /healthz and the webhook see a bot that is ready
 
     # Both return early when post_init failed (a bad database, say): its own error is the one to show.
@@ -143,6 +155,8 @@ def build_application(
     async def post_shutdown(application: SmsApplication) -> None:
         for watcher in watchers:
             watcher.cancel()
+        if signals is not None:
+            signals.close()
         await web.stop()
         if application.bot_data.ready:
             await application.bot_data.services.aclose(grace=0)

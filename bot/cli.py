@@ -164,7 +164,7 @@ def run(settings: Settings, redact: Callable[[str], str]) -> int:
                 stop_cause=cause,
             )
             log.info("smsrelay starting; providers: %s", ", ".join(p.value for p in settings.enabled_providers))
-            status = run_active(application, settings, redact)
+            status = run_active(application, settings, redact, cause)
             if status != 0 or cause.signal or not cause.lease:
                 return status
             log.warning("this process stopped its work and gives up the active lock; it waits as a standby again")
@@ -174,7 +174,7 @@ def run(settings: Settings, redact: Callable[[str], str]) -> int:
         lock.release()
 
 
-def run_active(application: Any, settings: Settings, redact: Callable[[str], str]) -> int:
+def run_active(application: Any, settings: Settings, redact: Callable[[str], str], cause: StopCause) -> int:
     """Poll Telegram (or serve the webhook) until a stop signal, or until the lock is lost; the exit status."""
     try:
         if settings.webhook_url is not None:
@@ -198,6 +198,9 @@ def run_active(application: Any, settings: Settings, redact: Callable[[str], str
         )
         return 4
     except TelegramError as exc:
+        if cause.signal:  # stopped while starting to poll, and Telegram did not answer in time: the stop asked
+            log.info("stopped during start-up; Telegram did not answer: %s", exc)
+            return 0
         complain(f"smsrelay cannot start: Telegram refused or could not be reached: {exc}", redact)
         return 4
     return 0

@@ -107,30 +107,69 @@ class StopCause:
     lease: bool = False
 
 
-def start_budget_on_stop_signals(budget: ShutdownBudget, services: Services, cause: StopCause | None = None) -> None:
-    """Start ``budget`` the moment a stop signal arrives, then stop the way ``run_polling`` would.
+class StopSignals:
+    """Stop signals from ``post_init`` on: during it they cancel it (it unwinds, then ``SystemExit``); until
+    "Application started" the stop waits for that; once running the budget starts at the signal, then ``SystemExit``.
+    Never a ``SystemExit`` mid-start: ``run_polling`` would abandon that step half-done and run its stop beside it."""
 
-    ``run_polling`` installed its own handlers before ``post_init``; these replace them and end the same way (a
-    ``SystemExit`` out of the event loop), so its stop sequence runs unchanged, but the clock starts at the signal
-    and the jobs stop claiming batches while PTB still waits for running handlers. A second signal does not cut
-    the shutdown short: the budget already bounds it.
-    """
-    loop = asyncio.get_running_loop()
+    def __init__(self, budget: ShutdownBudget, cause: StopCause | None, running: Callable[[], bool]) -> None:
+        self._budget = budget
+        self._cause = cause
+        self._running = running
+        self._start_up: asyncio.Task[object] | None = None
+        self._services: Services | None = None
+        self._exit_when_running: asyncio.Task[None] | None = None
+        self.requested = False
 
-    def stop() -> None:
-        if cause is not None:
-            cause.signal = True  # also while already stopping for the lease: then the process exits
-        if budget.started:
-            log.warning("already stopping; %.1f s of the shutdown grace left", budget.remaining())
+    def install(self) -> None:
+        """First thing in ``post_init``: replace ``run_polling``'s handlers; ``post_init`` may now be cancelled."""
+        loop = asyncio.get_running_loop()
+        self._start_up = asyncio.current_task()
+        for sig in STOP_SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self._stop)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or not Unix
+                return
+
+    def started_up(self, services: Services) -> None:
+        """At the end of ``post_init``: it is no longer cancelled; raises ``SystemExit`` if a signal came meanwhile."""
+        self._start_up = None
+        self._services = services
+        if self.requested:
+            raise SystemExit
+
+    def close(self) -> None:
+        """In ``post_shutdown``: a start that failed after a signal is no longer waited for."""
+        if self._exit_when_running is not None:
+            self._exit_when_running.cancel()
+
+    def _stop(self) -> None:
+        if self._cause is not None:
+            self._cause.signal = True  # also while already stopping for the lease: then the process exits
+        self.requested = True
+        if self._start_up is not None:
+            if not self._start_up.done() and not self._start_up.cancelling():
+                log.info("stop signal during start-up: stopping")
+                self._start_up.cancel()
             return
-        try:
-            budget.begin(services)
-        except Exception:
-            log.exception("could not start the shutdown budget")
-        raise SystemExit
-
-    for sig in STOP_SIGNALS:
-        try:
-            loop.add_signal_handler(sig, stop)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or not Unix
+        if self._budget.started:
+            log.warning("already stopping; %.1f s of the shutdown grace left", self._budget.remaining())
             return
+        if self._services is not None:
+            try:
+                self._budget.begin(self._services)
+            except Exception:
+                log.exception("could not start the shutdown budget")
+        if self._running():
+            raise SystemExit
+        self._exit_when_running = asyncio.ensure_future(self._exit_once_running())
+
+    async def _exit_once_running(self) -> None:
+        while not self._running():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        # Raised by a callback, as from a signal: by now PTB's start() has returned, nothing is left half-done.
+        asyncio.get_running_loop().call_soon(_raise_system_exit)
+
+
+def _raise_system_exit() -> None:
+    raise SystemExit
