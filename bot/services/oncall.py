@@ -284,10 +284,11 @@ class OnCallService:
         numbers, missed = await self._numbers_of(step)
         chat_id = await self._records_chat()
         reached: list[str] = []
-        incident: Incident | None = None
+        stopped = False
         for number in numbers:
             incident = await self._db.incidents.get(incident_id)
             if incident is None or not _due(incident, self.policy.steps, self._clock()):
+                stopped = True
                 break
             text = alert_text("firing", incident.name, incident.instance, incident.summary)
             result = await text_numbers(
@@ -298,10 +299,12 @@ class OnCallService:
                 await self._db.incidents.add_texted(incident_id, texted)
             reached += result.reached
         incident = await self._db.incidents.get(incident_id)
-        if incident is None:
-            return
+        if incident is None or (stopped and not reached):
+            return  # taken (acknowledged, silenced, resolved) before anyone was texted: the step never happened
         shown = f"{step.targets} at {local(self._clock(), self._zone)}"
-        if len(reached) < len(numbers):
+        if not numbers:
+            shown += " (nobody to text)"
+        elif len(reached) < len(numbers):
             shown += f" ({len(reached)} of {len(numbers)} reached)"
         async with self._turn(incident_id):
             async with self._db.transaction():
