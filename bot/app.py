@@ -221,7 +221,7 @@ async def watch_lease(application: SmsApplication, lease_lost: Callable[[], bool
 
 
 LEASE_WATCH_SECONDS = 0.25
-ESCALATION_TICK_SECONDS = 2.0  # one indexed read of the firing alerts that escalate
+ESCALATION_TICK_SECONDS = 2.0  # two indexed reads: the firing alerts that escalate, the all-clears due
 SILENCE_CHECK_SECONDS = 30.0  # alerts whose silence ran out: one read, and a question to Alertmanager for each
 
 COMMAND_TABLE = CommandTable(
@@ -293,9 +293,9 @@ def schedule_jobs(application: SmsApplication, settings: Settings) -> None:
             name="delivery-tracking",
         )
     schedule_data_safety(job_queue, settings, application.bot_data.services)
-    if settings.alert_escalation:
-        # First round at once: steps that came due while the bot was down go out at start-up.
-        job_queue.run_repeating(escalate_alerts, interval=ESCALATION_TICK_SECONDS, first=0, name="alert-escalation")
+    # First round at once: steps that came due while the bot was down go out at start-up. Also without
+    # ALERT_ESCALATION: those an earlier escalation texted still get their all-clear.
+    job_queue.run_repeating(escalate_alerts, interval=ESCALATION_TICK_SECONDS, first=0, name="alert-escalation")
     if settings.alertmanager_url is not None:
         job_queue.run_repeating(check_silences, interval=SILENCE_CHECK_SECONDS, first=5, name="silence-check")
     # First round at once: schedules that came due while the bot was down go out (or are missed) at start-up.
