@@ -30,7 +30,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import AppState, SmsContext
-from bot.handlers.alerts import alert_button, alerts_command, check_silences, escalate_alerts
+from bot.handlers.alerts import alert_button, alerts_command, escalate_alerts, reconcile_alerts
 from bot.handlers.balance import balance_command
 from bot.handlers.blocklist import block_command, blocked_command, unblock_command
 from bot.handlers.bulk import bulk_button, bulk_command
@@ -222,7 +222,7 @@ async def watch_lease(application: SmsApplication, lease_lost: Callable[[], bool
 
 LEASE_WATCH_SECONDS = 0.25
 ESCALATION_TICK_SECONDS = 2.0  # two indexed reads: the firing alerts that escalate, the all-clears due
-SILENCE_CHECK_SECONDS = 30.0  # alerts whose silence ran out: one read, and a question to Alertmanager for each
+RECONCILE_SECONDS = 60.0  # the firing alerts compared with Alertmanager's: one read, one GET /api/v2/alerts
 
 COMMAND_TABLE = CommandTable(
     {
@@ -297,6 +297,6 @@ def schedule_jobs(application: SmsApplication, settings: Settings) -> None:
     # ALERT_ESCALATION: those an earlier escalation texted still get their all-clear.
     job_queue.run_repeating(escalate_alerts, interval=ESCALATION_TICK_SECONDS, first=0, name="alert-escalation")
     if settings.alertmanager_url is not None:
-        job_queue.run_repeating(check_silences, interval=SILENCE_CHECK_SECONDS, first=5, name="silence-check")
+        job_queue.run_repeating(reconcile_alerts, interval=RECONCILE_SECONDS, first=10, name="alert-reconcile")
     # First round at once: schedules that came due while the bot was down go out (or are missed) at start-up.
     job_queue.run_repeating(fire_schedules, interval=TICK_SECONDS, first=0, name="scheduled-sends")

@@ -65,6 +65,7 @@ class Incident:
     texted: tuple[str, ...] = ()  # the numbers its escalation texted (each gets one all-clear)
     all_clear_sent: bool = False
     problem: str | None = None
+    gone_at: datetime | None = None  # closed because Alertmanager no longer had it, though no resolve came
 
     def silenced_at(self, now: datetime) -> bool:
         return self.silenced_until is not None and self.silenced_until > now
@@ -73,7 +74,7 @@ class Incident:
 _COLUMNS = (
     "id, fingerprint, starts_at, source, name, severity, instance, summary, labels, status, escalates, "
     "first_seen_at, last_seen_at, notifications, resolved_at, acked_by, acked_at, silence_id, silenced_by, "
-    "silenced_until, escalation_step, escalated_to, texted, all_clear_sent, problem"
+    "silenced_until, escalation_step, escalated_to, texted, all_clear_sent, problem, gone_at"
 )
 
 
@@ -105,6 +106,7 @@ def _incident(row: Row) -> Incident:
         texted=tuple(json.loads(row["texted"])),
         all_clear_sent=bool(row["all_clear_sent"]),
         problem=row["problem"],
+        gone_at=optional_text_to_time(row["gone_at"]),
     )
 
 
@@ -119,11 +121,13 @@ class IncidentRepository:
         starts = "" if notice.starts_at is None else time_to_text(notice.starts_at)
         now = self._conn.now_text()
         async with self._conn.transaction():
-            row = await self._conn.fetch_one(
-                f"SELECT {_COLUMNS} FROM alert_incidents WHERE fingerprint = ? AND status = 'firing'"
-                " ORDER BY id DESC LIMIT 1",
-                (notice.fingerprint,),
-            )
+            row = None
+            if notice.source == "alertmanager":  # a plain alert's start is its fold window: it never flaps
+                row = await self._conn.fetch_one(
+                    f"SELECT {_COLUMNS} FROM alert_incidents WHERE fingerprint = ? AND status = 'firing'"
+                    " ORDER BY id DESC LIMIT 1",
+                    (notice.fingerprint,),
+                )
             if row is None:
                 row = await self._conn.fetch_one(
                     f"SELECT {_COLUMNS} FROM alert_incidents WHERE fingerprint = ? AND starts_at = ?",
@@ -142,12 +146,15 @@ class IncidentRepository:
                 status = "firing" if notice.firing else "resolved"
                 await self._conn.execute(
                     "UPDATE alert_incidents SET status = ?, last_seen_at = ?, notifications = notifications + ?,"
+                    " all_clear_sent = CASE WHEN CAST(? AS TEXT) = 'firing' THEN 0 ELSE all_clear_sent END,"
+                    " gone_at = NULL,"
                     " resolved_at = CASE WHEN CAST(? AS TEXT) = 'resolved' THEN COALESCE(resolved_at, ?) ELSE NULL END,"
                     " summary = COALESCE(?, summary), problem = COALESCE(?, problem) WHERE id = ?",
                     (
                         status,
                         now,
                         int(change is IncidentChange.REPEATED and notice.firing),
+                        status,
                         status,
                         now,
                         notice.summary,
@@ -254,6 +261,16 @@ class IncidentRepository:
                     "UPDATE alert_incidents SET texted = ? WHERE id = ?", (json.dumps([*texted, number]), incident_id)
                 )
 
+    async def remove_texted(self, incident_id: int, number: str) -> None:
+        """The SMS to ``number`` did not go (refused, failed): no all-clear for it."""
+        async with self._conn.transaction():
+            row = await self._conn.fetch_one("SELECT texted FROM alert_incidents WHERE id = ?", (incident_id,))
+            if row is not None and number in (texted := json.loads(row["texted"])):
+                texted.remove(number)
+                await self._conn.execute(
+                    "UPDATE alert_incidents SET texted = ? WHERE id = ?", (json.dumps(texted), incident_id)
+                )
+
     async def all_clears_due(self) -> list[Incident]:
         """Resolved incidents whose escalation texted someone who has not had the all-clear yet."""
         return await self._select("status = 'resolved' AND all_clear_sent = 0 AND texted <> '[]' ORDER BY id")
@@ -262,18 +279,17 @@ class IncidentRepository:
         await self._change("UPDATE alert_incidents SET all_clear_sent = 1 WHERE id = ?", (incident_id,))
 
     async def close(self, incident_id: int) -> bool:
-        """Resolve a firing incident that Alertmanager no longer has (it resolved while silenced: no word came)."""
+        """Resolve a firing incident Alertmanager no longer has, though no resolve came (it resolved while silenced)."""
+        now = self._conn.now_text()
         return await self._change(
-            "UPDATE alert_incidents SET status = 'resolved', resolved_at = ? WHERE id = ? AND status = 'firing'",
-            (self._conn.now_text(), incident_id),
+            "UPDATE alert_incidents SET status = 'resolved', resolved_at = ?, gone_at = ?"
+            " WHERE id = ? AND status = 'firing'",
+            (now, now, incident_id),
         )
 
-    async def silences_over(self, now: datetime) -> list[Incident]:
-        """Firing incidents whose silence has run out (or holds none any more but was never looked at again)."""
-        return await self._select(
-            "status = 'firing' AND silence_id IS NOT NULL AND silenced_until <= ? ORDER BY id",
-            (time_to_text(now),),
-        )
+    async def firing_alertmanager(self) -> list[Incident]:
+        """Every firing incident of Alertmanager's alerts, oldest first: what the bot compares with Alertmanager."""
+        return await self._select("status = 'firing' AND source = 'alertmanager' ORDER BY id")
 
     async def escalating(self, steps: int) -> list[Incident]:
         """Firing incidents that escalate, are not acknowledged and have steps left (oldest first)."""

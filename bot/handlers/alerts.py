@@ -119,9 +119,9 @@ async def escalate_alerts(context: SmsContext) -> None:
         log.exception("the escalation round failed; the next one tries again")
 
 
-async def check_silences(context: SmsContext) -> None:
-    """Every half minute with ALERTMANAGER_URL: alerts whose silence ran out (``OnCallService.check_silences``)."""
+async def reconcile_alerts(context: SmsContext) -> None:
+    """Every minute with ALERTMANAGER_URL: the firing alerts against Alertmanager's (``OnCallService.reconcile``)."""
     try:
-        await context.services.oncall.check_silences()
+        await context.services.oncall.reconcile()
     except Exception:
-        log.exception("the silence round failed; the next one tries again")
+        log.exception("the comparison with Alertmanager failed; the next one tries again")

@@ -56,24 +56,20 @@ class AlertmanagerClient:
             raise AlertmanagerError("Alertmanager's answer had no silence id")
         return silence_id
 
-    async def is_active(self, alertname: str, fingerprint: str) -> bool:
-        """Whether Alertmanager still has this alert firing (silenced or not); a resolved one it no longer lists."""
-        quoted = alertname.replace("\\", "\\\\").replace('"', '\\"')
-        response = await self._call("GET", "/api/v2/alerts", params={"filter": f'alertname="{quoted}"'})
+    async def active_fingerprints(self) -> set[str]:
+        """The fingerprints of every alert Alertmanager holds now, silenced or not; a resolved one it drops."""
+        response = await self._call("GET", "/api/v2/alerts")
         try:
-            alerts = response.json()
-            return any(isinstance(alert, dict) and alert.get("fingerprint") == fingerprint for alert in alerts)
-        except (ValueError, TypeError):
+            return {str(alert["fingerprint"]) for alert in response.json() if isinstance(alert, dict)}
+        except (ValueError, TypeError, KeyError):
             raise AlertmanagerError("Alertmanager's answer was not a list of alerts") from None
 
     async def expire_silence(self, silence_id: str) -> None:
         await self._call("DELETE", f"/api/v2/silence/{quote(silence_id, safe='')}")
 
-    async def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
-    ) -> httpx.Response:
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         try:
-            response = await self._client.request(method, path, json=body, params=params)
+            response = await self._client.request(method, path, json=body)
         except httpx.TimeoutException:
             raise AlertmanagerError("Alertmanager did not answer in time") from None
         except httpx.ConnectError:

@@ -88,8 +88,8 @@ def incident_html(incident: Incident, *, zone: ZoneInfo, plan: tuple[EscalationS
         lines.append(f"⏱ Texts {esc(step.targets)} at {esc(local(due, zone))} unless acknowledged or silenced")
     if not incident.firing and incident.resolved_at is not None:
         at = esc(local(incident.resolved_at, zone))
-        if incident.silence_id is not None:  # Alertmanager tells no resolve of a silenced alert: we looked
-            lines.append(f"✅ Resolved while silenced: gone from Alertmanager at {at}")
+        if incident.gone_at is not None:  # no resolve came (none does for a silenced alert): Alertmanager dropped it
+            lines.append(f"✅ Resolved: gone from Alertmanager by {at} (no resolve came, as for a silenced alert)")
         else:
             lines.append(f"✅ Resolved at {at}, lasted {lasted(incident.resolved_at - start)}")
     return "\n".join(lines)

@@ -27,7 +27,8 @@ class AlertTexts:
     numbers: int = 0
     sent: int = 0
     missed: list[str] = field(default_factory=list)  # why some numbers got no SMS, one line each
-    reached: list[str] = field(default_factory=list)  # sent now, before (a repeat), or maybe (unknown outcome)
+    reached: list[str] = field(default_factory=list)  # sent now, or maybe (unknown outcome)
+    repeated: list[str] = field(default_factory=list)  # handled before under the same key: not sent again
 
 
 def alert_text(status: str, name: str, instance: str | None, summary: str | None) -> str:
@@ -53,7 +54,7 @@ async def text_numbers(
                 request, request_key=f"{key}:{request.recipient}", count_quota=False, purpose=SendPurpose.ALERT
             )
         except DuplicateRequest:
-            result.reached.append(request.recipient)
+            result.repeated.append(request.recipient)
             continue  # sent before (a repeated notification, a step redone after a restart)
         except (UserInputError, InvalidPhoneNumberError, MessageTextError) as exc:  # not a mobile, blocked, …
             log.warning("alert SMS: no SMS to one recipient: %s", exc)

@@ -30,6 +30,7 @@ from storage import AlertNotice, Database, Incident, IncidentChange, Role, audit
 log = logging.getLogger(__name__)
 
 LISTED = 30  # incidents /alerts shows per section
+GONE_AFTER = timedelta(minutes=5)  # absent from Alertmanager this long (two checks at least): closed
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class OnCallService:
         self._clock = clock
         self._redact = redact
         self._plain = asyncio.Lock()
+        self._absent: dict[int, datetime] = {}  # firing incidents Alertmanager did not hold: since when
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, tasks holding or waiting
 
     def now(self) -> datetime:
@@ -216,39 +218,44 @@ class OnCallService:
             except AlertmanagerError as exc:
                 if "already expired" not in str(exc):
                     return self._redact(str(exc))
-            try:
-                active = await self._silences.is_active(incident.name, incident.fingerprint)
-            except AlertmanagerError:
-                active = True  # not known: shown as firing, as Alertmanager will say again if it still is
             async with self._db.transaction():
-                if active:
-                    await self._db.incidents.end_silence(incident_id, incident.silence_id)
-                else:  # it resolved while silenced, and Alertmanager never says so then
-                    await self._db.incidents.close(incident_id)
+                await self._db.incidents.end_silence(incident_id, incident.silence_id)
                 await self._audit(audit_actions.ALERT_EXPIRE, who, incident, f"silence {incident.silence_id}")
             await self._show(await self._current(incident_id))
-        return "🔔 Silence expired." if active else "🔔 Silence expired; the alert had resolved meanwhile."
+        return "🔔 Silence expired."
 
-    async def check_silences(self) -> int:
-        """Look again at alerts whose silence ran out: Alertmanager sends no resolve for a silenced alert, so one it
-        no longer has is closed here; one it still has loses its silence on the post. Returns how many changed."""
+    async def reconcile(self) -> int:
+        """Compare the firing alerts with Alertmanager's: one it has not held for ``GONE_AFTER`` is closed (it sends
+        no resolve for a silenced alert, from the bot or its own UI), one whose silence ran out loses it on the post.
+        Returns how many posts changed; Alertmanager unreachable changes nothing."""
         if self._silences is None:
             return 0
+        incidents = await self._db.incidents.firing_alertmanager()
+        if not incidents:
+            self._absent.clear()
+            return 0
+        try:
+            present = await self._silences.active_fingerprints()
+        except AlertmanagerError as exc:
+            log.warning("could not compare the firing alerts with Alertmanager: %s", self._redact(str(exc)))
+            return 0
+        now = self._clock()
+        self._absent = {key: since for key, since in self._absent.items() if key in {i.id for i in incidents}}
         changed = 0
-        for incident in await self._db.incidents.silences_over(self._clock()):
-            try:
-                active = await self._silences.is_active(incident.name, incident.fingerprint)
-            except AlertmanagerError as exc:
-                log.warning("could not ask Alertmanager about alert %s: %s", incident.name, self._redact(str(exc)))
-                return changed  # the next round asks again
-            async with self._turn(incident.id):
-                if active:
-                    done = await self._db.incidents.end_silence(incident.id, incident.silence_id or "")
-                else:
-                    done = await self._db.incidents.close(incident.id)
-                if done:
+        for incident in incidents:
+            if incident.fingerprint in present:
+                self._absent.pop(incident.id, None)
+                ran_out = incident.silence_id is not None and not incident.silenced_at(now)
+                done = ran_out and await self._db.incidents.end_silence(incident.id, incident.silence_id or "")
+            elif now - self._absent.setdefault(incident.id, now) < GONE_AFTER:
+                continue  # absent once: Alertmanager may have restarted and not heard from Prometheus yet
+            else:
+                done = await self._db.incidents.close(incident.id)
+                self._absent.pop(incident.id, None)
+            if done:
+                async with self._turn(incident.id):
                     await self._show(await self._current(incident.id))
-                    changed += 1
+                changed += 1
         return changed
 
     async def _audit(self, action: str, who: Presser, incident: Incident, what: str) -> None:
@@ -272,10 +279,17 @@ class OnCallService:
             incident = await self._db.incidents.get(listed.id)  # as it is now: pressed meanwhile, it stays quiet
             if incident is None or not _due(incident, steps, self._clock()):
                 continue
-            await self._run_step(incident.id, incident.escalation_step, steps[incident.escalation_step])
+            try:
+                await self._run_step(incident.id, incident.escalation_step, steps[incident.escalation_step])
+            except Exception:  # one alert's trouble (Telegram down for its post) must not hold the others up
+                log.exception("escalation of alert %s failed; the next round tries again", incident.name)
+                continue
             ran += 1
         for incident in await self._db.incidents.all_clears_due():
-            await self._all_clear(incident)
+            try:
+                await self._all_clear(incident)
+            except Exception:
+                log.exception("the all-clear of alert %s failed; the next round tries again", incident.name)
         return ran
 
     async def _run_step(self, incident_id: int, index: int, step: EscalationStep) -> None:
@@ -291,13 +305,16 @@ class OnCallService:
                 stopped = True
                 break
             text = alert_text("firing", incident.name, incident.instance, incident.summary)
+            # Listed for the all-clear before the SMS leaves: killed while it is at the provider, it may have gone.
+            await self._db.incidents.add_texted(incident_id, number)
             result = await text_numbers(
                 self._sending, [number], text, chat_id=chat_id, key=f"escalation:{incident_id}:{index}"
             )
             missed += result.missed
-            for texted in result.reached:
-                await self._db.incidents.add_texted(incident_id, texted)
-            reached += result.reached
+            went = result.reached or (result.repeated and number in incident.texted)  # a redo: as the first left it
+            if not went:
+                await self._db.incidents.remove_texted(incident_id, number)
+            reached += result.reached + result.repeated
         incident = await self._db.incidents.get(incident_id)
         if incident is None or (stopped and not reached):
             return  # taken (acknowledged, silenced, resolved) before anyone was texted: the step never happened
@@ -347,7 +364,7 @@ class OnCallService:
             incident.texted,
             text,
             chat_id=await self._records_chat(),
-            key=f"escalation:{incident.id}:resolved",
+            key=f"escalation:{incident.id}:resolved:{incident.resolved_at.isoformat() if incident.resolved_at else ''}",
         )
         if result.missed:
             log.warning("alert %s: %d all-clear SMS not sent", incident.name, len(result.missed))

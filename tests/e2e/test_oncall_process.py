@@ -99,9 +99,24 @@ async def test_an_unacknowledged_critical_alert_is_texted_once_across_a_restart_
             await telegram.wait_for_message(
                 ADMIN, lambda m: "Unacked" in m.text and "📟 Texted: +254 712 000 301" in m.text, timeout=30
             )
+            # Its resolve: the one it paged (while the bot was killed) hears the all-clear, once.
+            resolved = critical("Unacked")
+            resolved["alerts"][0]["status"] = "resolved"
+            async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+                for _ in range(2):  # Alertmanager repeating the resolve
+                    answer = await client.post(
+                        f"http://127.0.0.1:{port}/alerts/alertmanager", json=resolved, headers=AUTH
+                    )
+                    assert answer.status_code == 200
+            await wait_until(lambda: len(texts_about(texin, "[RESOLVED] Unacked")) == 1, 30, "the all-clear")
+            await post_alert(port, "Second", telegram)  # once it is texted, later rounds have run too
+            await wait_until(lambda: len(texts_about(texin, "Second")) == 1, 60, "the second witness")
         finally:
             stop_bot_process(bot)
-        assert len(texts_about(texin, "Unacked")) == 1
+        assert texts_about(texin, "Unacked") == [
+            "[FIRING] Unacked - web1:443 - Unacked answers no probe",
+            "[RESOLVED] Unacked - web1:443 - Unacked answers no probe",
+        ]
         assert texts_about(texin, "Acked") == []
         assert texin.received["254712000999"] == 0
     assert "Traceback" not in log.read_text(errors="replace")

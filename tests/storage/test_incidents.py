@@ -95,19 +95,42 @@ async def test_who_was_texted_is_kept_once_each_and_hears_the_all_clear_once(db:
     assert await db.incidents.all_clears_due() == []
 
 
-async def test_a_silence_ends_escalation_and_a_run_out_silence_is_found(db: Database, clock: FakeClock) -> None:
+async def test_a_silence_ends_escalation_and_a_gone_alert_is_closed_once(db: Database, clock: FakeClock) -> None:
     incident, _ = await db.incidents.record(a_notice())
+    plain, _ = await db.incidents.record(a_notice(fingerprint="plain:x", source="plain", escalates=False))
     await db.incidents.silence(incident.id, "sil-1", "Amina", clock.now + timedelta(hours=1))
     assert await db.incidents.escalating(3) == []
-    assert await db.incidents.silences_over(clock.now) == []
+    assert [i.id for i in await db.incidents.firing_alertmanager()] == [incident.id]
     clock.now += timedelta(hours=1)
-    [over] = await db.incidents.silences_over(clock.now)
-    assert over.id == incident.id
     assert await db.incidents.close(incident.id)
     assert not await db.incidents.close(incident.id)
     closed = await db.incidents.get(incident.id)
-    assert closed is not None and not closed.firing and closed.resolved_at == clock.now
-    assert await db.incidents.silences_over(clock.now) == []
+    assert closed is not None and not closed.firing and closed.gone_at == clock.now == closed.resolved_at
+    assert await db.incidents.firing_alertmanager() == []
+    # Alertmanager had only restarted: the alert comes back and the same incident fires again.
+    reopened, change = await db.incidents.record(a_notice())
+    assert change is IncidentChange.REFIRED and reopened.id == incident.id and reopened.gone_at is None
+    assert plain.firing
+
+
+async def test_a_plain_alert_after_its_window_is_a_new_incident(db: Database, clock: FakeClock) -> None:
+    first, _ = await db.incidents.record(a_notice(fingerprint="plain:y", source="plain", escalates=False))
+    later, change = await db.incidents.record(
+        a_notice(fingerprint="plain:y", source="plain", escalates=False, starts_at=STARTED + timedelta(hours=1))
+    )
+    assert change is IncidentChange.NEW and later.id != first.id
+
+
+async def test_a_refire_hears_its_next_all_clear(db: Database) -> None:
+    incident, _ = await db.incidents.record(a_notice())
+    await db.incidents.add_texted(incident.id, "254712000301")
+    await db.incidents.record(a_notice(firing=False))
+    await db.incidents.all_clear_done(incident.id)
+    await db.incidents.record(a_notice())  # fires again with the same start
+    await db.incidents.record(a_notice(firing=False))
+    assert [i.id for i in await db.incidents.all_clears_due()] == [incident.id]
+    await db.incidents.remove_texted(incident.id, "254712000301")
+    assert await db.incidents.all_clears_due() == []
 
 
 async def test_the_first_acknowledgement_wins(db: Database, clock: FakeClock) -> None:

@@ -31,9 +31,11 @@ CREATE TABLE alert_incidents (
     texted          TEXT    NOT NULL DEFAULT '[]',
     all_clear_sent  INTEGER NOT NULL DEFAULT 0,
     problem         TEXT,
+    gone_at         TEXT,
     UNIQUE (fingerprint, starts_at)
 );
 CREATE INDEX alert_incidents_by_status ON alert_incidents (status, first_seen_at);
+CREATE INDEX alert_incidents_all_clears ON alert_incidents (all_clear_sent, status);
 
 CREATE TABLE alert_posts (
     incident_id BIGINT  NOT NULL REFERENCES alert_incidents (id) ON DELETE CASCADE,
