@@ -240,7 +240,8 @@ class OnCallService:
             log.warning("could not compare the firing alerts with Alertmanager: %s", self._redact(str(exc)))
             return 0
         now = self._clock()
-        self._absent = {key: since for key, since in self._absent.items() if key in {i.id for i in incidents}}
+        firing = {incident.id for incident in incidents}
+        self._absent = {key: since for key, since in self._absent.items() if key in firing}
         changed = 0
         for incident in incidents:
             if incident.fingerprint in present:
