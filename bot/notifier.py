@@ -21,15 +21,7 @@ class TelegramAdminNotifier:
 
     async def to_admins(self, html: str) -> int:
         """Send to each admin chat; a chat that blocked the bot or vanished does not stop the others."""
-        reached = 0
-        for chat_id in await self._admin_ids():
-            try:
-                await self._bot.send_message(chat_id, html, parse_mode=ParseMode.HTML)
-            except TelegramError as exc:
-                log.warning("could not reach admin chat %s: %s", chat_id, exc)
-                continue
-            reached += 1
-        return reached
+        return len(await self.post_to_admins(html, ()))
 
     async def to_chat(self, chat_id: int, html: str) -> bool:
         """Send to one chat; a refusal (blocked, gone) is logged and reported as ``False``."""

@@ -67,6 +67,11 @@ class Incident:
     problem: str | None = None
     gone_at: datetime | None = None  # closed because Alertmanager no longer had it, though no resolve came
 
+    @property
+    def since(self) -> datetime:
+        """When it started: Alertmanager's start, else when the bot first heard of it."""
+        return self.starts_at or self.first_seen_at
+
     def silenced_at(self, now: datetime) -> bool:
         return self.silenced_until is not None and self.silenced_until > now
 
@@ -191,16 +196,13 @@ class IncidentRepository:
         )
 
     async def get(self, incident_id: int) -> Incident | None:
-        row = await self._conn.fetch_one(f"SELECT {_COLUMNS} FROM alert_incidents WHERE id = ?", (incident_id,))
-        return None if row is None else _incident(row)
+        found = await self._select("id = ?", (incident_id,))
+        return found[0] if found else None
 
     async def latest(self, fingerprint: str) -> Incident | None:
         """The newest incident of this fingerprint (a plain alert's text), if any."""
-        row = await self._conn.fetch_one(
-            f"SELECT {_COLUMNS} FROM alert_incidents WHERE fingerprint = ? ORDER BY first_seen_at DESC, id DESC",
-            (fingerprint,),
-        )
-        return None if row is None else _incident(row)
+        found = await self._select("fingerprint = ? ORDER BY first_seen_at DESC, id DESC LIMIT 1", (fingerprint,))
+        return found[0] if found else None
 
     async def add_post(self, incident_id: int, chat_id: int, message_id: int) -> None:
         async with self._conn.transaction():
@@ -251,25 +253,21 @@ class IncidentRepository:
 
     async def add_texted(self, incident_id: int, number: str) -> None:
         """Remember that its escalation texted ``number`` (once): who hears the all-clear."""
-        async with self._conn.transaction():
-            row = await self._conn.fetch_one("SELECT texted FROM alert_incidents WHERE id = ?", (incident_id,))
-            if row is None:
-                return
-            texted = json.loads(row["texted"])
-            if number not in texted:
-                await self._conn.execute(
-                    "UPDATE alert_incidents SET texted = ? WHERE id = ?", (json.dumps([*texted, number]), incident_id)
-                )
+        await self._edit_texted(incident_id, number, keep=True)
 
     async def remove_texted(self, incident_id: int, number: str) -> None:
         """The SMS to ``number`` did not go (refused, failed): no all-clear for it."""
+        await self._edit_texted(incident_id, number, keep=False)
+
+    async def _edit_texted(self, incident_id: int, number: str, *, keep: bool) -> None:
         async with self._conn.transaction():
             row = await self._conn.fetch_one("SELECT texted FROM alert_incidents WHERE id = ?", (incident_id,))
-            if row is not None and number in (texted := json.loads(row["texted"])):
-                texted.remove(number)
-                await self._conn.execute(
-                    "UPDATE alert_incidents SET texted = ? WHERE id = ?", (json.dumps(texted), incident_id)
-                )
+            if row is None or (number in (texted := json.loads(row["texted"]))) == keep:
+                return
+            changed = [*texted, number] if keep else [kept for kept in texted if kept != number]
+            await self._conn.execute(
+                "UPDATE alert_incidents SET texted = ? WHERE id = ?", (json.dumps(changed), incident_id)
+            )
 
     async def all_clears_due(self) -> list[Incident]:
         """Resolved incidents whose escalation texted someone who has not had the all-clear yet."""

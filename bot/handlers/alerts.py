@@ -49,7 +49,7 @@ async def alerts_command(update: Update, context: SmsContext) -> None:
 
 
 def _line(incident: Incident, zone: ZoneInfo, now: datetime) -> str:
-    start = incident.starts_at or incident.first_seen_at
+    start = incident.since
     head = f"• <b>{esc(truncate(incident.name, 80))}</b>"
     if incident.severity:
         head += f" ({esc(truncate(incident.severity, 20))})"

@@ -64,7 +64,7 @@ def incident_html(incident: Incident, *, zone: ZoneInfo, plan: tuple[EscalationS
             lines.append(f"Instance: <code>{esc(truncate(incident.instance, 200))}</code>")
         if incident.summary:
             lines.append(esc(truncate(incident.summary, 1500)))
-    start = incident.starts_at or incident.first_seen_at
+    start = incident.since
     lines.append(f"Since {esc(local(start, zone))}")
     if incident.problem:
         lines.append(f"⚠️ Not shown: {esc(truncate(incident.problem, 200))}")

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.escalation_plan import EscalationStep
 from bot.formatting import esc, truncate
 from bot.providers.alertmanager import AlertmanagerClient, AlertmanagerError
-from bot.services.alert_posts import incident_buttons, incident_html, local
+from bot.services.alert_posts import incident_buttons, incident_html, local, next_step
 from bot.services.alert_sms import alert_text, text_numbers
 from bot.services.alerts import AdminNotifier, AlertService
 from bot.services.errors import UserInputError
@@ -43,13 +43,18 @@ class Presser:
     user_id: int | None
 
 
+def severity_of(severity: str | None) -> str:
+    """An alert's severity label as the settings compare it: trimmed, any case."""
+    return (severity or "").strip().casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class EscalationPolicy:
     steps: tuple[EscalationStep, ...]
     severities: frozenset[str]  # case-folded
 
     def escalates(self, severity: str | None) -> bool:
-        return bool(self.steps) and (severity or "").strip().casefold() in self.severities
+        return bool(self.steps) and severity_of(severity) in self.severities
 
 
 class OnCallService:
@@ -97,7 +102,7 @@ class OnCallService:
         counted, and the count shows with the next edit."""
         incident, change = await self._db.incidents.record(notice)
         async with self._turn(incident.id):
-            incident = await self._current(incident.id)
+            incident = await self._known(incident.id)
             if not await self._db.incidents.posts(incident.id):  # new (or its post failed): whoever comes first posts
                 await self._post(incident)
             elif change in (IncidentChange.RESOLVED, IncidentChange.REFIRED):
@@ -111,30 +116,23 @@ class OnCallService:
         is a repeat of it (counted), later it is a new post."""
         fingerprint = "plain:" + hashlib.sha256(text.encode()).hexdigest()[:24]
         async with self._plain:  # two of the same text at once: the second sees the first's incident
-            now = self._clock()
             latest = await self._db.incidents.latest(fingerprint)
+            now = self._clock()
             fresh = latest is not None and now - latest.last_seen_at <= fold_window
-            notice = AlertNotice(
-                fingerprint=fingerprint,
-                starts_at=latest.starts_at if fresh and latest is not None else now,
-                source="plain",
-                name=truncate(text.splitlines()[0] if text else "", 100),
-                severity=None,
-                instance=None,
-                summary=text,
-                labels={},
-                firing=True,
-                escalates=False,
+            return await self.take(
+                AlertNotice(
+                    fingerprint=fingerprint,
+                    starts_at=latest.starts_at if fresh and latest is not None else now,
+                    source="plain",
+                    name=truncate(text.splitlines()[0] if text else "", 100),
+                    severity=None,
+                    instance=None,
+                    summary=text,
+                    labels={},
+                    firing=True,
+                    escalates=False,
+                )
             )
-            incident, _ = await self._db.incidents.record(notice)
-        return await self._posted(incident)
-
-    async def _posted(self, incident: Incident) -> Incident:
-        """Post the incident if nobody has yet (a plain alert's repeats are only counted)."""
-        async with self._turn(incident.id):
-            if not await self._db.incidents.posts(incident.id):
-                await self._post(await self._current(incident.id))
-        return incident
 
     async def _post(self, incident: Incident) -> None:
         html = self._redact(self._html(incident))
@@ -172,7 +170,7 @@ class OnCallService:
                 if not await self._db.incidents.acknowledge(incident_id, who.name, self._clock()):
                     return "Already acknowledged."
                 await self._audit(audit_actions.ALERT_ACK, who, incident, "acknowledged")
-            await self._show(await self._current(incident_id))
+            await self._show(await self._known(incident_id))
         return "✅ Acknowledged: its escalation stops." if incident.escalates else "✅ Acknowledged."
 
     async def silence(self, incident_id: int, hours: int, who: Presser) -> str:
@@ -201,7 +199,7 @@ class OnCallService:
             async with self._db.transaction():
                 await self._db.incidents.silence(incident_id, silence_id, who.name, until)
                 await self._audit(audit_actions.ALERT_SILENCE, who, incident, f"silence {silence_id} for {hours}h")
-            await self._show(await self._current(incident_id))
+            await self._show(await self._known(incident_id))
         return f"🔕 Silenced until {local(until, self._zone)}."
 
     async def expire(self, incident_id: int, who: Presser) -> str:
@@ -221,7 +219,7 @@ class OnCallService:
             async with self._db.transaction():
                 await self._db.incidents.end_silence(incident_id, incident.silence_id)
                 await self._audit(audit_actions.ALERT_EXPIRE, who, incident, f"silence {incident.silence_id}")
-            await self._show(await self._current(incident_id))
+            await self._show(await self._known(incident_id))
         return "🔔 Silence expired."
 
     async def reconcile(self) -> int:
@@ -255,7 +253,7 @@ class OnCallService:
                 self._absent.pop(incident.id, None)
             if done:
                 async with self._turn(incident.id):
-                    await self._show(await self._current(incident.id))
+                    await self._show(await self._known(incident.id))
                 changed += 1
         return changed
 
@@ -335,7 +333,7 @@ class OnCallService:
                     target=f"alert #{incident_id}",
                     detail=f"{truncate(incident.name, 100)}: step {index + 1} reached {len(reached)} of {len(numbers)}",
                 )
-            await self._show(await self._current(incident_id))
+            await self._show(await self._known(incident_id))
         if missed:
             reasons = "; ".join(esc(truncate(reason, 200)) for reason in dict.fromkeys(missed))
             await self._alerts.raise_alert(
@@ -386,9 +384,6 @@ class OnCallService:
             raise UserInputError("This alert is no longer known to the bot.")
         return incident
 
-    async def _current(self, incident_id: int) -> Incident:
-        return await self._known(incident_id)
-
     @contextlib.asynccontextmanager
     async def _turn(self, incident_id: int) -> AsyncIterator[None]:
         """One task at a time per incident; the lock is dropped once nobody holds or waits for it."""
@@ -410,9 +405,6 @@ class OnCallService:
 
 
 def _due(incident: Incident, steps: tuple[EscalationStep, ...], now: datetime) -> bool:
-    """Firing, escalating, nobody acknowledged or silenced it, and its next step's delay has passed."""
-    if not (incident.firing and incident.escalates and incident.acked_at is None):
-        return False
-    if incident.escalation_step >= len(steps) or incident.silenced_at(now):
-        return False
-    return incident.first_seen_at + steps[incident.escalation_step].delay <= now
+    """Its next escalation step is still to come (``next_step``), and its time has come."""
+    upcoming = next_step(incident, steps, now)
+    return upcoming is not None and upcoming[1] <= now

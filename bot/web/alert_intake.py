@@ -21,6 +21,7 @@ from bot.formatting import esc, truncate
 from bot.runtime import Services, records_chat
 from bot.services.alert_sms import alert_text, text_numbers
 from bot.services.errors import UserInputError
+from bot.services.oncall import severity_of
 from bot.web.alert_payload import MAX_ALERTS, AlertmanagerNotification, IncomingAlert
 from bot.web.metrics import Metrics
 from storage import AlertNotice, Role
@@ -37,7 +38,7 @@ class IntakeResult:
 
 
 def is_critical(alert: IncomingAlert) -> bool:
-    return (alert.severity or "").strip().casefold() == "critical"
+    return severity_of(alert.severity) == "critical"
 
 
 def notice_of(alert: IncomingAlert, services: Services) -> AlertNotice:

@@ -43,6 +43,16 @@ async def oncall_bot(
             yield harness, client
 
 
+class ShiftedClock:
+    """The bot's clock: now, moved on by ``shift`` when a test needs time to have passed."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.shift
+
+
 def critical(name: str = "SiteDown", **alert: Any) -> dict[str, Any]:
     labels = {"alertname": name, "severity": "critical", "instance": "web1:443"}
     return alertmanager_body(labels=labels, fingerprint=f"fp-{name}", annotations={"summary": f"{name} now"}, **alert)
@@ -171,11 +181,7 @@ async def test_ack_marks_who_and_when_once_and_is_audited(
 async def test_a_plain_alert_can_be_acknowledged_and_its_repeats_fold_into_its_post(
     telegram: FakeTelegram, texin: TexinFakeServer, sms254: Sms254FakeServer, database_path: Path
 ) -> None:
-    shift = [timedelta(0)]
-
-    def clock() -> datetime:
-        return datetime.now(UTC) + shift[0]
-
+    clock = ShiftedClock()
     async with oncall_bot(telegram, texin, sms254, database_path, alert_fold_window=600.0, clock=clock) as (
         bot,
         client,
@@ -190,7 +196,7 @@ async def test_a_plain_alert_can_be_acknowledged_and_its_repeats_fold_into_its_p
         assert "Notified 2 times" in acked.text and labels_of(acked) == []
         listing = await bot.say(ADMIN, "/alerts")
         assert "No alert is firing" in listing.text  # a plain alert has nothing that resolves: not listed
-        shift[0] = timedelta(minutes=11)  # past the fold window: the same text is a new post
+        clock.shift = timedelta(minutes=11)  # past the fold window: the same text is a new post
         answer = await client.post("/alerts/plain", json={"text": "Backup <failed> on nas1"}, headers=AUTH)
         assert answer.status_code == 200
         await wait_until(lambda: len(posts_about(telegram, "Backup")) == 2, 10, "a second post")
@@ -302,11 +308,7 @@ async def test_silences_on_a_real_alertmanager_end_escalation_and_a_resolve_whil
     alertmanager_binary: Path,
 ) -> None:
     port = free_port()
-    shift = [timedelta(0)]
-
-    def clock() -> datetime:
-        return datetime.now(UTC) + shift[0]
-
+    clock = ShiftedClock()
     receiver = f"http://127.0.0.1:{port}/alerts/alertmanager"
     with Alertmanager(alertmanager_binary, receiver, TOKEN) as alertmanager:
         async with oncall_bot(
@@ -340,13 +342,13 @@ async def test_silences_on_a_real_alertmanager_end_escalation_and_a_resolve_whil
             await wait_until(lambda: not alertmanager.alerts("Silenced"), 10, "Alertmanager to drop it")
             oncall = bot.services.oncall
             assert await oncall.reconcile() == 0  # absent once: Alertmanager may just have restarted
-            shift[0] = timedelta(minutes=6)
+            clock.shift = timedelta(minutes=6)
             assert await oncall.reconcile() == 1
             post = await the_post(bot, "Silenced", lambda m: "gone from Alertmanager by" in m.text)
             assert labels_of(post) == []
             listing = await bot.say(ADMIN, "/alerts")
             assert "Witness" in listing.text and "Silenced" not in listing.text
-            shift[0] = timedelta(0)
+            clock.shift = timedelta(0)
 
             # Expire on an alert that still fires: the silence ends on Alertmanager, the Silence buttons return,
             # and its escalation stays over (silencing stops it, as an Ack does).
