@@ -96,8 +96,11 @@ async def test_an_unacknowledged_critical_alert_is_texted_once_across_a_restart_
             await wait_for_answer(ready, lambda a: a.status_code == 200, 30, "the third start")
             await post_alert(port, "Witness", telegram)  # a later alert: once it is texted, rounds have run
             await wait_until(lambda: len(texts_about(texin, "Witness")) == 1, 60, "the witness's step")
+            # The post made before both restarts is the one edited (the incident and its posts live in the database).
             await telegram.wait_for_message(
-                ADMIN, lambda m: "Unacked" in m.text and "📟 Texted: +254 712 000 301" in m.text, timeout=30
+                ADMIN,
+                lambda m: m.message_id == unacked.message_id and "📟 Texted: +254 712 000 301" in m.text,
+                timeout=30,
             )
             # Its resolve: the one it paged (while the bot was killed) hears the all-clear, once.
             resolved = critical("Unacked")
